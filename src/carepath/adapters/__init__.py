@@ -1,0 +1,1 @@
+"""Adapters: one outside thing each (database, mail, CalDAV, clock, scheduler)."""

@@ -1,0 +1,186 @@
+"""SQLModel tables. They stay in the adapters: services map rows to domain values.
+
+Conventions: every datetime column is ``UTCDateTime`` (aware in code, UTC in storage);
+lists are stored as comma-separated text (small, read whole, never queried inside);
+free-form evidence is JSON text. Changing a table means a new Alembic migration.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import Column, Index, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from carepath.adapters.types import UTCDateTime
+
+
+def _utc(nullable: bool = False, index: bool = False) -> Column:  # type: ignore[type-arg]
+    return Column(UTCDateTime(), nullable=nullable, index=index)
+
+
+class PatientRow(SQLModel, table=True):
+    __tablename__ = "patient"
+    id: str = Field(primary_key=True, max_length=64)  # the clinic's MRN
+    name: str = Field(max_length=200)
+    email: str | None = Field(default=None, max_length=254)
+    phone: str | None = Field(default=None, max_length=40)
+    preferred_weekdays: str = Field(default="", max_length=40)  # "mon,wed,fri"
+    time_windows: str = Field(default="", max_length=200)  # "08:00-11:00;14:00-16:00"
+    heat_sensitive: bool = False
+    caregiver_email: str | None = Field(default=None, max_length=254)
+    caregiver_consent: bool = False
+    physician_email: str | None = Field(default=None, max_length=254)
+    created_at: datetime = Field(sa_column=_utc())
+    updated_at: datetime = Field(sa_column=_utc())
+
+
+class TherapistRow(SQLModel, table=True):
+    __tablename__ = "therapist"
+    id: str = Field(primary_key=True, max_length=64)
+    name: str = Field(max_length=200)
+    email: str = Field(max_length=254)
+    skills: str = Field(default="", max_length=400)
+    senior: bool = False
+    active: bool = True
+
+
+class ResourceRow(SQLModel, table=True):
+    __tablename__ = "resource"
+    id: str = Field(primary_key=True, max_length=64)
+    name: str = Field(max_length=200)
+    kind: str = Field(max_length=20)
+    provides: str = Field(default="", max_length=400)
+    capacity: int = 1
+    active: bool = True
+
+
+class EpisodeRow(SQLModel, table=True):
+    __tablename__ = "episode"
+    id: int | None = Field(default=None, primary_key=True)
+    patient_id: str = Field(foreign_key="patient.id", index=True, max_length=64)
+    pathway_id: str = Field(max_length=64)
+    pathway_version: int
+    state: str = Field(default="planned", max_length=20, index=True)
+    start_date: date
+    therapist_id: str | None = Field(default=None, foreign_key="therapist.id", max_length=64)
+    previous_episode_id: int | None = Field(default=None, foreign_key="episode.id")
+    note: str = Field(default="", max_length=500)
+    created_at: datetime = Field(sa_column=_utc())
+    updated_at: datetime = Field(sa_column=_utc())
+
+
+class AppointmentRow(SQLModel, table=True):
+    __tablename__ = "appointment"
+    __table_args__ = (Index("ix_appointment_therapist_start", "therapist_id", "start_utc"),)
+    id: int | None = Field(default=None, primary_key=True)
+    uid: str = Field(unique=True, max_length=120)  # iCalendar UID, stable for its life
+    episode_id: int | None = Field(default=None, foreign_key="episode.id", index=True)
+    patient_id: str = Field(foreign_key="patient.id", index=True, max_length=64)
+    therapist_id: str = Field(foreign_key="therapist.id", max_length=64)
+    visit_type: str = Field(max_length=64)
+    visit_name: str = Field(max_length=200)
+    seq: int = 0
+    start_utc: datetime = Field(sa_column=_utc(index=True))
+    end_utc: datetime = Field(sa_column=_utc())
+    status: str = Field(default="booked", max_length=20, index=True)
+    sequence: int = 0  # iCalendar SEQUENCE: rises on every change of time, length or status
+    fixed: bool = False  # imported from the previous system or booked by hand
+    caregiver_invited: bool = False
+    created_at: datetime = Field(sa_column=_utc())
+    updated_at: datetime = Field(sa_column=_utc())
+
+
+class ResourceBookingRow(SQLModel, table=True):
+    """One unit of a room's or equipment's capacity held by one appointment."""
+
+    __tablename__ = "resource_booking"
+    __table_args__ = (Index("ix_resource_booking_resource_start", "resource_id", "start_utc"),)
+    id: int | None = Field(default=None, primary_key=True)
+    appointment_id: int = Field(foreign_key="appointment.id", index=True)
+    resource_id: str = Field(foreign_key="resource.id", max_length=64)
+    unit: int = 0
+    start_utc: datetime = Field(sa_column=_utc())
+    end_utc: datetime = Field(sa_column=_utc())
+    active: bool = True
+
+
+class GoalRow(SQLModel, table=True):
+    __tablename__ = "goal"
+    __table_args__ = (UniqueConstraint("episode_id", "measure_id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    episode_id: int = Field(foreign_key="episode.id", index=True)
+    measure_id: str = Field(max_length=64)
+    baseline: float | None = None
+    target: float | None = None
+    due_date: date | None = None
+    status: str = Field(default="pending", max_length=20)
+    created_at: datetime = Field(sa_column=_utc())
+    updated_at: datetime = Field(sa_column=_utc())
+
+
+class MeasurementRow(SQLModel, table=True):
+    __tablename__ = "measurement"
+    id: int | None = Field(default=None, primary_key=True)
+    episode_id: int = Field(foreign_key="episode.id", index=True)
+    measure_id: str = Field(max_length=64)
+    value: float
+    raw: str = Field(default="", max_length=20)  # as typed, e.g. "1+" for ordinal scales
+    taken_at: datetime = Field(sa_column=_utc())
+    appointment_id: int | None = Field(default=None, foreign_key="appointment.id")
+    recorded_by: str = Field(default="", max_length=100)
+
+
+class RecoveryReportRow(SQLModel, table=True):
+    """The two-hour rule: did the patient feel recovered within two hours of a session?"""
+
+    __tablename__ = "recovery_report"
+    id: int | None = Field(default=None, primary_key=True)
+    episode_id: int = Field(foreign_key="episode.id", index=True)
+    appointment_id: int | None = Field(default=None, foreign_key="appointment.id")
+    recovered: bool
+    reported_at: datetime = Field(sa_column=_utc())
+
+
+class EscalationRow(SQLModel, table=True):
+    __tablename__ = "escalation"
+    id: int | None = Field(default=None, primary_key=True)
+    episode_id: int = Field(foreign_key="episode.id", index=True)
+    level: int
+    kind: str = Field(max_length=40)  # stall, worsening, two_hour, no_show, under_scheduled
+    dedupe_key: str = Field(unique=True, max_length=200)  # the same stall never escalates twice
+    status: str = Field(default="open", max_length=20, index=True)
+    summary: str = Field(default="", max_length=500)
+    evidence: str = Field(default="{}", sa_column=Column(Text, nullable=False))
+    appointment_id: int | None = Field(default=None, foreign_key="appointment.id")
+    resolution: str = Field(default="", max_length=500)
+    created_at: datetime = Field(sa_column=_utc())
+    updated_at: datetime = Field(sa_column=_utc())
+
+
+class OutboxRow(SQLModel, table=True):
+    __tablename__ = "outbox"
+    id: int | None = Field(default=None, primary_key=True)
+    idempotency_key: str = Field(unique=True, max_length=200)
+    message_id: str = Field(max_length=200)
+    kind: str = Field(max_length=40)
+    recipient: str = Field(max_length=254)
+    subject: str = Field(max_length=300)
+    body: str = Field(sa_column=Column(Text, nullable=False))  # the whole MIME message
+    status: str = Field(default="pending", max_length=20, index=True)
+    attempts: int = 0
+    next_attempt_at: datetime = Field(sa_column=_utc(index=True))
+    last_error: str = Field(default="", max_length=1000)
+    created_at: datetime = Field(sa_column=_utc())
+    sent_at: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
+
+
+class AuditRow(SQLModel, table=True):
+    __tablename__ = "audit"
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = Field(sa_column=_utc(index=True))
+    actor: str = Field(max_length=100)
+    action: str = Field(max_length=60)
+    entity: str = Field(max_length=40)
+    entity_id: str = Field(max_length=100)
+    detail: str = Field(default="{}", sa_column=Column(Text, nullable=False))

@@ -1,0 +1,21 @@
+"""The ``carepath`` command line. Each area lives in its own module and is registered here."""
+
+from __future__ import annotations
+
+import typer
+
+from carepath.cli.common import ErrorGroup
+from carepath.cli.config import config_app, pathways_app
+from carepath.cli.db import db_app
+from carepath.cli.demo import demo
+from carepath.cli.patients import patients_app
+
+app = typer.Typer(
+    cls=ErrorGroup, no_args_is_help=True, pretty_exceptions_enable=False,
+    help="carepath: physical-therapy care pathways for people with MS.",
+)
+app.add_typer(config_app, name="config")
+app.add_typer(pathways_app, name="pathways")
+app.add_typer(patients_app, name="patients")
+app.add_typer(db_app, name="db")
+app.command("demo")(demo)

@@ -1,0 +1,1 @@
+"""The functional core: no database, network, Prefect or wall clock in here."""

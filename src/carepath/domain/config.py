@@ -1,0 +1,315 @@
+"""Configuration as typed, frozen values: the clinic, its measures and its pathways.
+
+These models check the shape of each file (types, unknown keys, ranges inside one field).
+Rules that span fields or files live in ``config_checks``; reading YAML and mapping errors
+to file and line lives in ``carepath.config_loader``.
+"""
+
+from __future__ import annotations
+
+from datetime import date, time
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from carepath.domain.timeutil import WEEKDAYS, ClockRange, is_valid_zone
+
+Identifier = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]*$", max_length=64)]
+_EMAIL = r"^[^@\s<>\"',;]+@[^@\s<>\"',;]+\.[^@\s<>\"',;]+$"
+Email = Annotated[str, Field(pattern=_EMAIL, max_length=254)]
+PlainText = Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[^\r\n\x00]*$")]
+
+
+class Strict(BaseModel):
+    """Base: unknown keys are errors (typos are the commonest admin mistake); values frozen."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+
+def _parse_ranges(value: object) -> object:
+    if isinstance(value, str):
+        value = [value]
+    if isinstance(value, list):
+        return [ClockRange.parse(v) if isinstance(v, str) else v for v in value]
+    return value
+
+
+class WeeklyHours(Strict):
+    """Clock ranges per weekday; a missing weekday means closed / not working."""
+
+    mon: list[ClockRange] = []
+    tue: list[ClockRange] = []
+    wed: list[ClockRange] = []
+    thu: list[ClockRange] = []
+    fri: list[ClockRange] = []
+    sat: list[ClockRange] = []
+    sun: list[ClockRange] = []
+
+    _ranges = field_validator(*WEEKDAYS, mode="before")(_parse_ranges)
+
+    def on(self, weekday: int) -> list[ClockRange]:
+        """The ranges for ``date.weekday()`` (Monday is 0)."""
+        ranges: list[ClockRange] = getattr(self, WEEKDAYS[weekday])
+        return ranges
+
+    def open_weekdays(self) -> list[int]:
+        return [i for i in range(7) if self.on(i)]
+
+
+class Period(Strict):
+    """An inclusive date range, e.g. a therapist's leave or a room's maintenance."""
+
+    from_: date = Field(alias="from")
+    to: date
+    reason: PlainText | None = None
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    def covers(self, day: date) -> bool:
+        return self.from_ <= day <= self.to
+
+
+class Closure(Strict):
+    date: date
+    reason: PlainText | None = None
+
+
+class Holidays(Strict):
+    country: Annotated[str, Field(pattern=r"^[A-Z]{2}$")]
+    subdivision: str | None = None
+
+
+class Resource(Strict):
+    """A room or a piece of equipment; ``provides`` are the tags visit needs refer to."""
+
+    id: Identifier
+    name: PlainText
+    kind: Literal["room", "equipment"] = "room"
+    provides: list[Identifier] = Field(min_length=1)
+    capacity: int = Field(default=1, ge=1, le=50)
+    maintenance: list[Period] = []
+
+
+class Therapist(Strict):
+    id: Identifier
+    name: PlainText
+    email: Email
+    skills: list[Identifier] = []
+    senior: bool = False
+    working_hours: WeeklyHours
+    leave: list[Period] = []
+    caldav_url: str | None = None
+
+
+class Clinic(Strict):
+    """The clinic: where, when it is open, who works, which rooms and equipment it has."""
+
+    name: PlainText
+    timezone: str
+    organizer_email: Email
+    address: PlainText
+    opening_hours: WeeklyHours
+    holidays: Holidays | None = None
+    closures: list[Closure] = []
+    heat_safe_before: time = time(11, 0)
+    slot_step_minutes: int = Field(default=15, ge=5, le=60)
+    invite_detail: Literal["initials", "full_name"] = "initials"
+    new_episode_invites: Literal["per_visit", "digest"] = "per_visit"
+    reminder_hours_before: int = Field(default=24, ge=1, le=24 * 14)
+    resources: list[Resource] = Field(min_length=1)
+    therapists: list[Therapist] = Field(min_length=1)
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone_exists(cls, value: str) -> str:
+        if not is_valid_zone(value):
+            raise ValueError("not an IANA time zone (e.g. America/New_York)")
+        return value
+
+
+Direction = Literal["higher", "lower"]
+
+
+class Threshold(Strict):
+    """A change size: absolute in the measure's unit, or percent of the earlier value."""
+
+    value: float = Field(gt=0)
+    kind: Literal["absolute", "percent"] = "absolute"
+
+
+class Measure(Strict):
+    name: PlainText
+    unit: PlainText
+    better: Direction
+    scale: Literal["continuous", "ordinal"] = "continuous"
+    min: float | None = None
+    max: float | None = None
+    levels: list[str] = []
+    mcid: Threshold | None = None
+    worsening_mcid: Threshold | None = None
+    noise: Threshold | None = None
+    source: PlainText | None = None
+
+    @model_validator(mode="after")
+    def _range_or_levels(self) -> Measure:
+        if self.scale == "ordinal" and len(self.levels) < 2:
+            raise ValueError("an ordinal measure needs at least two levels")
+        if self.scale == "continuous" and (self.min is None or self.max is None):
+            raise ValueError("a continuous measure needs min and max (its valid range)")
+        if self.min is not None and self.max is not None and self.min >= self.max:
+            raise ValueError("min must be below max")
+        return self
+
+
+class MeasuresFile(Strict):
+    measures: dict[Identifier, Measure] = Field(min_length=1)
+
+
+class Needs(Strict):
+    resources: list[Identifier] = []
+    skills: list[Identifier] = []
+
+
+class VisitType(Strict):
+    name: PlainText
+    duration_minutes: int = Field(ge=10, le=480)
+    needs: Needs = Needs()
+    caregiver_invited: bool = False
+
+
+class WeekRange(Strict):
+    first: int = Field(ge=1)
+    last: int = Field(ge=1)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_text(cls, value: object) -> object:
+        if isinstance(value, int):
+            return {"first": value, "last": value}
+        if isinstance(value, str) and "-" in value:
+            first, _, last = value.partition("-")
+            if first.strip().isdigit() and last.strip().isdigit():
+                return {"first": int(first), "last": int(last)}
+            raise ValueError(f"expected weeks like 1-2, got {value!r}")
+        if isinstance(value, str) and value.strip().isdigit():
+            return {"first": int(value), "last": int(value)}
+        return value
+
+    @model_validator(mode="after")
+    def _ordered(self) -> WeekRange:
+        if self.last < self.first:
+            raise ValueError(f"weeks {self.first}-{self.last} end before they start")
+        return self
+
+    def __str__(self) -> str:
+        return f"{self.first}-{self.last}" if self.first != self.last else str(self.first)
+
+
+class Cadence(Strict):
+    """How often a visit type happens over a run of weeks: N per week, or one every N weeks."""
+
+    weeks: WeekRange
+    visit: Identifier
+    per_week: int | None = Field(default=None, ge=1, le=7)
+    every_weeks: int | None = Field(default=None, ge=1, le=52)
+
+    @model_validator(mode="after")
+    def _one_rate(self) -> Cadence:
+        if (self.per_week is None) == (self.every_weeks is None):
+            raise ValueError("give exactly one of per_week or every_weeks")
+        return self
+
+
+class Length(Strict):
+    min_weeks: int = Field(ge=1, le=260)
+    max_weeks: int = Field(ge=1, le=260)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Length:
+        if self.max_weeks < self.min_weeks:
+            raise ValueError("max_weeks is below min_weeks")
+        return self
+
+
+class GoalTemplate(Strict):
+    measure: Identifier
+    target: Literal["mcid", "maintain"] = "mcid"
+
+
+class Goals(Strict):
+    measures: list[GoalTemplate] = []
+    review_every_weeks: int = Field(default=2, ge=1, le=26)
+
+
+class TwoHourRule(Strict):
+    failures: int = Field(default=2, ge=1)
+    within_days: int = Field(default=7, ge=1)
+
+
+class StallRule(Strict):
+    consecutive_no_change_reviews: int = Field(default=2, ge=1, le=10)
+    worsening_escalates_at_once: bool = True
+    two_hour_rule: TwoHourRule = TwoHourRule()
+    no_shows: int = Field(default=2, ge=1)
+
+
+class EscalationStep(Strict):
+    level: int = Field(ge=1, le=5)
+    action: Literal["book_reassessment", "case_review"]
+    within_days: int = Field(default=5, ge=1, le=60)
+    visit: Identifier | None = None
+    notify_physician: bool = False
+    propose_pathway: Identifier | None = None
+
+
+class Transitions(Strict):
+    on_complete: Identifier | None = None
+    on_relapse: Identifier | None = None
+
+
+class Pathway(Strict):
+    """One care pathway, as a clinic admin writes it."""
+
+    id: Identifier
+    name: PlainText
+    version: int = Field(ge=1)
+    description: str = ""
+    length: Length
+    visit_types: dict[Identifier, VisitType] = Field(min_length=1)
+    first_visit: Identifier | None = None
+    last_visit: Identifier | None = None
+    cadence: list[Cadence] = Field(min_length=1)
+    min_rest_days: int = Field(default=0, ge=0, le=6)
+    same_day_visits: bool = False
+    goals: Goals = Goals()
+    stall_rule: StallRule = StallRule()
+    escalation: list[EscalationStep] = []
+    transitions: Transitions = Transitions()
+
+
+class Config(BaseModel):
+    """Everything loaded from a config directory, checked and cross-checked."""
+
+    model_config = ConfigDict(frozen=True)
+
+    clinic: Clinic
+    measures: dict[str, Measure]
+    pathways: dict[str, Pathway]
+
+    def pathway(self, pathway_id: str) -> Pathway:
+        from carepath.errors import NotFound
+
+        try:
+            return self.pathways[pathway_id]
+        except KeyError:
+            known = ", ".join(sorted(self.pathways))
+            raise NotFound("pathway", pathway_id, f"known pathways: {known}") from None
+
+    def therapist(self, therapist_id: str) -> Therapist:
+        from carepath.errors import NotFound
+
+        for therapist in self.clinic.therapists:
+            if therapist.id == therapist_id:
+                return therapist
+        known = ", ".join(t.id for t in self.clinic.therapists)
+        raise NotFound("therapist", therapist_id, f"known therapists: {known}")

@@ -1,0 +1,146 @@
+"""Patients as validated values, and the parsing of patient rows (CLI or CSV).
+
+Names and addresses are checked at input: no control characters (CR/LF would let a name
+inject mail headers), no angle brackets in addresses. Markup in names is allowed (a name is
+a name) and escaped at output by the templates.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from carepath.domain.planning import PatientPreferences
+from carepath.domain.timeutil import WEEKDAYS, ClockRange
+
+_EMAIL = re.compile(r"^[^@\s<>\"',;()\[\]\\]+@[^@\s<>\"',;()\[\]\\]+\.[A-Za-z0-9-]{2,}$")
+_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+_PHONE = re.compile(r"^[0-9+() .-]{3,40}$")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_TRUE = {"yes", "y", "true", "1", "x"}
+_FALSE = {"no", "n", "false", "0", ""}
+
+COLUMNS = (
+    "id", "name", "email", "phone", "preferred_weekdays", "time_windows", "heat_sensitive",
+    "caregiver_email", "caregiver_consent", "physician_email",
+)
+
+
+@dataclass(frozen=True)
+class Patient:
+    id: str
+    name: str
+    email: str | None = None
+    phone: str | None = None
+    preferred_weekdays: tuple[int, ...] = ()
+    time_windows: tuple[ClockRange, ...] = ()
+    heat_sensitive: bool = False
+    caregiver_email: str | None = None
+    caregiver_consent: bool = False
+    physician_email: str | None = None
+
+    @property
+    def initials(self) -> str:
+        """Initials for minimum-necessary invites: "Jane Q. Doe" → "J.Q.D."."""
+        parts = [p for p in re.split(r"[\s-]+", self.name) if p and p[0].isalnum()]
+        return "".join(p[0].upper() + "." for p in parts) or "?"
+
+    @property
+    def preferences(self) -> PatientPreferences:
+        return PatientPreferences(self.preferred_weekdays, self.time_windows, self.heat_sensitive)
+
+
+@dataclass
+class RowProblems:
+    """What is wrong with one input row, column by column."""
+
+    problems: list[str] = field(default_factory=list)
+
+    def add(self, column: str, message: str) -> None:
+        self.problems.append(f"{column}: {message}")
+
+
+def parse_patient(row: Mapping[str, str | None]) -> tuple[Patient | None, list[str]]:
+    """A ``Patient`` from text fields, or the list of problems (column: what is wrong)."""
+    errors = RowProblems()
+    unknown = sorted(set(row) - set(COLUMNS) - {""})
+    for column in unknown:
+        errors.add(column, f"unknown column (expected: {', '.join(COLUMNS)})")
+    text = {k: (v or "").strip() for k, v in row.items() if k in COLUMNS}
+    ident = text.get("id", "")
+    if not _ID.match(ident):
+        errors.add("id", "required; letters, digits, . _ - (at most 64)")
+    name = text.get("name", "")
+    if not name or len(name) > 200 or _CONTROL.search(name):
+        errors.add("name", "required; one line of at most 200 characters")
+    patient = Patient(
+        id=ident, name=name,
+        email=_email(text.get("email", ""), "email", errors),
+        phone=_phone(text.get("phone", ""), errors),
+        preferred_weekdays=_weekdays(text.get("preferred_weekdays", ""), errors),
+        time_windows=_windows(text.get("time_windows", ""), errors),
+        heat_sensitive=_flag(text.get("heat_sensitive", ""), "heat_sensitive", errors),
+        caregiver_email=_email(text.get("caregiver_email", ""), "caregiver_email", errors),
+        caregiver_consent=_flag(text.get("caregiver_consent", ""), "caregiver_consent", errors),
+        physician_email=_email(text.get("physician_email", ""), "physician_email", errors),
+    )
+    if patient.caregiver_consent and not patient.caregiver_email:
+        errors.add("caregiver_consent", "consent given but no caregiver_email")
+    return (None, errors.problems) if errors.problems else (patient, [])
+
+
+def _email(value: str, column: str, errors: RowProblems) -> str | None:
+    if not value:
+        return None
+    if len(value) > 254 or not _EMAIL.match(value):
+        errors.add(column, f"{value[:60]!r} is not an email address like name@example.org")
+        return None
+    return value
+
+
+def _phone(value: str, errors: RowProblems) -> str | None:
+    if value and not _PHONE.match(value):
+        errors.add("phone", "digits, spaces and + ( ) . - only")
+        return None
+    return value or None
+
+
+def _weekdays(value: str, errors: RowProblems) -> tuple[int, ...]:
+    days: list[int] = []
+    for part in re.split(r"[\s,;/]+", value.lower()):
+        if not part:
+            continue
+        if part[:3] not in WEEKDAYS:
+            errors.add("preferred_weekdays", f"{part[:20]!r} is not a weekday (use mon,tue,…)")
+            continue
+        days.append(WEEKDAYS.index(part[:3]))
+    return tuple(sorted(set(days)))
+
+
+def _windows(value: str, errors: RowProblems) -> tuple[ClockRange, ...]:
+    windows: list[ClockRange] = []
+    for part in re.split(r"[;,]", value):
+        if part.strip():
+            try:
+                windows.append(ClockRange.parse(part))
+            except ValueError as error:
+                errors.add("time_windows", str(error))
+    return tuple(sorted(windows))
+
+
+def _flag(value: str, column: str, errors: RowProblems) -> bool:
+    lowered = value.lower()
+    if lowered in _TRUE:
+        return True
+    if lowered not in _FALSE:
+        errors.add(column, f"{value[:20]!r} is not yes/no")
+    return False
+
+
+def format_weekdays(days: tuple[int, ...]) -> str:
+    return ",".join(WEEKDAYS[d] for d in days)
+
+
+def format_windows(windows: tuple[ClockRange, ...]) -> str:
+    return ";".join(str(w) for w in windows)

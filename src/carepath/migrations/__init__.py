@@ -1,0 +1,1 @@
+"""Alembic migrations for carepath's schema (``carepath db upgrade``)."""

@@ -1,0 +1,89 @@
+"""Use cases: load → decide (domain) → save and queue effects, in one transaction.
+
+``App`` carries what every use case needs — settings, the checked config, the engine and
+the clock — so that the CLI, the flows and the tests call the same functions.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine
+from sqlmodel import Session, select
+
+from carepath.adapters.clock import Clock, SystemClock
+from carepath.adapters.db import make_engine, upgrade
+from carepath.adapters.tables import AuditRow, ResourceRow, TherapistRow
+from carepath.config_loader import load_config
+from carepath.domain.config import Config
+from carepath.settings import Settings
+
+
+@dataclass
+class App:
+    settings: Settings
+    config: Config
+    engine: Engine
+    clock: Clock
+
+    @classmethod
+    def open(
+        cls, settings: Settings, clock: Clock | None = None, *, config: Config | None = None
+    ) -> App:
+        """Load the config, build the engine, upgrade the schema and sync the config."""
+        settings.home.mkdir(parents=True, exist_ok=True)
+        os.chmod(settings.home, 0o700)  # patient data lives here: owner only
+        config = config or load_config(settings.config_dir)
+        engine = make_engine(settings.database_url)
+        upgrade(engine)
+        _restrict_sqlite_file(settings.database_url)
+        app = cls(settings=settings, config=config, engine=engine, clock=clock or SystemClock())
+        sync_config(app)
+        return app
+
+    def audit(
+        self, session: Session, action: str, entity: str, entity_id: object, **detail: Any
+    ) -> None:
+        """Record who did what, when; written in the caller's transaction."""
+        session.add(AuditRow(at=self.clock.now(), actor=self.settings.actor, action=action,
+                             entity=entity, entity_id=str(entity_id),
+                             detail=json.dumps(detail, default=str, sort_keys=True)))
+
+
+def _restrict_sqlite_file(url: str) -> None:
+    if url.startswith("sqlite:///"):
+        path = Path(url.removeprefix("sqlite:///"))
+        for suffix in ("", "-wal", "-shm"):
+            candidate = path.with_name(path.name + suffix)
+            if candidate.exists():
+                os.chmod(candidate, 0o600)
+
+
+def sync_config(app: App) -> None:
+    """Mirror therapists and resources from the config into their tables (for foreign keys)."""
+    from carepath.adapters.db import transaction
+
+    clinic = app.config.clinic
+    with transaction(app.engine) as session:
+        therapists = {row.id: row for row in session.exec(select(TherapistRow))}
+        for t in clinic.therapists:
+            row = therapists.pop(t.id, None) or TherapistRow(id=t.id, name=t.name, email=t.email)
+            row.name, row.email, row.senior, row.active = t.name, t.email, t.senior, True
+            row.skills = ",".join(t.skills)
+            session.add(row)
+        for gone in therapists.values():
+            gone.active = False
+            session.add(gone)
+        resources = {row.id: row for row in session.exec(select(ResourceRow))}
+        for r in clinic.resources:
+            res = resources.pop(r.id, None) or ResourceRow(id=r.id, name=r.name, kind=r.kind)
+            res.name, res.kind, res.capacity, res.active = r.name, r.kind, r.capacity, True
+            res.provides = ",".join(r.provides)
+            session.add(res)
+        for gone_resource in resources.values():
+            gone_resource.active = False
+            session.add(gone_resource)

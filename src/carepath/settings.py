@@ -1,0 +1,102 @@
+"""Settings, read once from the environment (prefix ``CAREPATH_``) and frozen.
+
+Secrets (SMTP password, CalDAV password) come only from the environment and are never
+printed: ``Settings.__repr__`` masks them. Nothing here is read at import time; callers
+build ``Settings.from_env(os.environ)`` at start-up and pass it down.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+
+from carepath.errors import InputError
+from carepath.resources import bundled_config_dir
+
+SECRET_FIELDS = frozenset({"smtp_password", "caldav_password"})
+
+
+@dataclass(frozen=True)
+class Settings:
+    home: Path
+    config_dir: Path
+    database_url: str
+    actor: str = "admin"
+    mail_transport: str = "folder"
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 25
+    smtp_security: str = "none"
+    smtp_username: str | None = None
+    smtp_password: str | None = field(default=None, repr=False)
+    smtp_timeout: float = 30.0
+    caldav_username: str | None = None
+    caldav_password: str | None = field(default=None, repr=False)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str], cwd: Path | None = None) -> Settings:
+        """Build settings from ``env``; relative paths are taken from ``cwd``."""
+        base = cwd or Path.cwd()
+        home = (base / env.get("CAREPATH_HOME", "var")).resolve()
+        config_dir = _config_dir(env, base)
+        url = env.get("CAREPATH_DATABASE_URL") or f"sqlite:///{home / 'carepath.db'}"
+        transport = env.get("CAREPATH_MAIL_TRANSPORT", "folder")
+        security = env.get("CAREPATH_SMTP_SECURITY", "none")
+        _choice("CAREPATH_MAIL_TRANSPORT", transport, ("folder", "smtp"))
+        _choice("CAREPATH_SMTP_SECURITY", security, ("starttls", "tls", "none"))
+        return cls(
+            home=home, config_dir=config_dir, database_url=url,
+            actor=env.get("CAREPATH_ACTOR") or env.get("USER") or "admin",
+            mail_transport=transport,
+            smtp_host=env.get("CAREPATH_SMTP_HOST", "127.0.0.1"),
+            smtp_port=_integer(env, "CAREPATH_SMTP_PORT", 465 if security == "tls" else 25),
+            smtp_security=security,
+            smtp_username=env.get("CAREPATH_SMTP_USERNAME"),
+            smtp_password=env.get("CAREPATH_SMTP_PASSWORD"),
+            smtp_timeout=float(_integer(env, "CAREPATH_SMTP_TIMEOUT", 30)),
+            caldav_username=env.get("CAREPATH_CALDAV_USERNAME"),
+            caldav_password=env.get("CAREPATH_CALDAV_PASSWORD"),
+        )
+
+    def public(self) -> dict[str, str]:
+        """Every setting as text, secrets masked: safe to print or log."""
+        return {
+            f.name: ("***" if getattr(self, f.name) and f.name in SECRET_FIELDS
+                     else str(getattr(self, f.name)))
+            for f in fields(self)
+        }
+
+    @property
+    def mail_dir(self) -> Path:
+        return self.home / "mail"
+
+    @property
+    def calendars_dir(self) -> Path:
+        return self.home / "calendars"
+
+    @property
+    def reports_dir(self) -> Path:
+        return self.home / "reports"
+
+
+def _config_dir(env: Mapping[str, str], base: Path) -> Path:
+    if env.get("CAREPATH_CONFIG_DIR"):
+        return (base / env["CAREPATH_CONFIG_DIR"]).resolve()
+    local = base / "config"
+    return local.resolve() if (local / "clinic.yaml").is_file() else bundled_config_dir()
+
+
+def _choice(name: str, value: str, allowed: tuple[str, ...]) -> None:
+    if value not in allowed:
+        raise InputError(name, f"{value!r} is not one of {', '.join(allowed)}",
+                         f"set {name} to one of them")
+
+
+def _integer(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise InputError(name, f"{raw!r} is not a whole number", f"set {name}=25") from None

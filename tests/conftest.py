@@ -1,0 +1,105 @@
+"""Shared fixtures: the example config, a fixed clock, and databases (SQLite always,
+PostgreSQL when ``CAREPATH_TEST_POSTGRES_URL`` is set — otherwise those cases skip, saying why).
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import uuid
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+# Prefect must never reach out or start a server by accident inside unit tests.
+_PREFECT_HOME = tempfile.mkdtemp(prefix="carepath-prefect-")
+os.environ.setdefault("PREFECT_HOME", _PREFECT_HOME)
+os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+os.environ.setdefault("DO_NOT_TRACK", "1")
+
+from carepath.adapters.clock import FixedClock  # noqa: E402
+from carepath.config_loader import load_config  # noqa: E402
+from carepath.domain.config import Config  # noqa: E402
+from carepath.resources import bundled_config_dir  # noqa: E402
+from carepath.services import App  # noqa: E402
+from carepath.settings import Settings  # noqa: E402
+
+NEW_YORK = ZoneInfo("America/New_York")
+POSTGRES_URL = os.environ.get("CAREPATH_TEST_POSTGRES_URL")
+NO_POSTGRES = "PostgreSQL not configured: set CAREPATH_TEST_POSTGRES_URL (CI does) to run this"
+
+
+@pytest.fixture(scope="session")
+def config_dir() -> Path:
+    return bundled_config_dir()
+
+
+@pytest.fixture(scope="session")
+def config(config_dir: Path) -> Config:
+    return load_config(config_dir)
+
+
+@pytest.fixture
+def clock() -> FixedClock:
+    """Monday 2027-03-01, 07:00 in New York."""
+    return FixedClock(datetime(2027, 3, 1, 7, 0, tzinfo=NEW_YORK))
+
+
+def _postgres_schema_url() -> Iterator[str]:
+    import sqlalchemy as sa
+
+    assert POSTGRES_URL is not None
+    base = POSTGRES_URL.replace("postgresql://", "postgresql+psycopg://", 1)
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(base)
+    with admin.begin() as conn:
+        conn.exec_driver_sql("CREATE EXTENSION IF NOT EXISTS btree_gist")
+        conn.exec_driver_sql(f"CREATE SCHEMA {schema}")
+    sep = "&" if "?" in base else "?"
+    try:
+        yield f"{base}{sep}options=-csearch_path%3D{schema},public"
+    finally:
+        with admin.begin() as conn:
+            conn.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
+        admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh, empty database: SQLite in a temp folder, or a fresh PostgreSQL schema."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'carepath.db'}"
+        return
+    if not POSTGRES_URL:
+        pytest.skip(NO_POSTGRES)
+    yield from _postgres_schema_url()
+
+
+@pytest.fixture
+def settings(tmp_path: Path, config_dir: Path) -> Settings:
+    home = tmp_path / "home"
+    return Settings(home=home, config_dir=config_dir,
+                    database_url=f"sqlite:///{home / 'carepath.db'}", actor="test")
+
+
+@pytest.fixture
+def app(settings: Settings, config: Config, clock: FixedClock) -> Iterator[App]:
+    """The app on a fresh SQLite database with the example config and a fixed clock."""
+    application = App.open(settings, clock, config=config)
+    yield application
+    application.engine.dispose()
+
+
+@pytest.fixture
+def any_app(db_url: str, tmp_path: Path, config_dir: Path, config: Config,
+            clock: FixedClock) -> Iterator[App]:
+    """The app on each database backend (PostgreSQL when configured)."""
+    home = tmp_path / "home-any"
+    application = App.open(Settings(home=home, config_dir=config_dir, database_url=db_url,
+                                    actor="test"), clock, config=config)
+    yield application
+    application.engine.dispose()
