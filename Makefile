@@ -24,7 +24,7 @@ test: $(STAMP)
 	$(BIN)/python -m pytest -q
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests flows
+	$(BIN)/ruff check src tests flows bench
 	$(BIN)/mypy
 
 bench: $(STAMP)

@@ -1,0 +1,1 @@
+"""carepath benchmarks: figures printed by `make bench`, never timed assertions in tests."""
