@@ -26,7 +26,8 @@ def test_upgrade_from_the_first_revision_keeps_rows(db_url: str) -> None:
         conn.exec_driver_sql(
             "INSERT INTO patient (id, name, preferred_weekdays, time_windows, heat_sensitive, "
             "caregiver_consent, created_at, updated_at) VALUES "
-            "('MRN9', 'Old Row', '', '', false, false, '2026-01-01 00:00:00', '2026-01-01 00:00:00')"
+            "('MRN9', 'Old Row', '', '', false, false, "
+            "'2026-01-01 00:00:00', '2026-01-01 00:00:00')"
         )
     upgrade(engine)
     with engine.connect() as conn:
