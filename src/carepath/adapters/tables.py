@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Column, Index, Text, UniqueConstraint
+from sqlalchemy import Column, Index, LargeBinary, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from carepath.adapters.types import UTCDateTime
@@ -184,3 +184,35 @@ class AuditRow(SQLModel, table=True):
     entity: str = Field(max_length=40)
     entity_id: str = Field(max_length=100)
     detail: str = Field(default="{}", sa_column=Column(Text, nullable=False))
+
+
+class RunRow(SQLModel, table=True):
+    """One run of a workflow (flow or sweep): what an admin sees in `carepath runs list`."""
+
+    __tablename__ = "run"
+    id: int | None = Field(default=None, primary_key=True)
+    flow: str = Field(max_length=80, index=True)
+    name: str = Field(max_length=200)  # carries episode ids, never patient names
+    status: str = Field(default="running", max_length=20, index=True)
+    started_at: datetime = Field(sa_column=_utc(index=True))
+    finished_at: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
+    summary: str = Field(default="", max_length=1000)
+    error: str = Field(default="", max_length=2000)
+
+
+class LeaseRow(SQLModel, table=True):
+    """A named lease held by one process until it expires (one scheduler per database)."""
+
+    __tablename__ = "lease"
+    name: str = Field(primary_key=True, max_length=80)
+    owner: str = Field(max_length=200)
+    expires_at: datetime = Field(sa_column=_utc())
+
+
+class SchedulerJobRow(SQLModel, table=True):
+    """APScheduler 3's SQLAlchemyJobStore table, declared here so migrations own it."""
+
+    __tablename__ = "apscheduler_jobs"
+    id: str = Field(primary_key=True, max_length=191)
+    next_run_time: float | None = Field(default=None, index=True)
+    job_state: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
