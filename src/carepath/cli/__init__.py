@@ -9,6 +9,7 @@ from carepath.cli.config import config_app, pathways_app
 from carepath.cli.db import db_app
 from carepath.cli.demo import demo
 from carepath.cli.patients import patients_app
+from carepath.cli.service import episodes_app, runs_app, serve
 
 app = typer.Typer(
     cls=ErrorGroup, no_args_is_help=True, pretty_exceptions_enable=False,
@@ -19,3 +20,6 @@ app.add_typer(pathways_app, name="pathways")
 app.add_typer(patients_app, name="patients")
 app.add_typer(db_app, name="db")
 app.command("demo")(demo)
+app.add_typer(episodes_app, name="episodes")
+app.add_typer(runs_app, name="runs")
+app.command("serve")(serve)

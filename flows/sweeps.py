@@ -1,0 +1,34 @@
+"""The periodic sweeps as flows: dispatch, reminders, goal review."""
+
+from __future__ import annotations
+
+from prefect import flow, task
+
+from carepath.services.sweeps import run_sweep
+from flows.context import current_app
+
+
+@task(retries=3, retry_delay_seconds=[5, 30, 120])
+def sweep_task(name: str) -> str:
+    # Safe to retry: every sweep derives its work from the database and its effects carry
+    # idempotency keys (an outbox row is sent once; a reminder is queued once per visit).
+    return run_sweep(current_app(), name)
+
+
+@flow(name="dispatch_outbox", flow_run_name="dispatch-outbox")
+def dispatch_outbox() -> str:
+    """Send pending messages from the outbox."""
+    return sweep_task("dispatch_outbox")
+
+
+@flow(name="send_reminders", flow_run_name="send-reminders")
+def send_reminders() -> str:
+    """Queue reminders for visits inside the reminder window, then send them."""
+    queued = sweep_task("send_reminders")
+    return f"{queued}; {sweep_task('dispatch_outbox')}"
+
+
+@flow(name="review_goals", flow_run_name="review-goals")
+def review_goals() -> str:
+    """Classify every active goal and escalate stalls."""
+    return sweep_task("review_goals")

@@ -1,0 +1,120 @@
+"""``carepath serve`` (the embedded scheduler), ``carepath runs`` and ``carepath episodes``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+
+import typer
+from sqlmodel import col, select
+
+from carepath.adapters.db import transaction
+from carepath.adapters.tables import AppointmentRow, EpisodeRow
+from carepath.cli.common import FORMAT_OPTION, Format, console, emit, open_app
+from carepath.cli.config import parse_date
+from carepath.services import App, lifecycle
+from carepath.services.runs import list_runs
+from carepath.services.sweeps import run_sweep
+
+runs_app = typer.Typer(help="Workflow runs and their outcome.", no_args_is_help=True)
+episodes_app = typer.Typer(help="Episodes of care: list, show, complete, relapse.",
+                           no_args_is_help=True)
+
+
+def prefect_runner() -> Callable[[App, str], str]:
+    """Run each sweep as a Prefect flow (local ephemeral API unless PREFECT_API_URL is set)."""
+    import flows
+    from flows.context import using_app
+    from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
+
+    by_name = {"dispatch_outbox": flows.dispatch_outbox, "send_reminders": flows.send_reminders,
+               "review_goals": flows.review_goals, "extend_boosters": flows.extend_boosters}
+
+    def run(app: App, name: str) -> str:
+        with temporary_settings({PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}), using_app(app):
+            return str(by_name[name]())
+
+    return run
+
+
+def serve(
+    engine: str = typer.Option("prefect", "--engine",
+                               help="prefect: sweeps run as Prefect flows; direct: plain calls"),
+) -> None:
+    """Run the periodic sweeps (dispatch, reminders, goal review, boosters) until SIGTERM."""
+    from carepath.adapters.scheduler import serve as serve_forever
+
+    if engine not in ("prefect", "direct"):
+        raise typer.BadParameter("use prefect or direct", param_hint="--engine")
+    app = open_app()
+    console.print(f"carepath serve: {app.config.clinic.name}, database {app.engine.url!r}, "
+                  f"engine {engine}; SIGTERM stops after the running job", markup=False)
+    serve_forever(app, prefect_runner() if engine == "prefect" else run_sweep)
+    console.print("stopped")
+
+
+@runs_app.command("list")
+def runs_list(
+    status: str = typer.Option("", "--status", help="only runs with this status, e.g. failed"),
+    limit: int = typer.Option(50, "--limit"),
+    fmt: Format = FORMAT_OPTION,
+) -> None:
+    """Recent workflow runs, newest first; failed ones carry their error."""
+    rows = [{"id": r.id, "flow": r.flow, "name": r.name, "status": r.status,
+             "started": r.started_at.isoformat(), "summary": r.summary, "error": r.error}
+            for r in list_runs(open_app(), limit=limit, status=status or None)]
+    emit(rows, fmt, "Runs")
+
+
+@runs_app.command("sweep")
+def runs_sweep(name: str = typer.Argument(..., help="dispatch_outbox, send_reminders, "
+                                                    "review_goals or extend_boosters")) -> None:
+    """Run one sweep now, recorded like a scheduled run."""
+    from carepath.services.sweeps import SWEEPS
+
+    if name not in SWEEPS:
+        raise typer.BadParameter(f"one of {', '.join(SWEEPS)}", param_hint="NAME")
+    console.print(run_sweep(open_app(), name), markup=False)
+
+
+@episodes_app.command("list")
+def episodes_list(
+    state: str = typer.Option("", "--state", help="planned, active, on_hold, finished, cancelled"),
+    patient: str = typer.Option("", "--patient"),
+    fmt: Format = FORMAT_OPTION,
+) -> None:
+    """Episodes with their pathway, state and visit counts."""
+    app = open_app()
+    with transaction(app.engine) as session:
+        query = select(EpisodeRow).order_by(col(EpisodeRow.id))
+        if state:
+            query = query.where(EpisodeRow.state == state)
+        if patient:
+            query = query.where(EpisodeRow.patient_id == patient)
+        episodes = session.exec(query).all()
+        visits = session.exec(select(AppointmentRow.episode_id, AppointmentRow.status)).all()
+    counts: dict[tuple[int | None, str], int] = {}
+    for episode_id, status in visits:
+        counts[(episode_id, status)] = counts.get((episode_id, status), 0) + 1
+    rows = [{"id": e.id, "patient": e.patient_id, "pathway": f"{e.pathway_id} v{e.pathway_version}",
+             "state": e.state, "start": e.start_date.isoformat(), "therapist": e.therapist_id,
+             "booked": counts.get((e.id, "booked"), 0),
+             "completed": counts.get((e.id, "completed"), 0),
+             "previous": e.previous_episode_id} for e in episodes]
+    emit(rows, fmt, "Episodes")
+
+
+@episodes_app.command("complete")
+def episodes_complete(episode_id: int) -> None:
+    """Finish an episode and start its pathway's on_complete (e.g. boosters)."""
+    console.print(str(lifecycle.complete_episode(open_app(), episode_id)), markup=False)
+
+
+@episodes_app.command("relapse")
+def episodes_relapse(
+    patient_id: str,
+    on: str = typer.Option("", "--on", help="first day of post-relapse care (default tomorrow)"),
+) -> None:
+    """Pause the patient's open episode (future visits cancelled) and start post-relapse care."""
+    start: date | None = parse_date(on, "--on") if on else None
+    console.print(str(lifecycle.report_relapse(open_app(), patient_id, on=start)), markup=False)

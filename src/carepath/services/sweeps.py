@@ -1,0 +1,56 @@
+"""The periodic sweeps: each asks the database "what is due now?" and does it.
+
+Due work is derived from state — no timer per appointment — so a rescheduled visit needs no
+timer bookkeeping and a restart loses nothing. Each sweep is safe to run twice: effects carry
+idempotency keys. ``run_sweep`` records every run (``carepath runs list``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from carepath.services import App
+from carepath.services.runs import recorded_run
+
+
+def dispatch_outbox(app: App) -> str:
+    from carepath.adapters.mail import transport_from_settings
+    from carepath.services.outbox import dispatch
+
+    report = dispatch(app, transport_from_settings(app.settings))
+    return str(report)
+
+
+def send_reminders(app: App) -> str:
+    from carepath.services.outbox import queue_due_reminders
+
+    queued = queue_due_reminders(app, now=app.clock.now())
+    return f"{queued} reminder(s) queued"
+
+
+def review_goals(app: App) -> str:
+    from carepath.services.goals import review_all
+
+    return str(review_all(app, now=app.clock.now()))
+
+
+def extend_boosters(app: App) -> str:
+    from carepath.services.lifecycle import extend_boosters as extend
+
+    return str(extend(app))
+
+
+SWEEPS: dict[str, Callable[[App], str]] = {
+    "dispatch_outbox": dispatch_outbox,
+    "send_reminders": send_reminders,
+    "review_goals": review_goals,
+    "extend_boosters": extend_boosters,
+}
+
+
+def run_sweep(app: App, name: str) -> str:
+    """Run one sweep by name, recorded as a run with its summary or its error."""
+    sweep = SWEEPS[name]
+    with recorded_run(app, name, f"{name} {app.clock.now():%Y-%m-%dT%H:%M}Z") as run:
+        run.summary = sweep(app)
+    return run.summary
