@@ -89,7 +89,8 @@ def complete_episode(app: App, episode_id: int) -> LifecycleResult:
     with transaction(app.engine) as session:
         episode = get_episode(session, episode_id)
         transition(session, app, episode, "finish")
-        patient_id, pathway_id, therapist = episode.patient_id, episode.pathway_id, episode.therapist_id
+        patient_id, pathway_id = episode.patient_id, episode.pathway_id
+        therapist = episode.therapist_id
     follow = app.config.pathway(pathway_id).transitions.on_complete
     result = LifecycleResult(episode_id, "finished")
     if follow:
@@ -147,8 +148,8 @@ def extend_boosters(app: App) -> str:
     for episode_id, patient_id, therapist, last_day in ending:
         complete = complete_episode_without_follow(app, episode_id)
         if complete:
-            _enroll(app, patient_id, "stable-boosters", _next_start(app, last_day + timedelta(days=7)),
-                    therapist, episode_id)
+            start = _next_start(app, last_day + timedelta(days=7))
+            _enroll(app, patient_id, "stable-boosters", start, therapist, episode_id)
             continued += 1
     return f"{continued} booster series continued"
 

@@ -65,7 +65,8 @@ def acquire_lease(app: App, name: str, owner: str, ttl: timedelta) -> bool:
     now = app.clock.now()
     try:
         with transaction(app.engine) as session:
-            row = session.exec(select(LeaseRow).where(LeaseRow.name == name).with_for_update()).first()
+            query = select(LeaseRow).where(LeaseRow.name == name).with_for_update()
+            row = session.exec(query).first()
             if row is None:
                 session.add(LeaseRow(name=name, owner=owner, expires_at=now + ttl))
                 return True
