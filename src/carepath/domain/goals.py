@@ -43,6 +43,12 @@ class Goal:
     target: float | None
     target_kind: TargetKind = "mcid"
     due: date | None = None
+    baseline_at: datetime | None = None  # readings up to this instant are not reviews
+
+    def reviews(self, readings: Sequence[Reading]) -> list[Reading]:
+        """The readings taken after the baseline, oldest first."""
+        after = [r for r in readings if self.baseline_at is None or r.at > self.baseline_at]
+        return sorted(after, key=lambda r: r.at)
 
 
 @dataclass(frozen=True)
