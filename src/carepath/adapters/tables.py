@@ -115,6 +115,8 @@ class GoalRow(SQLModel, table=True):
     target: float | None = None
     due_date: date | None = None
     status: str = Field(default="pending", max_length=20)
+    target_kind: str = Field(default="mcid", max_length=20)  # mcid, maintain or value
+    baseline_at: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
     created_at: datetime = Field(sa_column=_utc())
     updated_at: datetime = Field(sa_column=_utc())
 
@@ -154,6 +156,8 @@ class EscalationRow(SQLModel, table=True):
     evidence: str = Field(default="{}", sa_column=Column(Text, nullable=False))
     appointment_id: int | None = Field(default=None, foreign_key="appointment.id")
     resolution: str = Field(default="", max_length=500)
+    assigned_to: str | None = Field(default=None, max_length=64)  # therapist id (case review)
+    proposed_pathway: str | None = Field(default=None, max_length=64)
     created_at: datetime = Field(sa_column=_utc())
     updated_at: datetime = Field(sa_column=_utc())
 
