@@ -1,29 +1,53 @@
 """Read a config directory into a checked ``Config``, reporting every problem at once.
 
 YAML is read with ruamel.yaml so that each error can name the line of the bad field.
-Shape errors come from pydantic, cross-file rules from ``domain.config_checks``; both
-become ``ConfigProblem``s carrying file, line, field path, value and a hint.
+Shape errors come from pydantic (worded for admins by ``config_messages``), cross-file
+rules from ``domain.config_checks``; both become ``ConfigProblem``s carrying file, line,
+field path, value and a hint. A file that cannot be read at all (not UTF-8, not YAML,
+empty) is one problem; the other files are still checked, and a clinic with a shape error
+still lends its readable sections to the cross-checks.
+
+Hostile input stays harmless: YAML tags are refused (the round-trip loader never runs
+them, but they are never meant), dates stay text until pydantic checks them (so
+2027-02-30 is a message, not a crash), and alias expansion is capped.
 """
 
 from __future__ import annotations
 
-import difflib
-import types
-import typing
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
-from pydantic_core import ErrorDetails
 from ruamel.yaml import YAML
-from ruamel.yaml.comments import CommentedMap, CommentedSeq
-from ruamel.yaml.error import MarkedYAMLError
+from ruamel.yaml.comments import CommentedMap, CommentedSeq, TaggedScalar
+from ruamel.yaml.constructor import RoundTripConstructor
+from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
+from carepath.config_messages import dotted, problems_from, shown_value
 from carepath.domain.config import Clinic, Config, MeasuresFile, Pathway
-from carepath.domain.config_checks import Finding, check_all
+from carepath.domain.config_checks import ClinicParts, Finding, check_all, clinic_parts
 from carepath.errors import ConfigError, ConfigProblem
 
 MAX_CONFIG_BYTES = 1_000_000
+MAX_VALUES = 100_000  # after alias expansion; the example clinic has about 1,000
+MAX_DEPTH = 40
+
+
+class _Constructor(RoundTripConstructor):
+    """Round-trip loading, with dates left as text for pydantic to check and explain."""
+
+
+_Constructor.add_constructor(
+    "tag:yaml.org,2002:timestamp", lambda loader, node: loader.construct_scalar(node)
+)
+
+
+class _Unreadable(ValueError):
+    """The YAML parsed, but is not plain data: a tag, or too big or deep once expanded."""
+
+    def __init__(self, message: str, hint: str, line: int | None = None) -> None:
+        super().__init__(message)
+        self.hint, self.line = hint, line
 
 
 class _Document:
@@ -62,41 +86,59 @@ def load_config(directory: Path) -> Config:
 
     Raises ``ConfigError`` listing every problem found, never the first one only.
     """
-    problems: list[ConfigProblem] = []
     if not directory.is_dir():
         raise ConfigError([ConfigProblem(str(directory), None, "(directory)", None,
                                          "config directory not found",
                                          "pass the folder holding clinic.yaml, or set "
                                          "CAREPATH_CONFIG_DIR")])
+    problems: list[ConfigProblem] = []
     docs: dict[str, _Document] = {}
     clinic = _load_model(directory, "clinic", Clinic, docs, problems)
     measures_file = _load_model(directory, "measures", MeasuresFile, docs, problems)
-    pathways: dict[str, Pathway] = {}
-    pathway_dir = directory / "pathways"
-    files = sorted(pathway_dir.glob("*.yaml")) if pathway_dir.is_dir() else []
-    if not files:
-        problems.append(ConfigProblem(_display(directory, "pathways"), None, "(directory)", None,
-                                      "no pathway files found",
-                                      "add at least one pathways/<id>.yaml"))
-    for file in files:
-        label = f"pathways/{file.stem}"
-        pathway = _load_model(directory, label, Pathway, docs, problems)
-        if pathway is not None:
-            pathways[file.stem] = pathway
+    pathways, stems = _load_pathways(directory, docs, problems)
     measures = measures_file.measures if measures_file is not None else None
-    for finding in check_all(clinic, measures, pathways):
-        problems.append(_from_finding(directory, finding, docs))
+    findings = check_all(clinic if clinic is not None else _clinic_parts(docs),
+                         measures if measures is not None else _measure_ids(docs),
+                         pathways, known_pathways=stems)
+    problems += [_from_finding(directory, finding, docs) for finding in findings]
     if problems:
         raise ConfigError(problems)
     assert clinic is not None and measures is not None
     return Config(clinic=clinic, measures=dict(measures), pathways=pathways)
 
 
-def _display(directory: Path, label: str) -> str:
-    return str(directory / label)
+def _load_pathways(
+    directory: Path, docs: dict[str, _Document], problems: list[ConfigProblem]
+) -> tuple[dict[str, Pathway], list[str]]:
+    pathway_dir = directory / "pathways"
+    files = sorted(pathway_dir.glob("*.yaml")) if pathway_dir.is_dir() else []
+    if not files:
+        problems.append(ConfigProblem(str(pathway_dir), None, "(directory)", None,
+                                      "no pathway files found",
+                                      "add at least one pathways/<id>.yaml"))
+    pathways: dict[str, Pathway] = {}
+    for file in files:
+        pathway = _load_model(directory, f"pathways/{file.stem}", Pathway, docs, problems)
+        if pathway is not None:
+            pathways[file.stem] = pathway
+    return pathways, [file.stem for file in files]
 
 
-def _read_yaml(path: Path, label: str, problems: list[ConfigProblem]) -> Any:
+def _clinic_parts(docs: dict[str, _Document]) -> ClinicParts | None:
+    """What a clinic.yaml with a shape error can still tell the cross-checks."""
+    doc = docs.get("clinic")
+    return clinic_parts(_plain(doc.data)) if doc and isinstance(doc.data, dict) else None
+
+
+def _measure_ids(docs: dict[str, _Document]) -> list[str] | None:
+    """The measure ids of a measures.yaml with a shape error: its keys are still the ids."""
+    doc = docs.get("measures")
+    if doc and isinstance(doc.data, dict) and isinstance(doc.data.get("measures"), dict):
+        return [str(key) for key in doc.data["measures"]]
+    return None
+
+
+def _read_yaml(path: Path, problems: list[ConfigProblem]) -> Any:
     shown = str(path)
     if not path.is_file():
         problems.append(ConfigProblem(shown, None, "(file)", None, "file not found",
@@ -107,22 +149,52 @@ def _read_yaml(path: Path, label: str, problems: list[ConfigProblem]) -> Any:
                                       f"file is larger than {MAX_CONFIG_BYTES} bytes",
                                       "a config file is a few kilobytes; check the path"))
         return None
+    raw = path.read_bytes()
     try:
-        text = path.read_text(encoding="utf-8")
+        text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as error:
-        problems.append(ConfigProblem(shown, None, "(file)", None,
-                                      f"not UTF-8 text (byte {error.start})",
+        problems.append(ConfigProblem(shown, raw[:error.start].count(b"\n") + 1, "(file)",
+                                      None, f"not UTF-8 text (byte {error.start})",
                                       "save the file as UTF-8"))
         return None
+    if not text.strip():
+        problems.append(ConfigProblem(shown, None, "(file)", None, "the file is empty",
+                                      "write the settings as key: value lines; see the "
+                                      "example config"))
+        return None
+    return _parse(text, shown, problems)
+
+
+def _parse(text: str, shown: str, problems: list[ConfigProblem]) -> Any:
+    yaml = YAML(typ="rt")
+    yaml.Constructor = _Constructor
     try:
-        return YAML(typ="rt").load(text)
+        data = yaml.load(text)
     except MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         line = mark.line + 1 if mark is not None else None
+        reason = str(error.problem or error.context)
         problems.append(ConfigProblem(shown, line, "(yaml)", None,
-                                      f"not valid YAML: {error.problem or error.context}",
-                                      "check indentation, colons and quotes on that line"))
+                                      f"not valid YAML: {reason}", _yaml_hint(reason)))
         return None
+    except (YAMLError, ValueError, RecursionError) as error:
+        problems.append(ConfigProblem(shown, None, "(yaml)", None,
+                                      f"not valid YAML: {str(error)[:120]}",
+                                      "check the file against the example config"))
+        return None
+    if data is None:
+        problems.append(ConfigProblem(shown, None, "(file)", None, "the file is empty",
+                                      "write the settings as key: value lines; see the "
+                                      "example config"))
+    return data
+
+
+def _yaml_hint(reason: str) -> str:
+    if "\\t" in reason or "\t" in reason:
+        return "indent with spaces: YAML does not allow tabs"
+    if "duplicate key" in reason:
+        return "keep one of the two keys"
+    return "check indentation, colons, brackets and quotes on that line"
 
 
 def _load_model(
@@ -130,118 +202,63 @@ def _load_model(
     problems: list[ConfigProblem],
 ) -> Any:
     path = directory / f"{label}.yaml"
-    data = _read_yaml(path, label, problems)
+    data = _read_yaml(path, problems)
     if data is None:
         return None
     doc = _Document(label, data)
-    docs[label] = doc
     if not isinstance(data, dict):
         problems.append(ConfigProblem(str(path), 1, "(top level)", None,
                                       "expected a mapping of keys to values",
                                       "start the file with key: value lines"))
         return None
     try:
-        return model.model_validate(_plain(data))
+        plain = _plain(data)
+    except _Unreadable as error:
+        problems.append(ConfigProblem(str(path), error.line, "(yaml)", None, str(error),
+                                      error.hint))
+        return None
+    docs[label] = doc
+    try:
+        return model.model_validate(plain)
     except ValidationError as error:
-        for detail in error.errors():
-            problems.append(_from_pydantic(path, doc, model, detail))
+        problems.extend(problems_from(str(path), model, error.errors(), doc.line_of,
+                                      doc.value_at))
         return None
 
 
 def _plain(node: Any) -> Any:
-    """ruamel's round-trip containers → plain dicts and lists for pydantic."""
+    """ruamel's round-trip containers → plain dicts and lists for pydantic, with limits."""
+    budget = [MAX_VALUES]
+    return _plain_node(node, budget, 0)
+
+
+def _plain_node(node: Any, budget: list[int], depth: int) -> Any:
+    budget[0] -= 1
+    if budget[0] < 0 or depth > MAX_DEPTH:
+        raise _Unreadable(f"the file expands to more than {MAX_VALUES} values or "
+                          f"{MAX_DEPTH} levels", "write the values out; avoid nested "
+                          "YAML aliases (*name)")
+    _refuse_tags(node)
     if isinstance(node, dict):
-        return {str(k) if not isinstance(k, str) else k: _plain(v) for k, v in node.items()}
+        return {str(k): _plain_node(v, budget, depth + 1) for k, v in node.items()}
     if isinstance(node, list):
-        return [_plain(v) for v in node]
+        return [_plain_node(v, budget, depth + 1) for v in node]
     return node
 
 
-def _from_pydantic(
-    path: Path, doc: _Document, model: type[BaseModel], detail: ErrorDetails
-) -> ConfigProblem:
-    loc = tuple(part for part in detail["loc"] if not _is_validator_tag(part))
-    field = _dotted(loc) or "(top level)"
-    line = doc.line_of(loc)
-    kind = detail["type"]
-    if kind == "extra_forbidden":
-        allowed = _allowed_keys(model, loc[:-1])
-        close = difflib.get_close_matches(str(loc[-1]), allowed, n=1)
-        hint = f"did you mean {close[0]!r}?" if close else "allowed: " + ", ".join(allowed)
-        return ConfigProblem(str(path), line, field, None, "unknown key", hint)
-    if kind == "missing":
-        return ConfigProblem(str(path), line, field, None, "required field is missing",
-                             f"add {loc[-1]}: …")
-    message = detail["msg"].removeprefix("Value error, ")
-    value = doc.value_at(loc)
-    return ConfigProblem(str(path), line, field, value, message, _hint_for(kind))
-
-
-def _is_validator_tag(part: str | int) -> bool:
-    return isinstance(part, str) and (part.startswith("function-") or "[" in part)
-
-
-def _hint_for(kind: str) -> str:
-    return {
-        "string_pattern_mismatch": "use lower-case letters, digits, - and _ for ids; "
-        "a plain single line for names; name@host.tld for emails",
-        "int_parsing": "write a whole number",
-        "float_parsing": "write a number",
-        "date_from_datetime_parsing": "write a date as YYYY-MM-DD",
-        "date_parsing": "write a date as YYYY-MM-DD",
-        "time_parsing": "write a time as HH:MM",
-        "literal_error": "use one of the values listed",
-        "greater_than_equal": "raise the value",
-        "less_than_equal": "lower the value",
-    }.get(kind, "")
-
-
-def _dotted(loc: tuple[str | int, ...]) -> str:
-    text = ""
-    for part in loc:
-        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
-    return text
-
-
-def _allowed_keys(model: type[BaseModel], loc: tuple[str | int, ...]) -> list[str]:
-    """The keys the model at ``loc`` accepts, for a did-you-mean hint."""
-    current: Any = model
-    for part in loc:
-        current = _step_into(current, part)
-        if current is None:
-            return []
-    if isinstance(current, type) and issubclass(current, BaseModel):
-        return sorted(f.alias or name for name, f in current.model_fields.items())
-    return []
-
-
-def _step_into(annotation: Any, part: str | int) -> Any:
-    annotation = _unwrap(annotation)
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        for name, field in annotation.model_fields.items():
-            if part in (name, field.alias):
-                return _unwrap(field.annotation)
-        return None
-    origin = typing.get_origin(annotation)
-    if origin in (list, dict):
-        return _unwrap(typing.get_args(annotation)[-1])
-    return None
-
-
-def _unwrap(annotation: Any) -> Any:
-    origin = typing.get_origin(annotation)
-    if origin is typing.Annotated:
-        return _unwrap(typing.get_args(annotation)[0])
-    if origin in (typing.Union, types.UnionType):
-        real = [a for a in typing.get_args(annotation) if a is not type(None)]
-        return _unwrap(real[0]) if len(real) == 1 else annotation
-    return annotation
+def _refuse_tags(node: Any) -> None:
+    tag = getattr(node, "tag", None)
+    name = getattr(tag, "value", None) if tag is not None else None
+    if isinstance(node, bytes | TaggedScalar) or name:
+        line = node.lc.line + 1 if isinstance(node, CommentedMap | CommentedSeq) else None
+        shown = str(name or "!!binary").replace("tag:yaml.org,2002:", "!!")
+        raise _Unreadable(f"YAML tags are not allowed (found {shown})",
+                          "remove the !tag; config values are plain text, numbers and "
+                          "lists", line)
 
 
 def _from_finding(directory: Path, finding: Finding, docs: dict[str, _Document]) -> ConfigProblem:
     doc = docs.get(finding.file)
     line = doc.line_of(finding.path) if doc else None
-    return ConfigProblem(str(directory / f"{finding.file}.yaml"), line, _dotted(finding.path),
-                         finding.value, finding.message, finding.hint)
-
-
+    return ConfigProblem(str(directory / f"{finding.file}.yaml"), line, dotted(finding.path),
+                         shown_value(finding.value), finding.message, finding.hint)

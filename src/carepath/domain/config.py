@@ -10,28 +10,32 @@ from __future__ import annotations
 from datetime import date, time
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
 
+from carepath.domain.config_types import (
+    Email,
+    Identifier,
+    Invalid,
+    PlainText,
+    country_code,
+    parse_ranges,
+    web_address,
+    zone_hint,
+)
 from carepath.domain.timeutil import WEEKDAYS, ClockRange, is_valid_zone
-
-Identifier = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]*$", max_length=64)]
-_EMAIL = r"^[^@\s<>\"',;]+@[^@\s<>\"',;]+\.[^@\s<>\"',;]+$"
-Email = Annotated[str, Field(pattern=_EMAIL, max_length=254)]
-PlainText = Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[^\r\n\x00]*$")]
 
 
 class Strict(BaseModel):
     """Base: unknown keys are errors (typos are the commonest admin mistake); values frozen."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
-
-
-def _parse_ranges(value: object) -> object:
-    if isinstance(value, str):
-        value = [value]
-    if isinstance(value, list):
-        return [ClockRange.parse(v) if isinstance(v, str) else v for v in value]
-    return value
 
 
 class WeeklyHours(Strict):
@@ -45,7 +49,7 @@ class WeeklyHours(Strict):
     sat: list[ClockRange] = []
     sun: list[ClockRange] = []
 
-    _ranges = field_validator(*WEEKDAYS, mode="before")(_parse_ranges)
+    _ranges = field_validator(*WEEKDAYS, mode="before")(parse_ranges)
 
     def on(self, weekday: int) -> list[ClockRange]:
         """The ranges for ``date.weekday()`` (Monday is 0)."""
@@ -75,8 +79,8 @@ class Closure(Strict):
 
 
 class Holidays(Strict):
-    country: Annotated[str, Field(pattern=r"^[A-Z]{2}$")]
-    subdivision: str | None = None
+    country: Annotated[str, AfterValidator(country_code)]
+    subdivision: Annotated[str, Field(max_length=10)] | None = None
 
 
 class Resource(Strict):
@@ -98,7 +102,7 @@ class Therapist(Strict):
     senior: bool = False
     working_hours: WeeklyHours
     leave: list[Period] = []
-    caldav_url: str | None = None
+    caldav_url: Annotated[str, AfterValidator(web_address)] | None = None
 
 
 class Clinic(Strict):
@@ -123,7 +127,7 @@ class Clinic(Strict):
     @classmethod
     def _zone_exists(cls, value: str) -> str:
         if not is_valid_zone(value):
-            raise ValueError("not an IANA time zone (e.g. America/New_York)")
+            raise Invalid("not an IANA time zone", zone_hint(value))
         return value
 
 
@@ -153,11 +157,14 @@ class Measure(Strict):
     @model_validator(mode="after")
     def _range_or_levels(self) -> Measure:
         if self.scale == "ordinal" and len(self.levels) < 2:
-            raise ValueError("an ordinal measure needs at least two levels")
+            raise Invalid("an ordinal measure needs at least two levels",
+                          "list the levels from lowest to highest", field="levels")
         if self.scale == "continuous" and (self.min is None or self.max is None):
-            raise ValueError("a continuous measure needs min and max (its valid range)")
+            raise Invalid("a continuous measure needs min and max (its valid range)",
+                          "add min: and max:", field="max" if self.min is not None else "min")
         if self.min is not None and self.max is not None and self.min >= self.max:
-            raise ValueError("min must be below max")
+            raise Invalid(f"min must be below max ({self.max:g})",
+                          "swap min and max, or correct the value", field="min")
         return self
 
 
@@ -190,7 +197,8 @@ class WeekRange(Strict):
             first, _, last = value.partition("-")
             if first.strip().isdigit() and last.strip().isdigit():
                 return {"first": int(first), "last": int(last)}
-            raise ValueError(f"expected weeks like 1-2, got {value!r}")
+            raise Invalid("expected weeks like 1-2 or 3", "write the first and last week as "
+                          "whole numbers joined by -")
         if isinstance(value, str) and value.strip().isdigit():
             return {"first": int(value), "last": int(value)}
         return value
@@ -198,7 +206,8 @@ class WeekRange(Strict):
     @model_validator(mode="after")
     def _ordered(self) -> WeekRange:
         if self.last < self.first:
-            raise ValueError(f"weeks {self.first}-{self.last} end before they start")
+            raise Invalid(f"weeks {self.first}-{self.last} end before they start",
+                          f"write {self.last}-{self.first}")
         return self
 
     def __str__(self) -> str:
@@ -216,7 +225,9 @@ class Cadence(Strict):
     @model_validator(mode="after")
     def _one_rate(self) -> Cadence:
         if (self.per_week is None) == (self.every_weeks is None):
-            raise ValueError("give exactly one of per_week or every_weeks")
+            raise Invalid("give exactly one of per_week or every_weeks",
+                          "per_week: N for N visits each week, every_weeks: N for one visit "
+                          "every N weeks")
         return self
 
 
@@ -227,7 +238,8 @@ class Length(Strict):
     @model_validator(mode="after")
     def _ordered(self) -> Length:
         if self.max_weeks < self.min_weeks:
-            raise ValueError("max_weeks is below min_weeks")
+            raise Invalid(f"max_weeks is below min_weeks ({self.min_weeks})",
+                          "raise max_weeks or lower min_weeks", field="max_weeks")
         return self
 
 
