@@ -43,7 +43,16 @@ class AppointmentCancelled:
     reason: str = "cancelled"
 
 
-Event = AppointmentsBooked | AppointmentChanged | AppointmentCancelled
+@dataclass(frozen=True)
+class EscalationRaised:
+    """A goal review opened an escalation; the row's evidence says whom to tell and why."""
+
+    escalation_id: int
+    level: int
+    kind: str  # stall, worsening, multi_worsening, two_hour, no_show, under_scheduled
+
+
+Event = AppointmentsBooked | AppointmentChanged | AppointmentCancelled | EscalationRaised
 Handler = Callable[[Session, "App", Any], None]
 _HANDLERS: dict[type, list[Handler]] = {}
 H = TypeVar("H", bound=Handler)
