@@ -43,6 +43,8 @@ class App:
         _restrict_sqlite_file(settings.database_url)
         app = cls(settings=settings, config=config, engine=engine, clock=clock or SystemClock())
         sync_config(app)
+        import carepath.services.wiring  # noqa: F401  (event subscribers, e.g. messaging)
+
         return app
 
     def audit(

@@ -1,0 +1,138 @@
+"""Emails as MIME messages: iMIP invites and patient emails, safe against header injection.
+
+The shape every client renders (RFC 6047 §2.4, and what Gmail, Outlook and Apple Mail show
+as an invite with Accept buttons *and* a readable body)::
+
+    multipart/mixed
+    ├── multipart/alternative
+    │   ├── text/plain
+    │   ├── text/html
+    │   └── text/calendar; method=REQUEST; charset=UTF-8    (invites only)
+    └── application/ics attachment (invite.ics, schedule.ics, …)
+
+The ``method=`` parameter always equals the METHOD inside the calendar (Outlook ignores an
+invite where they differ). One iTIP object per email and one email per attendee: ``compose``
+takes exactly one recipient and at most one invite.
+
+Headers are built with ``email.headerregistry`` so a display name with quotes, commas or
+angle brackets is quoted, never parsed as extra addresses; CR, LF and other control
+characters are refused at input (``InputError``), and ``EmailMessage`` refuses them again at
+output. The Message-ID is derived from the idempotency key, so a resend after a crash
+carries the same Message-ID and receivers can drop the duplicate.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from email import policy
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.utils import format_datetime
+
+from carepath.domain.invites import Invite
+from carepath.domain.timeutil import to_utc
+from carepath.errors import InputError
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_ADDRESS = re.compile(r"^[^@\s<>\"',;()\[\]\\:]+@[A-Za-z0-9.-]+\.[A-Za-z0-9-]{2,}$")
+MAX_SUBJECT = 200
+
+
+@dataclass(frozen=True)
+class Mailbox:
+    """A recipient or sender; refuses control characters and anything but one plain address."""
+
+    email: str
+    name: str = ""
+
+    def __post_init__(self) -> None:
+        if len(self.email) > 254 or not _ADDRESS.match(self.email):
+            raise InputError("email address", f"{self.email[:60]!r} is not one plain address",
+                             "use the form name@example.org")
+        if _CONTROL.search(self.name) or len(self.name) > 200:
+            raise InputError("display name", f"{self.name[:60]!r} contains line breaks or "
+                             "control characters", "use one line of plain text")
+
+    @property
+    def address(self) -> Address:
+        user, _, domain = self.email.rpartition("@")
+        return Address(display_name=self.name, username=user, domain=domain)
+
+    @property
+    def domain(self) -> str:
+        return self.email.rpartition("@")[2]
+
+
+@dataclass(frozen=True)
+class Body:
+    """The same message as plain text and as HTML (rendered from one context)."""
+
+    text: str
+    html: str
+
+
+@dataclass(frozen=True)
+class Attachment:
+    filename: str
+    content: bytes
+    maintype: str = "application"
+    subtype: str = "ics"
+
+
+def safe_subject(subject: str) -> str:
+    """The subject, or ``InputError`` when it could break out of its header line."""
+    if _CONTROL.search(subject) or not subject.strip() or len(subject) > MAX_SUBJECT:
+        raise InputError("subject", f"{subject[:60]!r} is empty, too long or has line breaks",
+                         "use one line of plain text")
+    return subject
+
+
+def message_id_for(idempotency_key: str, domain: str) -> str:
+    """A stable Message-ID: the same key always gives the same id."""
+    digest = hashlib.sha256(idempotency_key.encode("utf-8")).hexdigest()[:32]
+    return f"<{digest}.carepath@{domain}>"
+
+
+def compose(*, sender: Mailbox, to: Mailbox, subject: str, body: Body, idempotency_key: str,
+            date: datetime, invite: Invite | None = None,
+            attachments: Sequence[Attachment] = ()) -> EmailMessage:
+    """One email to one recipient: text + HTML (+ the invite), then the attachments."""
+    message = EmailMessage(policy=policy.SMTP)
+    message["From"] = sender.address
+    message["To"] = to.address
+    message["Subject"] = safe_subject(subject)
+    message["Date"] = format_datetime(to_utc(date))
+    message["Message-ID"] = message_id_for(idempotency_key, sender.domain)
+    message["Auto-Submitted"] = "auto-generated"  # RFC 3834: no vacation replies, please
+    message.set_content(body.text, subtype="plain", charset="utf-8", cte="quoted-printable")
+    message.add_alternative(body.html, subtype="html", charset="utf-8", cte="quoted-printable")
+    if invite is not None:
+        message.add_alternative(invite.ics, maintype="text", subtype="calendar")
+        calendar_part = list(message.iter_parts())[-1]
+        calendar_part.replace_header(
+            "Content-Type", f"text/calendar; method={invite.method}; charset=UTF-8")
+        attachments = [Attachment("invite.ics", invite.ics), *attachments]
+    if attachments:
+        message.make_mixed()
+    for attachment in attachments:
+        message.add_attachment(attachment.content, maintype=attachment.maintype,
+                               subtype=attachment.subtype, filename=attachment.filename)
+    _stable_boundaries(message, idempotency_key)
+    return message
+
+
+def _stable_boundaries(message: EmailMessage, idempotency_key: str) -> None:
+    """Boundaries derived from the key, so the same message is the same bytes (golden files)."""
+    digest = hashlib.sha256(idempotency_key.encode("utf-8")).hexdigest()[:24]
+    parts = [part for part in message.walk() if part.is_multipart()]
+    for depth, part in enumerate(parts):
+        part.set_boundary(f"==carepath-{digest}-{depth}==")
+
+
+def to_bytes(message: EmailMessage) -> bytes:
+    """The wire form (CRLF line ends, 7-bit headers): what the outbox stores and sends."""
+    return message.as_bytes(policy=policy.SMTP)

@@ -1,0 +1,166 @@
+"""What each email says: subjects and template contexts, from visits and clinic settings.
+
+Pure: the templates only lay these values out. Times are shown in the clinic's zone, in
+words a tired reader can take in at a glance ("Wednesday", "10 March 2027", "9:00 AM").
+Subjects never carry clinical detail (a subject shows on lock screens and in shared
+inboxes): no visit type, no diagnosis, only the clinic and the date.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal
+from zoneinfo import ZoneInfo
+
+from carepath.domain.invites import CalendarStyle, CalendarVisit, Method, summary
+from carepath.domain.timeutil import WEEKDAY_NAMES
+
+Role = Literal["patient", "caregiver"]
+
+ADVICE = (
+    ("Stay cool",
+     "Heat can make MS symptoms worse for a while. Wear light clothes, bring cold water, "
+     "and tell your therapist if you feel too warm."),
+    ("The two-hour rule",
+     "After your session you should feel back to normal within two hours. If you still feel "
+     "worse after two hours, the session was too hard: tell your therapist, and the next one "
+     "will be easier."),
+    ("Bring your walking aid",
+     "Bring the cane, crutches, walker or wheelchair you use every day, any braces or "
+     "orthotics, and wear comfortable shoes."),
+)
+
+# What a visit needs from the patient, by the tags of the rooms and equipment it uses.
+BRING_BY_TAG = {
+    "pool": "swimwear, a towel and flip-flops",
+    "gait-trainer": "comfortable trousers and flat shoes that close firmly",
+    "gym": "comfortable clothes you can move in",
+    "family-room": "a list of your aids and devices; your caregiver is welcome",
+}
+ALWAYS_BRING = "your walking aid and a bottle of cold water"
+
+
+@dataclass(frozen=True)
+class Recipient:
+    """Who an email is for: the patient, or a caregiver the patient agreed to inform."""
+
+    email: str
+    name: str
+    role: Role = "patient"
+
+
+def clock_text(moment: datetime, zone: ZoneInfo) -> str:
+    local = moment.astimezone(zone)
+    return f"{local.hour % 12 or 12}:{local.minute:02d} {'AM' if local.hour < 12 else 'PM'}"
+
+
+def date_text(moment: datetime, zone: ZoneInfo) -> str:
+    local = moment.astimezone(zone)
+    return f"{local.day} {local:%B %Y}"
+
+
+def bring_list(visit: CalendarVisit) -> str:
+    tags = [tag for resource in visit.resources for tag in resource.provides]
+    extras = [BRING_BY_TAG[tag] for tag in dict.fromkeys(tags) if tag in BRING_BY_TAG]
+    return "; ".join([*extras, ALWAYS_BRING])
+
+
+def visit_line(visit: CalendarVisit, zone: ZoneInfo) -> dict[str, Any]:
+    """One row of the schedule table, in the clinic's local time."""
+    appointment = visit.appointment
+    local = appointment.start.astimezone(zone)
+    return {
+        "weekday": WEEKDAY_NAMES[local.weekday()],
+        "date": date_text(appointment.start, zone),
+        "time": clock_text(appointment.start, zone),
+        "end_time": clock_text(appointment.end, zone),
+        "minutes": appointment.minutes,
+        "visit": appointment.visit_name,
+        "therapist": visit.therapist.name,
+        "room": visit.rooms,
+        "bring": bring_list(visit),
+    }
+
+
+def _base(style: CalendarStyle, recipient: Recipient, patient_name: str) -> dict[str, Any]:
+    first_name = patient_name.split()[0] if patient_name.split() else patient_name
+    return {
+        "clinic": {"name": style.clinic_name, "address": style.address,
+                   "email": style.organizer_email},
+        "recipient": {"name": recipient.name, "role": recipient.role},
+        "patient_first_name": first_name,
+        "advice": [{"title": t, "text": x} for t, x in ADVICE],
+    }
+
+
+def schedule_context(visits: Sequence[CalendarVisit], style: CalendarStyle,
+                     recipient: Recipient, *, added: bool = False) -> dict[str, Any]:
+    """Every visit of a booking (an episode at enrolment, or visits added later)."""
+    context = _base(style, recipient, visits[0].patient.name)
+    context["visits"] = [visit_line(v, style.zone) for v in visits]
+    context["added"] = added
+    return context
+
+
+def changed_context(visit: CalendarVisit, previous: CalendarVisit, style: CalendarStyle,
+                    recipient: Recipient) -> dict[str, Any]:
+    context = _base(style, recipient, visit.patient.name)
+    context["visit"] = visit_line(visit, style.zone)
+    context["previous"] = visit_line(previous, style.zone)
+    return context
+
+
+def single_context(visit: CalendarVisit, style: CalendarStyle, recipient: Recipient,
+                   *, hours_before: int = 0) -> dict[str, Any]:
+    """A cancelled visit, or a reminder of one."""
+    context = _base(style, recipient, visit.patient.name)
+    context["visit"] = visit_line(visit, style.zone)
+    context["hours_before"] = hours_before
+    return context
+
+
+def therapist_context(visits: Sequence[CalendarVisit], style: CalendarStyle, *,
+                      method: Method | None = None, reason: str = "") -> dict[str, Any]:
+    """An invite body (one visit) or a digest body (an episode's visits)."""
+    rows = []
+    for visit in visits:
+        row = visit_line(visit, style.zone)
+        row["summary"] = summary(visit, style, "therapist")
+        rows.append(row)
+    return {
+        "clinic": {"name": style.clinic_name, "address": style.address,
+                   "email": style.organizer_email},
+        "therapist": visits[0].therapist.name,
+        "visits": rows,
+        "method": method or "",
+        "reason": reason,
+    }
+
+
+def patient_subject(kind: str, style: CalendarStyle, visit: CalendarVisit) -> str:
+    """Plain subjects with the date only: no visit type, no diagnosis."""
+    when = date_text(visit.appointment.start, style.zone)
+    weekday = WEEKDAY_NAMES[visit.appointment.start.astimezone(style.zone).weekday()]
+    return {
+        "schedule": f"Your appointments at {style.clinic_name}",
+        "added": f"A new appointment at {style.clinic_name}",
+        "changed": f"Your appointment has moved: now {weekday} {when}",
+        "cancelled": f"Your appointment on {weekday} {when} is cancelled",
+        "reminder": f"Reminder: your appointment on {weekday} {when}",
+    }[kind]
+
+
+def therapist_subject(visit: CalendarVisit, style: CalendarStyle, method: Method) -> str:
+    start = visit.appointment.start
+    when = f"{date_text(start, style.zone)} {clock_text(start, style.zone)}"
+    who = visit.patient.initials
+    if method == "CANCEL":
+        return f"Cancelled: appointment {when} ({who})"
+    return f"Appointment {when} ({who})"
+
+
+def digest_subject(visits: Sequence[CalendarVisit], style: CalendarStyle) -> str:
+    first = date_text(visits[0].appointment.start, style.zone)
+    return f"New episode: {len(visits)} appointments from {first} ({visits[0].patient.initials})"

@@ -1,0 +1,9 @@
+"""Imports every module that subscribes to domain events, so no event goes unheard.
+
+``App.open`` imports this module. An event published with no subscriber would silently
+drop the messages it should cause; add each new subscriber module here.
+"""
+
+from __future__ import annotations
+
+import carepath.services.notify  # noqa: F401  (invites, patient emails, caregiver copies)
