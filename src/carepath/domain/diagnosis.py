@@ -1,0 +1,122 @@
+"""Why a visit could not be placed, in words a scheduler uses, and what is nearest.
+
+The binding constraint is found by relaxing the hard constraints one at a time, from the
+widest (the clinic is closed all week) to the narrowest (the rest days between this week's
+visits), and naming the first one that empties the week. Alternatives are real free slots:
+another therapist in the same week, and the earliest times after the week.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from carepath.domain.placement import Finder, Wishes
+from carepath.domain.planning import EpisodePlan, VisitRequirement
+from carepath.domain.schedule_types import Unplaced
+from carepath.domain.timeutil import minutes_of
+
+LOOK_AHEAD_DAYS = 21
+ALTERNATIVES = 3
+
+
+def explain(req: VisitRequirement, finder: Finder, wishes: Wishes, therapist_id: str | None,
+            plan: EpisodePlan | None = None) -> Unplaced:
+    """The binding constraint of ``req`` and up to three nearest alternatives."""
+    therapists = [therapist_id] if therapist_id else [t.id for t in finder.qualified(req.skills)]
+    constraint = binding_constraint(req, finder, wishes, therapists, therapist_id)
+    if plan is not None and plan.weeks < plan.max_weeks:
+        constraint += f" (even stretched to {plan.max_weeks} weeks)"
+    return Unplaced(req, constraint, alternatives(req, finder, wishes, therapist_id))
+
+
+def week_words(req: VisitRequirement) -> str:
+    return f"week {req.week} ({req.earliest:%a %b %d}–{req.latest:%a %b %d})"
+
+
+def day_words(days: list[date]) -> str:
+    return "/".join(d.strftime("%a") for d in days) or "any day"
+
+
+def skill_words(req: VisitRequirement) -> str:
+    if not req.skills:
+        return "no therapist"
+    return "no therapist with the " + " and ".join(req.skills) + " skill"
+
+
+def binding_constraint(req: VisitRequirement, finder: Finder, wishes: Wishes,
+                       therapists: list[str], fixed: str | None) -> str:
+    cal, week = finder.cal, week_words(req)
+    days = finder.window_days(req, wishes)
+    if not days:
+        return f"its window, {week}, is already over"
+    open_days = [d for d in days if cal.open_spans(d)]
+    if not open_days:
+        reasons = sorted({r for d in days if (r := cal.closed_reason(d))})
+        return f"the clinic is closed every day of {week}: " + "; ".join(reasons)
+    free_days = [d for d in open_days if finder.patient_free_day(wishes, d)]
+    if not free_days:
+        return f"the patient already has a visit on every open day of {week}"
+    who = f"therapist {fixed}" if fixed else skill_words(req)
+    if not therapists:
+        return f"{skill_words(req)} works at this clinic"
+    working = [d for d in free_days if any(cal.working_spans(t, d) for t in therapists)]
+    if not working:
+        leave = sorted({r for t in therapists for d in free_days
+                        if (r := cal.off_reason(cal.therapists[t], d))})
+        return f"{who} works on {day_words(free_days)} in {week}: " + "; ".join(leave[:3])
+    for tag in req.resources:
+        if not any(not cal.resource_down(r, d) for r in finder.providers(tag) for d in working):
+            down = sorted({m for r in finder.providers(tag) for d in working
+                           if (m := cal.resource_down(r, d))})
+            return f"no {tag} is available in {week}: " + "; ".join(down or ["none configured"])
+    roomy = [d for d in working if any(finder.best(req, d, t, wishes) for t in therapists)]
+    if not roomy:
+        needs = " and a free " + "/".join(req.resources) if req.resources else ""
+        return (f"{who}{needs} is free on {day_words(working)}{_part_of_day(wishes, finder)} "
+                f"in {week}")
+    return (f"the rest days between this episode's visits leave no day for it in {week} "
+            f"(free days: {day_words(roomy)})")
+
+
+def _part_of_day(wishes: Wishes, finder: Finder) -> str:
+    prefs = wishes.preferences
+    if prefs.heat_sensitive:
+        return f" mornings (before {finder.cal.clinic.heat_safe_before:%H:%M})"
+    if prefs.windows and all(minutes_of(w.end) <= 12 * 60 for w in prefs.windows):
+        return " mornings"
+    return ""
+
+
+def alternatives(req: VisitRequirement, finder: Finder, wishes: Wishes,
+                 therapist_id: str | None) -> tuple[str, ...]:
+    """Nearest real options: another therapist this week, then the first slots after it."""
+    out: list[str] = []
+    everyone = [t.id for t in finder.qualified(req.skills)]
+    if therapist_id:
+        others = [t for t in everyone if t != therapist_id]
+        for day in finder.window_days(req, wishes):
+            found = _first(req, day, others, finder, wishes)
+            if found:
+                out.append("another therapist: " + found)
+                break
+    day = max(req.latest + timedelta(days=1), finder.cal.local(wishes.not_before).date())
+    for _ in range(LOOK_AHEAD_DAYS):
+        if len(out) >= ALTERNATIVES:
+            break
+        found = _first(req, day, [therapist_id] if therapist_id else everyone, finder, wishes)
+        if found:
+            out.append("later: " + found)
+        day += timedelta(days=1)
+    return tuple(out)
+
+
+def _first(req: VisitRequirement, day: date, therapists: list[str], finder: Finder,
+           wishes: Wishes) -> str | None:
+    if not finder.patient_free_day(wishes, day):
+        return None
+    for therapist_id in therapists:
+        found = finder.best(req, day, therapist_id, wishes)
+        if found is not None:
+            local = finder.cal.local(found.start)
+            return f"{local:%a %Y-%m-%d %H:%M} with {therapist_id}"
+    return None

@@ -1,0 +1,185 @@
+"""The slot finder: the best time for one requirement on one day with one therapist.
+
+Hard constraints filter (working spans, busy therapist/unit/patient, not_before); soft
+costs rank what is left. Costs are small numbers so that a missed patient wish (10) always
+outweighs a later day in the week (≤ 6) and a change of therapist (8) outweighs a slightly
+later time of day.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from carepath.domain.availability import ClinicCalendar, Span, cut, subtract
+from carepath.domain.config import Resource, Therapist
+from carepath.domain.planning import PatientPreferences, VisitRequirement
+from carepath.domain.schedule_types import Busy, Unit
+from carepath.domain.timeutil import WEEKDAY_NAMES, minutes_of
+
+WISH = 10.0  # a missed patient wish (weekday, window, heat-safe morning)
+OTHER_THERAPIST = 8.0  # continuity: not the episode's therapist
+COOL_SLOT_KEPT = 1.0  # a patient who is not heat-sensitive taking a cool morning slot
+FIRST_DAY = 1.0  # per day of delay of the episode's first visit (earliest start)
+LATER_DAY = 0.3  # per day later inside a visit's week window
+TIME_OF_DAY = 1.0  # per 30 minutes away from the baseline evaluation's time of day
+
+
+@dataclass(frozen=True)
+class Wishes:
+    """What makes a slot good for one episode's patient."""
+
+    patient_id: str = ""
+    preferences: PatientPreferences = PatientPreferences()
+    primary: str | None = None  # the episode's therapist (continuity)
+    prefer_minute: int | None = None  # baseline time of day, minutes after local midnight
+    not_before: int = 0  # UTC minute
+    same_day: bool = False
+
+
+@dataclass(frozen=True)
+class Candidate:
+    cost: float
+    therapist_id: str
+    start: int
+    end: int
+    units: tuple[Unit, ...]
+    penalties: tuple[str, ...]
+    day: date
+
+
+class Finder:
+    """Finds slots against one clinic calendar and one busy calendar."""
+
+    def __init__(self, calendar: ClinicCalendar, busy: Busy) -> None:
+        self.cal, self.busy = calendar, busy
+        self.heat_minute = minutes_of(calendar.clinic.heat_safe_before)
+        self._providers: dict[str, list[Resource]] = {}
+        self._qualified: dict[tuple[str, ...], list[Therapist]] = {}
+        self._unable: dict[tuple[tuple[str, ...], ...], dict[str, int]] = {}
+
+    def qualified(self, skills: tuple[str, ...]) -> list[Therapist]:
+        """Therapists with every skill in ``skills``, in config order."""
+        key = tuple(sorted(skills))
+        if key not in self._qualified:
+            self._qualified[key] = [t for t in self.cal.clinic.therapists
+                                    if set(key) <= set(t.skills)]
+        return self._qualified[key]
+
+    def unqualified_counts(self, needs: tuple[tuple[str, ...], ...]) -> dict[str, int]:
+        """Per therapist, how many of ``needs`` (one skill tuple per visit) they lack."""
+        key = tuple(sorted(needs))
+        if key not in self._unable:
+            self._unable[key] = {
+                t.id: sum(1 for skills in needs if not set(skills) <= set(t.skills))
+                for t in self.cal.clinic.therapists}
+        return self._unable[key]
+
+    def providers(self, tag: str) -> list[Resource]:
+        """Resources providing ``tag``, the most specialised last (kept for those who need it)."""
+        if tag not in self._providers:
+            found = [r for r in self.cal.clinic.resources if tag in r.provides]
+            self._providers[tag] = sorted(found, key=lambda r: (len(r.provides), r.id))
+        return self._providers[tag]
+
+    def window_days(self, req: VisitRequirement, wishes: Wishes) -> list[date]:
+        """The days of ``req``'s window that are not already past."""
+        first = max(req.earliest, self.cal.local(wishes.not_before).date())
+        return [first + timedelta(days=i) for i in range((req.latest - first).days + 1)]
+
+    def patient_free_day(self, wishes: Wishes, day: date) -> bool:
+        """One visit per patient-day: False when the patient already has one that day."""
+        if wishes.same_day or not wishes.patient_id:
+            return True
+        lo, hi = self.cal.day_bounds(day)
+        return not self.busy.patient(wishes.patient_id).overlaps(lo, hi)
+
+    def day_cost(self, req: VisitRequirement, day: date, wishes: Wishes) -> tuple[float, str]:
+        per_day = FIRST_DAY if req.role == "first" else LATER_DAY
+        cost = per_day * (day - req.earliest).days
+        days = wishes.preferences.weekdays
+        if days and day.weekday() not in days:
+            return cost + WISH, f"on a {WEEKDAY_NAMES[day.weekday()]} (not a preferred day)"
+        return cost, ""
+
+    def free(self, therapist_id: str, day: date, wishes: Wishes) -> tuple[list[Span], int]:
+        """Free spans of ``therapist_id`` on ``day`` (patient and not_before applied), and the
+        zone offset that day."""
+        work = self.cal.working_spans(therapist_id, day)
+        if not work:
+            return [], 0
+        lo, hi = work[0][0], work[-1][1]
+        free = subtract(work, self.busy.therapist(therapist_id).within(lo, hi))
+        if wishes.patient_id:
+            free = subtract(free, self.busy.patient(wishes.patient_id).within(lo, hi))
+        if wishes.not_before > lo:
+            free = subtract(free, [(lo, wishes.not_before)])
+        return free, self.cal.offset(lo)
+
+    def best(self, req: VisitRequirement, day: date, therapist_id: str,
+             wishes: Wishes) -> Candidate | None:
+        """The cheapest slot for ``req`` on ``day`` with ``therapist_id``, or None."""
+        free, offset = self.free(therapist_id, day, wishes)
+        if not free:
+            return None
+        base, day_penalty = self.day_cost(req, day, wishes)
+        if wishes.primary and therapist_id != wishes.primary:
+            base += OTHER_THERAPIST
+        length = req.duration_minutes
+        best: Candidate | None = None
+        for start in cut(free, length=length, step=self.cal.step, offset=offset):
+            extra, penalties = self.time_cost((start + offset) % 1440, length, wishes)
+            if best is not None and base + extra >= best.cost:
+                continue
+            units = self.units_for(req.resources, start, start + length, day)
+            if units is None:
+                continue
+            named = tuple(p for p in (day_penalty, *penalties) if p)
+            if wishes.primary and therapist_id != wishes.primary:
+                named += (f"therapist {therapist_id} instead of {wishes.primary}",)
+            best = Candidate(base + extra, therapist_id, start, start + length, units,
+                             named, day)
+            if extra == 0:
+                break  # slots come in time order: nothing later can be cheaper
+        return best
+
+    def time_cost(self, local_minute: int, length: int,
+                  wishes: Wishes) -> tuple[float, tuple[str, ...]]:
+        cost, named = 0.0, []
+        prefs = wishes.preferences
+        end = local_minute + length
+        if prefs.windows and not any(
+                minutes_of(w.start) <= local_minute and end <= minutes_of(w.end)
+                for w in prefs.windows):
+            cost += WISH
+            named.append("outside the patient's time windows")
+        if prefs.heat_sensitive and end > self.heat_minute:
+            cost += WISH
+            named.append("ends after the heat-safe morning")
+        elif not prefs.heat_sensitive and local_minute < self.heat_minute:
+            cost += COOL_SLOT_KEPT
+        if wishes.prefer_minute is not None and local_minute != wishes.prefer_minute:
+            cost += TIME_OF_DAY * abs(local_minute - wishes.prefer_minute) / 30
+            named.append("reassessment at another time of day than the baseline")
+        return cost, tuple(named)
+
+    def units_for(self, tags: tuple[str, ...], start: int, end: int,
+                  day: date) -> tuple[Unit, ...] | None:
+        """One free unit of a distinct resource per needed tag, or None."""
+        chosen: list[Unit] = []
+        for tag in tags:
+            unit = self._free_unit(tag, start, end, day, {r for r, _ in chosen})
+            if unit is None:
+                return None
+            chosen.append(unit)
+        return tuple(chosen)
+
+    def _free_unit(self, tag: str, start: int, end: int, day: date,
+                   taken: set[str]) -> Unit | None:
+        for resource in self.providers(tag):
+            if resource.id in taken or self.cal.resource_down(resource, day):
+                continue
+            for number in range(resource.capacity):
+                if not self.busy.unit((resource.id, number)).overlaps(start, end):
+                    return resource.id, number
+        return None

@@ -1,0 +1,161 @@
+"""The values scheduling takes and returns: busy calendars, slots, placements, results.
+
+See ``carepath.domain.scheduling`` for the API that uses them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from carepath.domain.availability import BusyList, to_minute
+from carepath.domain.planning import EpisodePlan, VisitRequirement
+
+Unit = tuple[str, int]  # (resource id, unit number within its capacity)
+
+
+class Busy:
+    """Existing bookings: busy spans per therapist, per resource unit and per patient."""
+
+    def __init__(self) -> None:
+        self.therapists: dict[str, BusyList] = {}
+        self.units: dict[Unit, BusyList] = {}
+        self.patients: dict[str, BusyList] = {}
+        self.load: dict[str, int] = {}  # booked minutes per therapist (balanced load)
+
+    def add(self, start: datetime, end: datetime, *, therapist_id: str | None = None,
+            units: Iterable[Unit] = (), patient_id: str | None = None) -> None:
+        """Mark ``[start, end)`` busy for the therapist, each resource unit and the patient."""
+        self.add_minutes(to_minute(start), to_minute(end), therapist_id=therapist_id,
+                         units=units, patient_id=patient_id)
+
+    def add_minutes(self, start: int, end: int, *, therapist_id: str | None = None,
+                    units: Iterable[Unit] = (), patient_id: str | None = None) -> None:
+        if therapist_id:
+            self.therapists.setdefault(therapist_id, BusyList()).add(start, end)
+            self.load[therapist_id] = self.load.get(therapist_id, 0) + end - start
+        for unit in units:
+            self.units.setdefault(unit, BusyList()).add(start, end)
+        if patient_id:
+            self.patients.setdefault(patient_id, BusyList()).add(start, end)
+
+    def remove_minutes(self, start: int, end: int, *, therapist_id: str | None = None,
+                       units: Iterable[Unit] = (), patient_id: str | None = None) -> None:
+        if therapist_id and therapist_id in self.therapists:
+            self.therapists[therapist_id].remove(start, end)
+            self.load[therapist_id] -= end - start
+        for unit in units:
+            if unit in self.units:
+                self.units[unit].remove(start, end)
+        if patient_id and patient_id in self.patients:
+            self.patients[patient_id].remove(start, end)
+
+    def therapist(self, therapist_id: str) -> BusyList:
+        return self.therapists.get(therapist_id) or _EMPTY
+
+    def unit(self, unit: Unit) -> BusyList:
+        return self.units.get(unit) or _EMPTY
+
+    def patient(self, patient_id: str) -> BusyList:
+        return self.patients.get(patient_id) or _EMPTY
+
+    def copy(self) -> Busy:
+        clone = Busy()
+        clone.therapists = {k: v.copy() for k, v in self.therapists.items()}
+        clone.units = {k: v.copy() for k, v in self.units.items()}
+        clone.patients = {k: v.copy() for k, v in self.patients.items()}
+        clone.load = dict(self.load)
+        return clone
+
+
+_EMPTY = BusyList()
+
+
+@dataclass(frozen=True)
+class Slot:
+    """A free time for one visit: who, which resource units, when (aware UTC)."""
+
+    start: datetime
+    end: datetime
+    therapist_id: str
+    resources: tuple[Unit, ...] = ()
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Where one requirement went; ``penalties`` name each soft wish it misses."""
+
+    requirement: VisitRequirement
+    therapist_id: str
+    start: datetime
+    end: datetime
+    resources: tuple[Unit, ...] = ()
+    penalties: tuple[str, ...] = ()
+
+    @property
+    def start_minute(self) -> int:
+        return to_minute(self.start)
+
+
+@dataclass(frozen=True)
+class Unplaced:
+    """A requirement that could not be placed: the binding constraint, in words, and the
+    nearest alternatives."""
+
+    requirement: VisitRequirement
+    constraint: str
+    alternatives: tuple[str, ...] = ()
+    taken: bool = False  # True when only other bookings stand in the way (a lost race)
+
+
+@dataclass(frozen=True)
+class EpisodeRequest:
+    """One enrolment in a batch: a key the caller chooses (e.g. the CSV line), the patient,
+    the plan and an optional therapist."""
+
+    key: str
+    patient_id: str
+    plan: EpisodePlan
+    therapist_id: str | None = None
+
+
+@dataclass(frozen=True)
+class EpisodeSchedule:
+    """The answer for one episode: what was placed, what was not and why, soft scores."""
+
+    plan: EpisodePlan  # the plan actually used (stretched when ``stretched_from`` is set)
+    placements: tuple[Placement, ...]
+    unplaced: tuple[Unplaced, ...] = ()
+    stretched_from: int | None = None  # the plan's weeks before an automatic stretch
+    key: str = ""
+    patient_id: str = ""
+    booked: bool = True  # False when not everything fit and partial was not asked: busy untouched
+    notes: tuple[str, ...] = field(default=())
+
+    @property
+    def complete(self) -> bool:
+        return not self.unplaced
+
+    @property
+    def therapist_ids(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(p.therapist_id for p in self.placements))
+
+    @property
+    def single_therapist(self) -> bool:
+        return len(self.therapist_ids) <= 1
+
+    @property
+    def in_preferences(self) -> int:
+        """How many placements meet every patient wish (weekday, window, heat)."""
+        return sum(1 for p in self.placements if not _patient_penalties(p))
+
+    @property
+    def first_start(self) -> datetime | None:
+        return min((p.start for p in self.placements), default=None)
+
+
+def _patient_penalties(placement: Placement) -> list[str]:
+    return [p for p in placement.penalties if not p.startswith("therapist")
+            and not p.startswith("reassessment")]
+

@@ -1,0 +1,287 @@
+"""The scheduling engine behind ``carepath.domain.scheduling`` (read its docstring first).
+
+An episode is a chain: visits in order, each inside its week window, consecutive visits at
+least ``gap`` days apart (rest days, or one visit per day). Days are chosen for the whole
+chain at once by dynamic programming over "the day of the last placed visit", so a tight
+week (3 visits with a rest day in a Mon–Fri clinic has one pattern) is solved exactly
+instead of greedily; a visit that cannot be placed is "skipped" at a large cost, which makes
+the same pass answer ``partial`` requests. Times within the chosen day come from ``Finder``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from carepath.domain.availability import ClinicCalendar, from_minute, to_minute
+from carepath.domain.config import Clinic
+from carepath.domain.diagnosis import explain
+from carepath.domain.placement import Candidate, Finder, Wishes
+from carepath.domain.planning import EpisodePlan, VisitRequirement, stretch
+from carepath.domain.schedule_types import (
+    Busy,
+    EpisodeRequest,
+    EpisodeSchedule,
+    Placement,
+)
+
+SKIP = 1000.0  # cost of leaving a visit out: any complete chain beats any partial one
+PRIMARY_CANDIDATES = 3  # therapists tried for continuity before mixing therapists
+MIXED_FEASIBLE = 3  # in a mixed chain, therapists compared per visit and day
+
+Chosen = list[Candidate | None]
+Options = Callable[[VisitRequirement], list[str]]
+
+_CALENDARS: dict[tuple[int, str], tuple[Clinic, ClinicCalendar]] = {}
+
+
+def calendar_for(clinic: Clinic, zone: ZoneInfo) -> ClinicCalendar:
+    """A cached calendar for this (frozen) clinic: repeated calls reuse day spans."""
+    key = (id(clinic), zone.key)
+    cached = _CALENDARS.get(key)
+    if cached is None or cached[0] is not clinic:
+        if len(_CALENDARS) > 8:
+            _CALENDARS.clear()
+        cached = (clinic, ClinicCalendar(clinic, zone))
+        _CALENDARS[key] = cached
+    return cached[1]
+
+
+def gap_days(min_rest_days: int, same_day_visits: bool) -> int:
+    """Least number of days between consecutive visits of one episode."""
+    if min_rest_days:
+        return min_rest_days + 1
+    return 0 if same_day_visits else 1
+
+
+def skips(chosen: Chosen) -> int:
+    return sum(1 for c in chosen if c is None)
+
+
+def cost(chosen: Chosen) -> float:
+    return sum(c.cost if c is not None else SKIP for c in chosen)
+
+
+def best_of(req: VisitRequirement, day: date, therapists: list[str], finder: Finder,
+            wishes: Wishes) -> Candidate | None:
+    best: Candidate | None = None
+    feasible = 0
+    for therapist_id in therapists:
+        found = finder.best(req, day, therapist_id, wishes)
+        if found is None:
+            continue
+        feasible += 1
+        if best is None or found.cost < best.cost:
+            best = found
+        if feasible >= MIXED_FEASIBLE:
+            break
+    return best
+
+
+def chain(reqs: Sequence[VisitRequirement], finder: Finder, wishes: Wishes, options: Options,
+          *, after: date | None, gap: int) -> Chosen:
+    """The cheapest choice of day and slot per visit, respecting the gap between visits."""
+    states: dict[date | None, tuple[float, tuple[Candidate | None, ...]]] = {after: (0.0, ())}
+    for req in reqs:
+        therapists = options(req)
+        found = {}
+        for day in finder.window_days(req, wishes):
+            if finder.patient_free_day(wishes, day):
+                candidate = best_of(req, day, therapists, finder, wishes)
+                if candidate is not None:
+                    found[day] = candidate
+        grown: dict[date | None, tuple[float, tuple[Candidate | None, ...]]] = {}
+        for last, (total, path) in states.items():
+            _keep(grown, last, total + SKIP, (*path, None))
+            for day, candidate in found.items():
+                if last is None or (day - last).days >= gap:
+                    _keep(grown, day, total + candidate.cost, (*path, candidate))
+        states = grown
+    return list(min(states.values(), key=lambda state: state[0])[1])
+
+
+def _keep(states: dict[date | None, tuple[float, tuple[Candidate | None, ...]]],
+          day: date | None, total: float, path: tuple[Candidate | None, ...]) -> None:
+    if day not in states or total < states[day][0]:
+        states[day] = (total, path)
+
+
+def primary_candidates(reqs: Sequence[VisitRequirement], finder: Finder,
+                       wishes: Wishes) -> list[str]:
+    """Therapists ranked for continuity: qualified for the most visits, then the best fit to
+    the patient's days and windows, then the least load."""
+    unable = finder.unqualified_counts(tuple(r.skills for r in reqs))
+    prefs = wishes.preferences
+    heat = finder.cal.clinic.heat_safe_before
+
+    def misses(therapist_id: str) -> int:
+        hours = finder.cal.therapists[therapist_id].working_hours
+        count = 0
+        for weekday in prefs.weekdays or finder.cal.clinic.opening_hours.open_weekdays():
+            ranges = hours.on(weekday)
+            outside = prefs.windows and not any(
+                r.overlaps(w) for r in ranges for w in prefs.windows)
+            too_warm = prefs.heat_sensitive and not any(r.start < heat for r in ranges)
+            count += bool(not ranges or outside or too_warm)
+        return count
+
+    load = finder.busy.load
+    ranked = sorted(unable, key=lambda t: (unable[t], misses(t), load.get(t, 0)))
+    return ranked
+
+
+def _only(therapist_id: str) -> Options:
+    def options(req: VisitRequirement) -> list[str]:
+        return [therapist_id]
+    return options
+
+
+def mixed_options(finder: Finder, primary: str | None) -> Options:
+    """The episode's therapist first, then every other qualified one by load."""
+    def options(req: VisitRequirement) -> list[str]:
+        others = sorted(finder.qualified(req.skills), key=lambda t: finder.busy.load.get(t.id, 0))
+        ids = [t.id for t in others if t.id != primary]
+        return [primary, *ids] if primary in {t.id for t in others} else ids
+    return options
+
+
+def evaluate(reqs: Sequence[VisitRequirement], finder: Finder, wishes: Wishes, *,
+             therapist_id: str | None, primary: str | None, after: date | None,
+             gap: int, whole: Sequence[VisitRequirement] = ()) -> tuple[Chosen, str | None]:
+    """Days and slots for ``reqs``: one therapist throughout when possible, else mixed.
+
+    ``whole`` (default ``reqs``) are the episode's visits the continuity therapist is
+    chosen for, when ``primary`` is not chosen yet.
+    """
+    if therapist_id is not None:
+        qualified = {t.id for r in reqs for t in finder.qualified(r.skills)}
+        fixed = [therapist_id] if therapist_id in qualified or not reqs else []
+        return chain(reqs, finder, wishes, lambda r: fixed, after=after, gap=gap), therapist_id
+    tried = [primary] if primary else primary_candidates(whole or reqs, finder, wishes)
+    single = [t for t in tried[:PRIMARY_CANDIDATES]
+              if all(t in {q.id for q in finder.qualified(r.skills)} for r in reqs)]
+    best: tuple[Chosen, str | None] | None = None
+    if not single and tried:
+        best = ([None] * len(reqs), tried[0])
+    for candidate in single:
+        chosen = chain(reqs, finder, replace(wishes, primary=candidate),
+                       _only(candidate), after=after, gap=gap)
+        if best is None or cost(chosen) < cost(best[0]):
+            best = (chosen, candidate)
+        if not skips(chosen) and all(not c.penalties for c in chosen if c):
+            break
+    if best is None or skips(best[0]):
+        lead = best[1] if best else None
+        mixed = chain(reqs, finder, replace(wishes, primary=lead), mixed_options(finder, lead),
+                      after=after, gap=gap)
+        if best is None or cost(mixed) < cost(best[0]):
+            best = (mixed, lead)
+    return best
+
+
+@dataclass
+class Run:
+    """One episode's working state while it is being placed."""
+
+    request: EpisodeRequest
+    wishes: Wishes
+    primary: str | None = None
+    baseline: int | None = None  # local minute of day of the first (evaluation) visit
+    last_day: date | None = None
+    placed: list[Placement] = field(default_factory=list)
+    skipped: list[VisitRequirement] = field(default_factory=list)
+
+
+def commit(run: Run, reqs: Sequence[VisitRequirement], chosen: Chosen, finder: Finder) -> None:
+    """Book each chosen candidate (re-checked against ``busy``) and remember the rest."""
+    for req, candidate in zip(reqs, chosen, strict=True):
+        fresh = None
+        if candidate is not None:
+            wishes = run.wishes
+            if req.role == "last" and run.baseline is not None:
+                wishes = replace(wishes, prefer_minute=run.baseline)
+            fresh = finder.best(req, candidate.day, candidate.therapist_id, wishes)
+        if fresh is None:
+            run.skipped.append(req)
+            continue
+        finder.busy.add_minutes(fresh.start, fresh.end, therapist_id=fresh.therapist_id,
+                                units=fresh.units, patient_id=run.wishes.patient_id or None)
+        run.placed.append(Placement(req, fresh.therapist_id, from_minute(fresh.start),
+                                    from_minute(fresh.end), fresh.units, fresh.penalties))
+        run.last_day = fresh.day
+        if req.role == "first":
+            run.baseline = (fresh.start + finder.cal.offset(fresh.start)) % 1440
+
+
+def rollback(run: Run, finder: Finder) -> None:
+    for placement in run.placed:
+        finder.busy.remove_minutes(to_minute(placement.start), to_minute(placement.end),
+                                   therapist_id=placement.therapist_id,
+                                   units=placement.resources,
+                                   patient_id=run.wishes.patient_id or None)
+    run.placed, run.skipped, run.last_day, run.baseline = [], [], None, None
+
+
+def schedule_run(run: Run, finder: Finder, *, partial: bool) -> EpisodeSchedule:
+    """Place a whole episode, stretching toward the pathway's maximum when visits do not fit."""
+    plan, request = run.request.plan, run.request
+    gap = gap_days(plan.min_rest_days, plan.same_day_visits)
+    used, stretched_from = plan, None
+    chosen, primary = evaluate(plan.requirements, finder, run.wishes,
+                               therapist_id=request.therapist_id, primary=None, after=None,
+                               gap=gap)
+    for weeks in range(plan.weeks + 1, plan.max_weeks + 1):
+        if not skips(chosen):
+            break
+        longer = stretch(plan, weeks)
+        tried, lead = evaluate(longer.requirements, finder, run.wishes,
+                               therapist_id=request.therapist_id, primary=None, after=None,
+                               gap=gap)
+        if skips(tried) < skips(chosen):
+            used, chosen, primary, stretched_from = longer, tried, lead, plan.weeks
+    run.primary = primary
+    run.wishes = replace(run.wishes, primary=primary)
+    if skips(chosen) and not partial:
+        return finish(run, used, finder, stretched_from, chosen=chosen)
+    commit(run, used.requirements, chosen, finder)
+    return finish(run, used, finder, stretched_from)
+
+
+def finish(run: Run, plan: EpisodePlan, finder: Finder, stretched_from: int | None, *,
+           chosen: Chosen | None = None) -> EpisodeSchedule:
+    """The answer; with ``chosen`` the episode is refused whole and nothing stays booked."""
+    request = run.request
+    if chosen is not None:
+        missing = [r for r, c in zip(plan.requirements, chosen, strict=True) if c is None]
+        unplaced = tuple(explain(r, finder, run.wishes, request.therapist_id, plan)
+                         for r in missing)
+        note = f"{len(chosen) - len(missing)} of {len(chosen)} visits fit; nothing was booked"
+        return EpisodeSchedule(plan, (), unplaced, stretched_from, request.key,
+                               request.patient_id, booked=False, notes=(note,))
+    unplaced = tuple(explain(r, finder, run.wishes, request.therapist_id, plan)
+                     for r in run.skipped)
+    notes: tuple[str, ...] = ()
+    if stretched_from is not None:
+        notes = (f"stretched from {stretched_from} to {plan.weeks} weeks to fit capacity",)
+    placed = tuple(sorted(run.placed, key=lambda p: p.requirement.seq))
+    return EpisodeSchedule(plan, placed, unplaced, stretched_from, request.key,
+                           request.patient_id, booked=True, notes=notes)
+
+
+def new_run(request: EpisodeRequest, not_before: datetime) -> Run:
+    plan = request.plan
+    wishes = Wishes(patient_id=request.patient_id, preferences=plan.preferences,
+                    not_before=to_minute(not_before), same_day=plan.same_day_visits)
+    return Run(request, wishes)
+
+
+def schedule_episode(plan: EpisodePlan, clinic: Clinic, busy: Busy, *, zone: ZoneInfo,
+                     not_before: datetime, patient_id: str = "",
+                     therapist_id: str | None = None, partial: bool = False) -> EpisodeSchedule:
+    """Place every visit of ``plan``; see the module docstring of ``scheduling``."""
+    finder = Finder(calendar_for(clinic, zone), busy)
+    run = new_run(EpisodeRequest("", patient_id, plan, therapist_id), not_before)
+    return schedule_run(run, finder, partial=partial)
+

@@ -1,0 +1,171 @@
+"""One visit at a time: the next free slots, the best slot in a window, one exact time.
+
+``place_visit`` books a reassessment within N days (goal escalation) or moves a visit off a
+therapist's leave; ``check_slot`` re-checks every hard constraint for an exact time chosen
+by a person (a reschedule), including rest days and the week's cadence.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from carepath.domain.availability import cut, from_minute, to_minute
+from carepath.domain.config import Clinic, VisitType
+from carepath.domain.diagnosis import alternatives, explain
+from carepath.domain.placement import Candidate, Finder, Wishes
+from carepath.domain.planning import PatientPreferences, VisitRequirement
+from carepath.domain.schedule_types import Busy, Placement, Slot, Unplaced
+from carepath.domain.scheduler import best_of, calendar_for, mixed_options
+from carepath.domain.timeutil import minutes_of
+
+
+def requirement_for(visit: VisitType, visit_type: str, first: date, last: date,
+                    seq: int = 0, week: int = 1) -> VisitRequirement:
+    """A requirement for one visit of ``visit`` between ``first`` and ``last``."""
+    return VisitRequirement(
+        seq=seq, visit_type=visit_type, name=visit.name,
+        duration_minutes=visit.duration_minutes, week=week, earliest=first, latest=last,
+        resources=tuple(visit.needs.resources), skills=tuple(visit.needs.skills),
+        caregiver_invited=visit.caregiver_invited)
+
+
+def free_slots(visit: VisitType, clinic: Clinic, busy: Busy, *, zone: ZoneInfo,
+               not_before: datetime, therapist_id: str | None = None, limit: int = 10,
+               horizon_days: int = 28, patient_id: str = "") -> list[Slot]:
+    """The next ``limit`` free slots for ``visit``, with one therapist or any qualified one."""
+    finder = Finder(calendar_for(clinic, zone), busy)
+    first = not_before.astimezone(zone).date()
+    req = requirement_for(visit, "", first, first + timedelta(days=horizon_days))
+    wishes = Wishes(patient_id=patient_id, not_before=to_minute(not_before))
+    therapists = [therapist_id] if therapist_id else [t.id for t in finder.qualified(req.skills)]
+    found: list[Slot] = []
+    for offset in range(horizon_days + 1):
+        day = first + timedelta(days=offset)
+        if not finder.cal.open_spans(day) or not finder.patient_free_day(wishes, day):
+            continue
+        today = [s for t in therapists for s in _day_slots(req, day, t, finder, wishes, limit)]
+        found.extend(sorted(today, key=lambda s: (s.start, s.therapist_id)))
+        if len(found) >= limit:
+            break
+    return found[:limit]
+
+
+def _day_slots(req: VisitRequirement, day: date, therapist_id: str, finder: Finder,
+               wishes: Wishes, limit: int) -> list[Slot]:
+    free, offset = finder.free(therapist_id, day, wishes)
+    slots: list[Slot] = []
+    for start in cut(free, length=req.duration_minutes, step=finder.cal.step, offset=offset):
+        end = start + req.duration_minutes
+        units = finder.units_for(req.resources, start, end, day)
+        if units is not None:
+            slots.append(Slot(from_minute(start), from_minute(end), therapist_id, units))
+            if len(slots) >= limit:
+                break
+    return slots
+
+
+def place_visit(requirement: VisitRequirement, clinic: Clinic, busy: Busy, *, zone: ZoneInfo,
+                not_before: datetime, patient_id: str = "",
+                preferences: PatientPreferences | None = None,
+                episode_days: Sequence[date] = (), min_rest_days: int = 0,
+                same_day_visits: bool = False, therapist_id: str | None = None,
+                primary_therapist: str | None = None,
+                prefer_time: time | None = None) -> Placement | Unplaced:
+    """The best slot for one visit inside its window, booked into ``busy``; or why not."""
+    finder = Finder(calendar_for(clinic, zone), busy)
+    wishes = Wishes(patient_id=patient_id, preferences=preferences or PatientPreferences(),
+                    primary=therapist_id or primary_therapist,
+                    prefer_minute=minutes_of(prefer_time) if prefer_time else None,
+                    not_before=to_minute(not_before), same_day=same_day_visits)
+    options = [therapist_id] if therapist_id else mixed_options(finder, wishes.primary)(
+        requirement)
+    best: Candidate | None = None
+    for day in finder.window_days(requirement, wishes):
+        if not finder.patient_free_day(wishes, day) or not _rested(day, episode_days,
+                                                                    min_rest_days):
+            continue
+        found = best_of(requirement, day, options, finder, wishes)
+        if found is not None and (best is None or found.cost < best.cost):
+            best = found
+    if best is None:
+        return explain(requirement, finder, wishes, therapist_id)
+    busy.add_minutes(best.start, best.end, therapist_id=best.therapist_id, units=best.units,
+                     patient_id=patient_id or None)
+    return Placement(requirement, best.therapist_id, from_minute(best.start),
+                     from_minute(best.end), best.units, best.penalties)
+
+
+def _rested(day: date, episode_days: Sequence[date], min_rest_days: int) -> bool:
+    return all(abs((day - other).days) > min_rest_days for other in episode_days
+               if min_rest_days)
+
+
+def check_slot(requirement: VisitRequirement, clinic: Clinic, busy: Busy, *, zone: ZoneInfo,
+               start: datetime, therapist_id: str, patient_id: str = "",
+               episode_days: Sequence[date] = (), min_rest_days: int = 0,
+               same_day_visits: bool = False) -> Placement | Unplaced:
+    """Every hard constraint for ``requirement`` at exactly ``start`` with ``therapist_id``.
+
+    A ``Placement`` (booked into ``busy``) when it holds, else an ``Unplaced`` naming the
+    first broken rule; ``taken`` is set when only other bookings are in the way.
+    """
+    finder = Finder(calendar_for(clinic, zone), busy)
+    wishes = Wishes(patient_id=patient_id, not_before=to_minute(start),
+                    same_day=same_day_visits)
+    begin, length = to_minute(start), requirement.duration_minutes
+    end = begin + length
+    day = start.astimezone(zone).date()
+    problem, taken = _first_problem(requirement, finder, wishes, therapist_id, begin, day,
+                                    episode_days, min_rest_days)
+    units = finder.units_for(requirement.resources, begin, end, day) if not problem else None
+    if not problem and units is None:
+        problem, taken = "no free " + "/".join(requirement.resources) + " at that time", True
+    if problem or units is None:
+        near = alternatives(requirement, finder, replace_not_before(wishes, start, zone),
+                            therapist_id)
+        return Unplaced(requirement, problem, near, taken)
+    busy.add_minutes(begin, end, therapist_id=therapist_id, units=units,
+                     patient_id=patient_id or None)
+    return Placement(requirement, therapist_id, from_minute(begin), from_minute(end), units)
+
+
+def replace_not_before(wishes: Wishes, start: datetime, zone: ZoneInfo) -> Wishes:
+    """Alternatives are searched from the start of the day asked for."""
+    midnight = datetime.combine(start.astimezone(zone).date(), time(0), tzinfo=zone)
+    return Wishes(patient_id=wishes.patient_id, not_before=to_minute(midnight),
+                  same_day=wishes.same_day)
+
+
+def _first_problem(req: VisitRequirement, finder: Finder, wishes: Wishes, therapist_id: str,
+                   begin: int, day: date, episode_days: Sequence[date],
+                   min_rest_days: int) -> tuple[str, bool]:
+    cal, end = finder.cal, begin + req.duration_minutes
+    therapist = cal.therapists.get(therapist_id)
+    if not req.earliest <= day <= req.latest:
+        return (f"{req.label} belongs to {req.earliest:%a %b %d}–{req.latest:%a %b %d}; "
+                f"{day:%a %b %d} would break the week's cadence"), False
+    if therapist is None:
+        return f"no therapist {therapist_id!r} in the clinic", False
+    if not set(req.skills) <= set(therapist.skills):
+        return f"{therapist.name} lacks the {' and '.join(req.skills)} skill", False
+    if reason := cal.closed_reason(day):
+        return f"the clinic is {reason} on {day:%a %b %d}", False
+    if reason := cal.off_reason(therapist, day):
+        return f"{reason} on {day:%a %b %d}", False
+    if not any(lo <= begin and end <= hi for lo, hi in cal.working_spans(therapist_id, day)):
+        return f"outside the clinic's or {therapist.name}'s hours", False
+    if not _rested(day, episode_days, min_rest_days):
+        return (f"the episode needs {min_rest_days} rest day(s) between visits "
+                f"(visits on {', '.join(f'{d:%a %b %d}' for d in episode_days)})"), False
+    for tag in req.resources:
+        if all(cal.resource_down(r, day) for r in finder.providers(tag)):
+            return f"no {tag} is available on {day:%a %b %d} (maintenance)", False
+    if finder.busy.therapist(therapist_id).overlaps(begin, end):
+        return f"{therapist.name} is already booked at that time", True
+    if not finder.patient_free_day(wishes, day):
+        return f"the patient already has a visit on {day:%a %b %d}", True
+    if wishes.patient_id and finder.busy.patient(wishes.patient_id).overlaps(begin, end):
+        return "the patient already has a visit at that time", True
+    return "", False
