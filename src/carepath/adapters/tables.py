@@ -87,6 +87,8 @@ class AppointmentRow(SQLModel, table=True):
     sequence: int = 0  # iCalendar SEQUENCE: rises on every change of time, length or status
     fixed: bool = False  # imported from the previous system or booked by hand
     caregiver_invited: bool = False
+    window_first: date | None = None  # the cadence window (its week) a reschedule stays in
+    window_last: date | None = None
     created_at: datetime = Field(sa_column=_utc())
     updated_at: datetime = Field(sa_column=_utc())
 
@@ -103,6 +105,18 @@ class ResourceBookingRow(SQLModel, table=True):
     start_utc: datetime = Field(sa_column=_utc())
     end_utc: datetime = Field(sa_column=_utc())
     active: bool = True
+
+
+class TherapistLeaveRow(SQLModel, table=True):
+    """Leave entered at run time (``carepath therapists leave``), added to the config's leave."""
+
+    __tablename__ = "therapist_leave"
+    id: int | None = Field(default=None, primary_key=True)
+    therapist_id: str = Field(foreign_key="therapist.id", index=True, max_length=64)
+    first_day: date
+    last_day: date
+    reason: str = Field(default="", max_length=200)
+    created_at: datetime = Field(sa_column=_utc())
 
 
 class GoalRow(SQLModel, table=True):
