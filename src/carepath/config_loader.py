@@ -194,7 +194,8 @@ def _yaml_hint(reason: str) -> str:
         return "indent with spaces: YAML does not allow tabs"
     if "duplicate key" in reason:
         return "keep one of the two keys"
-    return "check indentation, colons, brackets and quotes on that line"
+    return ("check indentation, colons, brackets and quotes on that line and the lines "
+            "above it (an unclosed quote is found only where it ends)")
 
 
 def _load_model(
@@ -229,28 +230,36 @@ def _load_model(
 def _plain(node: Any) -> Any:
     """ruamel's round-trip containers → plain dicts and lists for pydantic, with limits."""
     budget = [MAX_VALUES]
-    return _plain_node(node, budget, 0)
+    return _plain_node(node, budget, 0, None)
 
 
-def _plain_node(node: Any, budget: list[int], depth: int) -> Any:
+def _plain_node(node: Any, budget: list[int], depth: int, line: int | None) -> Any:
     budget[0] -= 1
     if budget[0] < 0 or depth > MAX_DEPTH:
         raise _Unreadable(f"the file expands to more than {MAX_VALUES} values or "
                           f"{MAX_DEPTH} levels", "write the values out; avoid nested "
                           "YAML aliases (*name)")
-    _refuse_tags(node)
+    _refuse_tags(node, line)
     if isinstance(node, dict):
-        return {str(k): _plain_node(v, budget, depth + 1) for k, v in node.items()}
+        return {str(k): _plain_node(v, budget, depth + 1, _line(node, k))
+                for k, v in node.items()}
     if isinstance(node, list):
-        return [_plain_node(v, budget, depth + 1) for v in node]
+        return [_plain_node(v, budget, depth + 1, _line(node, i)) for i, v in enumerate(node)]
     return node
 
 
-def _refuse_tags(node: Any) -> None:
+def _line(container: Any, key: Any) -> int | None:
+    if isinstance(container, CommentedMap):
+        return int(container.lc.key(key)[0]) + 1
+    if isinstance(container, CommentedSeq):
+        return int(container.lc.item(key)[0]) + 1
+    return None
+
+
+def _refuse_tags(node: Any, line: int | None) -> None:
     tag = getattr(node, "tag", None)
     name = getattr(tag, "value", None) if tag is not None else None
     if isinstance(node, bytes | TaggedScalar) or name:
-        line = node.lc.line + 1 if isinstance(node, CommentedMap | CommentedSeq) else None
         shown = str(name or "!!binary").replace("tag:yaml.org,2002:", "!!")
         raise _Unreadable(f"YAML tags are not allowed (found {shown})",
                           "remove the !tag; config values are plain text, numbers and "

@@ -47,6 +47,13 @@ _MESSAGES: dict[str, tuple[str, str]] = {
     "time_type": ("expected a time of day", "write a time as HH:MM, e.g. \"11:00\""),
 }
 
+_BOUNDS = {  # pydantic error type → (message, hint), both taking the bound
+    "greater_than_equal": ("ge", "must be at least {}", "use {} or more"),
+    "greater_than": ("gt", "must be above {}", "use a number above {}"),
+    "less_than_equal": ("le", "must be at most {}", "use {} or less"),
+    "less_than": ("lt", "must be below {}", "use a number below {}"),
+}
+
 
 def problems_from(
     file: str, model: type[BaseModel], errors: list[ErrorDetails], line_of: LineOf,
@@ -114,6 +121,13 @@ def _message_and_hint(detail: ErrorDetails, value: object) -> tuple[str, str]:
         return "not a valid time of day", "write a time as HH:MM, e.g. \"11:00\""
     if kind == "literal_error":
         return _literal(str(ctx.get("expected", "")), value)
+    if kind in _BOUNDS:
+        key, message, hint = _BOUNDS[kind]
+        bound = ctx.get(key)
+        shown = f"{bound:g}" if isinstance(bound, float) else str(bound)
+        return message.format(shown), hint.format(shown)
+    if kind == "string_too_long":
+        return f"too long: at most {ctx.get('max_length')} characters", "shorten it"
     if kind == "too_short":
         count = ctx.get("min_length", 1)
         return (f"needs at least {count} entr{'y' if count == 1 else 'ies'}",

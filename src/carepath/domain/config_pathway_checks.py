@@ -193,7 +193,8 @@ def _cadence_fits_week(file: str, pathway: Pathway, open_days: list[int]) -> Ite
         index = next(i for i, c in enumerate(pathway.cadence)
                      if c.weeks.first <= first <= c.weeks.last)
         field = "per_week" if pathway.cadence[index].per_week is not None else "every_weeks"
-        rest_text = f"{rest} rest day{'s' if rest != 1 else ''} between visits"
+        rest_text = (f"{rest} rest day{'s' if rest != 1 else ''} between visits" if rest
+                     else "one visit a day")
         yield Finding(
             file, ("cadence", index, field), None,
             f"weeks {weeks} ask for {count} visits a week; with {rest_text} a clinic open "
