@@ -10,7 +10,6 @@ with the engine's own code.
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
-from functools import cached_property
 from zoneinfo import ZoneInfo
 
 import holidays as holidays_lib
@@ -57,7 +56,7 @@ class ClinicGrid:
     def __init__(self, clinic: Clinic, years: range) -> None:
         self.clinic = clinic
         self.zone = ZoneInfo(clinic.timezone)
-        self.step = clinic.slot_step_minutes
+        self.step: int = clinic.slot_step_minutes
         self.closed_days = public_holidays(clinic, years) | {c.date for c in clinic.closures}
         self._clinic_masks: dict[date, int] = {}
 
@@ -98,8 +97,3 @@ class ClinicGrid:
         midnight = datetime.combine(day, time(0), tzinfo=self.zone)
         wall = midnight.replace(tzinfo=None) + timedelta(minutes=slot * self.step)
         return wall.replace(tzinfo=self.zone).astimezone(UTC)
-
-    @cached_property
-    def heat_safe_slot(self) -> int:
-        """The first slot that is no longer cool (visits must end by it)."""
-        return minute_of(self.clinic.heat_safe_before) // self.step
