@@ -1,0 +1,138 @@
+"""Apply one review decision in the caller's transaction: escalation rows, the reassessment,
+case review, physician and pathway proposal, then ``EscalationRaised`` for messaging.
+
+Every escalation row carries its evidence as JSON — the values against their MCID band and
+target, the facts, and what was done and for whom — so a message, a report or a person
+reading ``carepath escalations show`` sees the same reasons.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlmodel import Session
+
+from carepath.adapters.tables import EscalationRow
+from carepath.domain.escalations import (
+    BookReassessment,
+    Effect,
+    HoldProgression,
+    NotifyPhysician,
+    NotifyTherapist,
+    OpenCaseReview,
+    OpenEscalation,
+    PromptRelapseScreen,
+    ProposePathway,
+    next_status,
+)
+from carepath.domain.review import EpisodeFacts, ReviewDecision
+from carepath.errors import CarepathError
+from carepath.services import App
+from carepath.services.events import EscalationRaised, publish
+from carepath.services.reassessment import Booker
+
+
+@dataclass(frozen=True)
+class Applied:
+    """One escalation a review opened, as the sweep reports it."""
+
+    escalation_id: int
+    episode_id: int
+    level: int
+    kind: str
+    status: str
+    summary: str
+    appointment_id: int | None
+
+
+def apply_decision(session: Session, app: App, decision: ReviewDecision, facts: EpisodeFacts,
+                   book: Booker, *, now: datetime) -> list[Applied]:
+    """Write the decision's escalations and carry out its effects; publish one event each."""
+    opened: dict[str, tuple[EscalationRow, dict[str, Any]]] = {}
+    for effect in decision.effects:
+        if isinstance(effect, OpenEscalation):
+            opened[effect.key] = _open(session, facts.episode_id, effect, now)
+    session.flush()
+    for effect in decision.effects:
+        if isinstance(effect, BookReassessment):
+            _book(session, app, effect, facts.episode_id, opened, book, now)
+        elif not isinstance(effect, OpenEscalation):
+            _note(effect, *opened[effect.escalation_key])
+    applied = []
+    for row, evidence in opened.values():
+        row.evidence = json.dumps(evidence, sort_keys=True, default=str)
+        session.add(row)
+        session.flush()
+        assert row.id is not None
+        publish(session, app, EscalationRaised(row.id, row.level, row.kind))
+        app.audit(session, "escalation.open", "escalation", row.id, key=row.dedupe_key,
+                  level=row.level, kind=row.kind)
+        applied.append(Applied(row.id, facts.episode_id, row.level, row.kind, row.status,
+                               row.summary, row.appointment_id))
+    return applied
+
+
+def _open(session: Session, episode_id: int, effect: OpenEscalation,
+          now: datetime) -> tuple[EscalationRow, dict[str, Any]]:
+    row = EscalationRow(episode_id=episode_id, level=effect.level, kind=effect.kind,
+                        dedupe_key=effect.key[:200], status="open", summary=effect.summary[:500],
+                        created_at=now, updated_at=now)
+    session.add(row)
+    evidence: dict[str, Any] = {"summary": effect.summary, "facts": list(effect.facts),
+                                "measures": [asdict(m) for m in effect.evidence], "actions": []}
+    return row, evidence
+
+
+def _note(effect: Effect, row: EscalationRow, evidence: dict[str, Any]) -> None:
+    """Record an effect on its escalation; messaging reads the row when the event arrives."""
+    actions: list[str] = evidence["actions"]
+    if isinstance(effect, NotifyTherapist):
+        evidence["notify_therapist"] = effect.therapist_id
+        actions.append(f"tell therapist {effect.therapist_id or '(none assigned)'}")
+    elif isinstance(effect, PromptRelapseScreen):
+        evidence["relapse_screen"] = True
+        actions.append("screen for a relapse")
+    elif isinstance(effect, HoldProgression):
+        evidence["hold_progression"] = True
+        actions.append("hold progression: do not make the next session harder")
+    elif isinstance(effect, OpenCaseReview):
+        row.assigned_to = effect.senior_therapist_id
+        actions.append(f"case review by senior therapist {effect.senior_therapist_id or '(none)'}")
+    elif isinstance(effect, NotifyPhysician):
+        evidence["notify_physician"] = True
+        actions.append("write to the referring physician")
+    elif isinstance(effect, ProposePathway):
+        row.proposed_pathway = effect.pathway_id
+        actions.append(f"propose enrolment in {effect.pathway_id} "
+                       f"(accept: carepath escalations accept {row.id})")
+
+
+def _book(session: Session, app: App, effect: BookReassessment, episode_id: int,
+          opened: dict[str, tuple[EscalationRow, dict[str, Any]]], book: Booker,
+          now: datetime) -> None:
+    appointment_id, failure = effect.existing_appointment_id, ""
+    if appointment_id is None:
+        today = now.astimezone(ZoneInfo(app.config.clinic.timezone)).date()
+        try:
+            with session.begin_nested():
+                visit = book(session, app, episode_id=episode_id, visit_type=effect.visit_type,
+                             not_before=today + timedelta(days=1),
+                             not_after=today + timedelta(days=effect.within_days),
+                             therapist_id=effect.therapist_id)
+            appointment_id = visit.id
+        except (CarepathError, ImportError) as error:
+            failure = str(error) if isinstance(error, CarepathError) else "no scheduling engine"
+    for key in effect.escalation_keys:
+        row, evidence = opened[key]
+        if appointment_id is None:
+            evidence["booking_failed"] = failure
+            evidence["actions"].append(f"reassessment NOT booked: {failure}")
+            continue
+        row.appointment_id = appointment_id
+        row.status = next_status(row.id, row.status, "schedule")
+        evidence["actions"].append(f"reassessment booked (appointment {appointment_id}) within "
+                                   f"{effect.within_days} days")

@@ -1,0 +1,276 @@
+"""Goal and measurement use cases: goals from the pathway, set a goal, record measurements
+(one at a time or a CSV, all or nothing), record two-hour-rule reports.
+
+The review sweep lives in ``carepath.services.review`` and is re-exported here as
+``review_all``. The baseline of a goal is the measurement taken at the episode's evaluation
+visit (the pathway's ``first_visit``); before one exists, the first measurement serves.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+
+from sqlmodel import Session, col, select
+
+from carepath.adapters.db import transaction
+from carepath.adapters.tables import (
+    AppointmentRow,
+    EpisodeRow,
+    GoalRow,
+    MeasurementRow,
+    RecoveryReportRow,
+)
+from carepath.domain.config import Measure
+from carepath.domain.goals import (
+    Goal,
+    Reading,
+    TargetKind,
+    default_target,
+    parse_value,
+    show_value,
+    verdict_for,
+)
+from carepath.errors import InputError, NotFound
+from carepath.services import App
+from carepath.services.instants import parse_instant
+from carepath.services.patients import read_csv
+from carepath.services.review import ReviewReport, review_all
+
+__all__ = ["GoalView", "ReviewReport", "ensure_goals", "import_measurements", "list_goals",
+           "record_measurement", "record_recovery", "review_all", "set_goal"]
+
+
+@dataclass(frozen=True)
+class GoalView:
+    """A goal as people read it: values shown in the measure's own terms, with its verdict."""
+
+    episode_id: int
+    measure: str
+    name: str
+    unit: str
+    baseline: str
+    target: str
+    due: date | None
+    latest: str
+    reviews: int
+    verdict: str
+
+
+def measure_of(app: App, measure_id: str) -> Measure:
+    try:
+        return app.config.measures[measure_id]
+    except KeyError:
+        known = ", ".join(sorted(app.config.measures))
+        raise NotFound("measure", measure_id, f"known measures: {known}") from None
+
+
+def episode_of(session: Session, episode_id: int) -> EpisodeRow:
+    episode = session.get(EpisodeRow, episode_id)
+    if episode is None:
+        raise NotFound("episode", episode_id, "check the episode id")
+    return episode
+
+
+def to_goal(row: GoalRow) -> Goal:
+    kind: TargetKind = row.target_kind if row.target_kind in ("mcid", "maintain") else "value"  # type: ignore[assignment]
+    return Goal(row.measure_id, row.baseline, row.target, kind, row.due_date, row.baseline_at)
+
+
+def ensure_goals(session: Session, app: App, episode_id: int) -> list[GoalRow]:
+    """The episode's goals, created from its pathway when missing, baselines filled in."""
+    episode = episode_of(session, episode_id)
+    pathway = app.config.pathway(episode.pathway_id)
+    rows = {r.measure_id: r for r in session.exec(
+        select(GoalRow).where(GoalRow.episode_id == episode_id))}
+    now = app.clock.now()
+    for template in pathway.goals.measures:
+        if template.measure not in rows:
+            rows[template.measure] = GoalRow(episode_id=episode_id, measure_id=template.measure,
+                                             target_kind=template.target, created_at=now,
+                                             updated_at=now)
+    for row in rows.values():
+        if row.measure_id in app.config.measures:
+            _fill_baseline(session, app, row, pathway.first_visit)
+        session.add(row)
+    session.flush()
+    return sorted(rows.values(), key=lambda r: r.measure_id)
+
+
+def _fill_baseline(session: Session, app: App, row: GoalRow, first_visit: str | None) -> None:
+    """Set the baseline (and a derived target) from the episode's measurements."""
+    query = (select(MeasurementRow, AppointmentRow.visit_type)
+             .join(AppointmentRow, col(MeasurementRow.appointment_id) == AppointmentRow.id,
+                   isouter=True)
+             .where(MeasurementRow.episode_id == row.episode_id,
+                    MeasurementRow.measure_id == row.measure_id)
+             .order_by(col(MeasurementRow.taken_at), col(MeasurementRow.id)))
+    found = list(session.exec(query))
+    at_evaluation = [m for m, visit in found if first_visit and visit == first_visit]
+    # The evaluation visit's value is the baseline; until one exists, the first value serves.
+    candidates = at_evaluation or ([m for m, _ in found] if row.baseline is None else [])
+    if not candidates or candidates[0].taken_at == row.baseline_at:
+        return
+    chosen = candidates[0]
+    measure = app.config.measures[row.measure_id]
+    row.baseline, row.baseline_at = chosen.value, chosen.taken_at
+    if row.target_kind != "value" or row.target is None:
+        kind: TargetKind = "maintain" if row.target_kind == "maintain" else "mcid"
+        row.target = default_target(measure, chosen.value, kind)
+    row.updated_at = app.clock.now()
+
+
+def set_goal(app: App, episode_id: int, measure_id: str, *, target: str,
+             due: date | None = None) -> GoalView:
+    """Set or revise a goal: ``target`` is "mcid", "maintain" or a value of the measure."""
+    measure = measure_of(app, measure_id)
+    with transaction(app.engine) as session:
+        rows = {r.measure_id: r for r in ensure_goals(session, app, episode_id)}
+        now = app.clock.now()
+        row = rows.get(measure_id) or GoalRow(episode_id=episode_id, measure_id=measure_id,
+                                              created_at=now, updated_at=now)
+        if target in ("mcid", "maintain"):
+            row.target_kind = target
+            row.target = None if row.baseline is None else default_target(
+                measure, row.baseline, target)  # type: ignore[arg-type]
+        else:
+            row.target_kind, row.target = "value", parse_value(measure_id, measure, target)[0]
+        row.due_date, row.updated_at = due or row.due_date, now
+        session.add(row)
+        session.flush()
+        if row.baseline is None:
+            _fill_baseline(session, app, row, app.config.pathway(
+                episode_of(session, episode_id).pathway_id).first_visit)
+        app.audit(session, "goal.set", "goal", f"{episode_id}/{measure_id}", target=target,
+                  due=due)
+        return _view(session, app, row)
+
+
+def list_goals(app: App, episode_id: int) -> list[GoalView]:
+    """The episode's goals (created from the pathway when missing), each with its verdict."""
+    with transaction(app.engine) as session:
+        return [_view(session, app, row) for row in ensure_goals(session, app, episode_id)
+                if row.measure_id in app.config.measures]
+
+
+def _view(session: Session, app: App, row: GoalRow) -> GoalView:
+    measure = app.config.measures[row.measure_id]
+    goal = to_goal(row)
+    readings = goal.reviews([Reading(m.value, m.taken_at, m.id) for m in session.exec(
+        select(MeasurementRow).where(MeasurementRow.episode_id == row.episode_id,
+                                     MeasurementRow.measure_id == row.measure_id))])
+    target = ("maintain" if row.target_kind == "maintain"
+              else show_value(measure, row.target))
+    return GoalView(row.episode_id, row.measure_id, measure.name, measure.unit,
+                    show_value(measure, row.baseline), target, row.due_date,
+                    show_value(measure, readings[-1].value if readings else None),
+                    len(readings), verdict_for(measure, goal, readings))
+
+
+def record_measurement(app: App, episode_id: int, measure: str, value: str | float, *,
+                       at: datetime | None = None,
+                       appointment_id: int | None = None) -> GoalView | None:
+    """Record one value (checked against the measure) and return its goal, re-classified."""
+    with transaction(app.engine) as session:
+        _add_measurement(session, app, episode_id, measure, value, at, appointment_id)
+        goals = ensure_goals(session, app, episode_id)
+        app.audit(session, "measurement.record", "episode", episode_id, measure=measure,
+                  value=str(value))
+        row = next((g for g in goals if g.measure_id == measure), None)
+        return None if row is None else _view(session, app, row)
+
+
+def _add_measurement(session: Session, app: App, episode_id: int, measure_id: str,
+                     value: str | float, at: datetime | None,
+                     appointment_id: int | None) -> None:
+    measure = measure_of(app, measure_id)
+    number, raw = parse_value(measure_id, measure, value)
+    episode_of(session, episode_id)
+    taken = _checked_instant(app, at)
+    _check_appointment(session, episode_id, appointment_id)
+    session.add(MeasurementRow(episode_id=episode_id, measure_id=measure_id, value=number,
+                               raw=raw[:20], taken_at=taken, appointment_id=appointment_id,
+                               recorded_by=app.settings.actor[:100]))
+
+
+def _checked_instant(app: App, at: datetime | None) -> datetime:
+    now = app.clock.now()
+    if at is None:
+        return now
+    if at.tzinfo is None or at.utcoffset() is None:
+        raise InputError(f"time {at.isoformat()}", "has no time zone",
+                         "give an offset, e.g. 2027-03-01T10:00-05:00")
+    if at > now:
+        raise InputError(f"time {at.isoformat()}", "is in the future",
+                         "record measurements after they are taken")
+    return at
+
+
+def _check_appointment(session: Session, episode_id: int, appointment_id: int | None) -> None:
+    if appointment_id is None:
+        return
+    visit = session.get(AppointmentRow, appointment_id)
+    if visit is None or visit.episode_id != episode_id:
+        raise NotFound("appointment", appointment_id, f"not a visit of episode {episode_id}")
+
+
+def import_measurements(app: App, path: Path) -> int:
+    """Import a CSV (episode,measure,value[,at][,appointment]); nothing is written when any
+    row is wrong, and every wrong row is reported with its line number."""
+    problems: list[str] = []
+    rows: list[tuple[int, dict[str, str | None]]] = read_csv(path)
+    missing = {"episode", "measure", "value"} - set(rows[0][1] if rows else {})
+    if missing:
+        raise InputError(str(path), "missing column(s) " + ", ".join(sorted(missing)),
+                         "the header is episode,measure,value,at,appointment")
+    zone = app.config.clinic.timezone
+    with transaction(app.engine) as session:
+        for line, record in rows:
+            try:
+                with session.begin_nested():
+                    _import_row(session, app, record, zone)
+            except (InputError, NotFound) as error:
+                problems.append(f"line {line}: {error}")
+        if problems:
+            session.rollback()
+            raise InputError(str(path), f"{len(problems)} problem(s), nothing imported:\n  "
+                             + "\n  ".join(problems), "fix the rows and import again")
+        for episode_id in {int(r["episode"] or 0) for _, r in rows}:
+            ensure_goals(session, app, episode_id)
+        app.audit(session, "measurement.import", "measurement", path.name, rows=len(rows))
+    return len(rows)
+
+
+def _import_row(session: Session, app: App, record: dict[str, str | None], zone: str) -> None:
+    if record.pop("__extra__", None):
+        raise InputError("row", "more values than columns")
+    episode = _whole(record.get("episode"), "episode")
+    appointment = _whole(record.get("appointment"), "appointment") if record.get(
+        "appointment") else None
+    at = parse_instant(record["at"], zone) if record.get("at") else None
+    _add_measurement(session, app, episode, (record.get("measure") or "").strip(),
+                     record.get("value") or "", at, appointment)
+    session.flush()
+
+
+def _whole(text: str | None, what: str) -> int:
+    try:
+        return int((text or "").strip())
+    except ValueError:
+        raise InputError(what, f"{text!r} is not a whole number") from None
+
+
+def record_recovery(app: App, episode_id: int, recovered: bool, *,
+                    appointment_id: int | None = None,
+                    at: datetime | None = None) -> RecoveryReportRow:
+    """Record a two-hour-rule report: did the patient feel recovered within two hours?"""
+    with transaction(app.engine) as session:
+        episode_of(session, episode_id)
+        _check_appointment(session, episode_id, appointment_id)
+        row = RecoveryReportRow(episode_id=episode_id, appointment_id=appointment_id,
+                                recovered=recovered, reported_at=_checked_instant(app, at))
+        session.add(row)
+        session.flush()
+        app.audit(session, "recovery.record", "episode", episode_id, recovered=recovered)
+        return row

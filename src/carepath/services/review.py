@@ -1,0 +1,205 @@
+"""The goal-review sweep: load every active episode in a few queries, decide, apply.
+
+Loading is one query per table for all active episodes together (no query per episode);
+deciding is the pure ``review_episode``; applying writes goal verdicts in one bulk update and,
+for each episode with something to escalate, the escalations and their effects in one
+transaction of their own — so one failed booking never undoes another episode's escalation.
+Re-running the sweep finds the same dedupe keys on record and escalates nothing new.
+"""
+
+from __future__ import annotations
+
+import time as timer
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Select, update
+from sqlalchemy import select as _select
+from sqlmodel import Session, col, select
+
+from carepath.adapters.db import transaction
+from carepath.adapters.tables import (
+    AppointmentRow,
+    EpisodeRow,
+    EscalationRow,
+    GoalRow,
+    MeasurementRow,
+    PatientRow,
+    RecoveryReportRow,
+)
+from carepath.domain.attendance import Recovery, Visit
+from carepath.domain.escalations import KnownEscalation
+from carepath.domain.goals import Goal, Reading, TargetKind
+from carepath.domain.planning import plan_episode
+from carepath.domain.review import EpisodeFacts, ReviewDecision, review_episode
+from carepath.errors import NotFound
+from carepath.services import App
+from carepath.services.escalation_apply import Applied, apply_decision
+from carepath.services.reassessment import Booker, book_with_scheduling
+
+
+@dataclass
+class ReviewReport:
+    """What one sweep did: episodes and goals reviewed, escalations opened, time taken."""
+
+    episodes: int = 0
+    goals: int = 0
+    verdicts: dict[str, int] = field(default_factory=dict)
+    escalations: list[Applied] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def __str__(self) -> str:
+        counts = ", ".join(f"{n} {v.replace('_', ' ')}" for v, n in sorted(self.verdicts.items()))
+        text = (f"reviewed {self.episodes} episode(s), {self.goals} goal(s)"
+                + (f" ({counts})" if counts else "")
+                + f"; {len(self.escalations)} new escalation(s)")
+        return text + f" in {self.seconds:.2f} s"
+
+
+@dataclass(frozen=True)
+class Loaded:
+    facts: EpisodeFacts
+    goal_rows: dict[str, tuple[int, str]]  # measure → (goal id, stored status)
+
+
+def review_all(app: App, *, now: datetime, episode_id: int | None = None,
+               book: Booker | None = None) -> ReviewReport:
+    """Review every active episode (or one) as of ``now``; escalate what has stalled."""
+    started = timer.perf_counter()
+    _ensure_missing_goals(app, episode_id)
+    with transaction(app.engine) as session:
+        loaded = load_facts(session, app, episode_id)
+    seniors = [t.id for t in app.config.clinic.therapists if t.senior]
+    report = ReviewReport(episodes=len(loaded))
+    decisions = [(item, review_episode(item.facts, app.config.measures, now=now,
+                                       senior_therapists=seniors)) for item in loaded]
+    _save_verdicts(app, decisions, report)
+    for item, decision in decisions:
+        if decision.escalations:
+            with transaction(app.engine) as session:
+                report.escalations += apply_decision(session, app, decision, item.facts,
+                                                     book or book_with_scheduling, now=now)
+    report.seconds = timer.perf_counter() - started
+    return report
+
+
+def _ensure_missing_goals(app: App, episode_id: int | None) -> None:
+    """Episodes enrolled before their goals were set get them from the pathway now."""
+    from sqlalchemy import func
+
+    from carepath.services.goals import ensure_goals
+
+    query = (columns(EpisodeRow.id, EpisodeRow.pathway_id, func.count(col(GoalRow.id)))
+             .join(GoalRow, col(GoalRow.episode_id) == EpisodeRow.id, isouter=True)
+             .where(col(EpisodeRow.state) == "active").group_by(col(EpisodeRow.id)))
+    if episode_id is not None:
+        query = query.where(col(EpisodeRow.id) == episode_id)
+    with transaction(app.engine) as session:
+        for ident, pathway_id, count in list(session.execute(query)):
+            if count < len(app.config.pathway(pathway_id).goals.measures):
+                ensure_goals(session, app, ident)
+
+
+def _save_verdicts(app: App, decisions: list[tuple[Loaded, ReviewDecision]],
+                   report: ReviewReport) -> None:
+    changed: list[dict[str, Any]] = []
+    for item, decision in decisions:
+        for goal in decision.goals:
+            report.goals += 1
+            report.verdicts[goal.verdict] = report.verdicts.get(goal.verdict, 0) + 1
+            goal_id, stored = item.goal_rows[goal.measure_id]
+            if stored != goal.verdict:
+                changed.append({"id": goal_id, "status": goal.verdict})
+    if changed:
+        with transaction(app.engine) as session:
+            session.execute(update(GoalRow), changed)
+
+
+def load_facts(session: Session, app: App, episode_id: int | None = None) -> list[Loaded]:
+    """Everything the review needs for the active episodes, one query per table."""
+    episodes = _episodes(session, episode_id)
+    if episode_id is not None and not episodes:
+        raise NotFound("active episode", episode_id, "only active episodes are reviewed")
+    ids = select(EpisodeRow.id).where(col(EpisodeRow.state) == "active")
+    if episode_id is not None:
+        ids = ids.where(EpisodeRow.id == episode_id)
+    goals = _group(session.execute(columns(
+        GoalRow.episode_id, GoalRow.id, GoalRow.measure_id, GoalRow.baseline, GoalRow.target,
+        GoalRow.target_kind, GoalRow.due_date, GoalRow.baseline_at, GoalRow.status).where(
+        col(GoalRow.episode_id).in_(ids))))
+    readings = _group(session.execute(columns(
+        MeasurementRow.episode_id, MeasurementRow.measure_id, MeasurementRow.value,
+        MeasurementRow.taken_at, MeasurementRow.id).where(
+        col(MeasurementRow.episode_id).in_(ids))))
+    recoveries = _group(session.execute(columns(
+        RecoveryReportRow.episode_id, RecoveryReportRow.recovered, RecoveryReportRow.reported_at,
+        RecoveryReportRow.id).where(col(RecoveryReportRow.episode_id).in_(ids))))
+    visits = _group(session.execute(columns(
+        AppointmentRow.episode_id, AppointmentRow.id, AppointmentRow.status,
+        AppointmentRow.start_utc, AppointmentRow.updated_at, AppointmentRow.visit_type).where(
+        col(AppointmentRow.episode_id).in_(ids))))
+    known = _group(session.execute(columns(
+        EscalationRow.episode_id, EscalationRow.dedupe_key, EscalationRow.level,
+        EscalationRow.kind, EscalationRow.status, EscalationRow.created_at,
+        AppointmentRow.start_utc, AppointmentRow.status, EscalationRow.appointment_id).join(
+        AppointmentRow, col(EscalationRow.appointment_id) == AppointmentRow.id, isouter=True)
+        .where(col(EscalationRow.episode_id).in_(ids))))
+    planned = _planned_counts(app)
+    return [_facts(app, e, goals[e[0]], readings[e[0]], recoveries[e[0]], visits[e[0]],
+                   known[e[0]], planned) for e in episodes]
+
+
+def _episodes(session: Session, episode_id: int | None) -> list[Any]:
+    query = (columns(EpisodeRow.id, EpisodeRow.pathway_id, EpisodeRow.therapist_id,
+                    PatientRow.physician_email)
+             .join(PatientRow, col(EpisodeRow.patient_id) == PatientRow.id)
+             .where(col(EpisodeRow.state) == "active").order_by(col(EpisodeRow.id)))
+    if episode_id is not None:
+        query = query.where(col(EpisodeRow.id) == episode_id)
+    return list(session.execute(query))
+
+
+def columns(*attributes: Any) -> Select[Any]:
+    """A select of plain columns: tuples, not ORM objects (the sweep reads tens of thousands)."""
+    return _select(*attributes)
+
+
+def _group(rows: Iterable[Any]) -> defaultdict[int, list[Any]]:
+    grouped: defaultdict[int, list[Any]] = defaultdict(list)
+    for row in rows:
+        grouped[row[0]].append(row[1:])
+    return grouped
+
+
+def _planned_counts(app: App) -> dict[str, int]:
+    """Visits each pathway plans (the count does not depend on the start date)."""
+    from datetime import date
+
+    return {pid: len(plan_episode(p, date(2000, 1, 3)).requirements)
+            for pid, p in app.config.pathways.items()}
+
+
+def _facts(app: App, episode: Any, goals: list[Any], readings: list[Any], recoveries: list[Any],
+           visits: list[Any], known: list[Any], planned: dict[str, int]) -> Loaded:
+    episode_id, pathway_id, therapist_id, physician = episode
+    by_measure: defaultdict[str, list[Reading]] = defaultdict(list)
+    for measure_id, value, at, ident in readings:
+        by_measure[measure_id].append(Reading(value, at, ident))
+    facts = EpisodeFacts(
+        episode_id=episode_id, pathway=app.config.pathway(pathway_id), therapist_id=therapist_id,
+        goals=tuple(_goal(g) for g in goals), readings=by_measure,
+        recoveries=tuple(Recovery(r, at, i) for r, at, i in recoveries),
+        visits=tuple(Visit(i, s, start, changed, vt) for i, s, start, changed, vt in visits),
+        escalations=tuple(KnownEscalation(k, lv, kd, st, at, rs, rst, aid)
+                          for k, lv, kd, st, at, rs, rst, aid in known),
+        planned_visits=planned.get(pathway_id, 0), has_physician=bool(physician))
+    return Loaded(facts, {g[1]: (g[0], g[7]) for g in goals})
+
+
+def _goal(row: Any) -> Goal:
+    _, measure_id, baseline, target, kind, due, baseline_at, _status = row
+    target_kind: TargetKind = kind if kind in ("mcid", "maintain") else "value"
+    return Goal(measure_id, baseline, target, target_kind, due, baseline_at)

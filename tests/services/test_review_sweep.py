@@ -1,0 +1,162 @@
+"""The review sweep: one escalation per stall, a booked reassessment, then level 2."""
+
+from collections.abc import Iterator
+from datetime import date, datetime, timedelta
+
+import pytest
+from goal_helpers import NEW_YORK, FirstMorningBooker, active_episode, visit
+from sqlmodel import Session, select
+
+from carepath.adapters.clock import FixedClock
+from carepath.adapters.db import transaction
+from carepath.adapters.tables import AppointmentRow, EscalationRow, GoalRow
+from carepath.services import App, events
+from carepath.services.escalations import dismiss_escalation, get_escalation
+from carepath.services.events import EscalationRaised
+from carepath.services.goals import record_measurement, record_recovery, review_all
+
+
+@pytest.fixture
+def raised() -> Iterator[list[EscalationRaised]]:
+    """Every EscalationRaised published while the test runs."""
+    seen: list[EscalationRaised] = []
+
+    def handler(_session: Session, _app: App, event: EscalationRaised) -> None:
+        seen.append(event)
+
+    events.subscribe(EscalationRaised)(handler)
+    yield seen
+    events._HANDLERS[EscalationRaised].remove(handler)
+
+
+def _at(day: int, hour: int = 10) -> datetime:
+    return datetime(2027, 3, day, hour, tzinfo=NEW_YORK)
+
+
+def _stalled_episode(app: App) -> int:
+    """Berg 40 at the evaluation, then 41 and 42: two reviews without a real change."""
+    episode = active_episode(app)
+    evaluation = visit(app, episode, date(2027, 3, 1))
+    app.clock = FixedClock(_at(20))
+    record_measurement(app, episode, "bbs", "40", at=_at(1), appointment_id=evaluation)
+    record_measurement(app, episode, "bbs", "41", at=_at(8))
+    record_measurement(app, episode, "bbs", "42", at=_at(15))
+    return episode
+
+
+def _escalations(app: App) -> list[EscalationRow]:
+    with transaction(app.engine) as session:
+        return list(session.exec(select(EscalationRow).order_by(EscalationRow.id)))
+
+
+def test_a_stall_gives_one_level_one_escalation_with_a_booked_reassessment(
+        app: App, raised: list[EscalationRaised]) -> None:
+    """The therapist's reassessment is booked within 5 days and messaging is told once."""
+    episode = _stalled_episode(app)
+    booker = FirstMorningBooker()
+    report = review_all(app, now=_at(20), book=booker)
+    [escalation] = _escalations(app)
+    assert (escalation.level, escalation.kind, escalation.status) == (1, "stall", "scheduled")
+    assert booker.calls == [{"episode_id": episode, "visit_type": "reevaluation",
+                             "not_before": date(2027, 3, 21), "not_after": date(2027, 3, 25),
+                             "therapist_id": "chen"}]
+    assert escalation.appointment_id is not None
+    assert raised == [EscalationRaised(escalation.id or 0, 1, "stall")]
+    assert "1 new escalation" in str(report)
+    shown = get_escalation(app, escalation.id or 0)
+    berg = next(m for m in shown.evidence["measures"] if m["measure_id"] == "bbs")
+    assert (berg["baseline"], berg["target"], berg["band_low"], berg["band_high"]) == (
+        "40", "43", 37.0, 43.0)
+
+
+def test_rerunning_the_sweep_escalates_nothing_new(app: App,
+                                                   raised: list[EscalationRaised]) -> None:
+    """The same stall never escalates twice, however often the sweep runs."""
+    _stalled_episode(app)
+    booker = FirstMorningBooker()
+    review_all(app, now=_at(20), book=booker)
+    again = review_all(app, now=_at(21), book=booker)
+    assert again.escalations == [] and len(_escalations(app)) == 1
+    assert len(booker.calls) == 1 and len(raised) == 1
+
+
+def test_a_stall_persisting_after_the_reassessment_climbs_to_level_two(app: App) -> None:
+    """No real change at the reassessment: a case review, the physician, a pathway proposal."""
+    episode = _stalled_episode(app)
+    review_all(app, now=_at(20), book=FirstMorningBooker())
+    [first] = _escalations(app)
+    with transaction(app.engine) as session:
+        reassessment = session.get(AppointmentRow, first.appointment_id)
+        assert reassessment is not None
+        reassessment.status = "completed"
+        session.add(reassessment)
+    app.clock = FixedClock(_at(23))
+    record_measurement(app, episode, "bbs", "41", at=_at(21, 11),
+                       appointment_id=reassessment.id)
+    review_all(app, now=_at(23), book=FirstMorningBooker())
+    second = _escalations(app)[1]
+    assert (second.level, second.kind, second.status) == (2, "stall", "open")
+    assert second.assigned_to == "alvarez" and second.proposed_pathway == "progression-review"
+    actions = get_escalation(app, second.id or 0).evidence["actions"]
+    assert "write to the referring physician" in actions
+    assert review_all(app, now=_at(24), book=FirstMorningBooker()).escalations == []
+
+
+def test_a_dismissed_stall_stays_quiet(app: App) -> None:
+    """A clinician's dismissal, with its reason, stops the climb to level 2."""
+    episode = _stalled_episode(app)
+    review_all(app, now=_at(20), book=FirstMorningBooker())
+    [first] = _escalations(app)
+    dismiss_escalation(app, first.id or 0, "plateau expected after this relapse")
+    app.clock = FixedClock(_at(27))
+    record_measurement(app, episode, "bbs", "41", at=_at(26))
+    assert review_all(app, now=_at(27), book=FirstMorningBooker()).escalations == []
+
+
+def test_when_no_slot_is_free_the_escalation_stays_open_and_says_why(app: App) -> None:
+    """A failed booking never loses the escalation: it stays open with the reason."""
+    from carepath.errors import NoSlotAvailable
+
+    def full(*_args: object, **_kwargs: object) -> AppointmentRow:
+        raise NoSlotAvailable("reevaluation", "no therapist hours free before 2027-03-25")
+
+    _stalled_episode(app)
+    review_all(app, now=_at(20), book=full)  # type: ignore[arg-type]
+    [escalation] = _escalations(app)
+    assert escalation.status == "open" and escalation.appointment_id is None
+    assert "no therapist hours" in get_escalation(app, escalation.id or 0).evidence[
+        "booking_failed"]
+
+
+def test_goal_verdicts_are_saved_by_the_sweep(app: App) -> None:
+    """After a sweep each goal row carries its latest verdict."""
+    _stalled_episode(app)
+    review_all(app, now=_at(20), book=FirstMorningBooker())
+    with transaction(app.engine) as session:
+        statuses = {g.measure_id: g.status for g in session.exec(select(GoalRow))}
+    assert statuses == {"bbs": "no_change", "msws12": "pending", "t25fw": "pending"}
+
+
+def test_two_hour_rule_failures_hold_progression_without_a_booking(app: App) -> None:
+    """Two non-recoveries within a week tell the therapist to hold progression."""
+    episode = active_episode(app)
+    app.clock = FixedClock(_at(10))
+    record_recovery(app, episode, False, at=_at(3))
+    record_recovery(app, episode, True, at=_at(5))
+    record_recovery(app, episode, False, at=_at(8))
+    booker = FirstMorningBooker()
+    review_all(app, now=_at(10), book=booker)
+    [escalation] = _escalations(app)
+    assert escalation.kind == "two_hour" and booker.calls == []
+    assert get_escalation(app, escalation.id or 0).evidence["hold_progression"] is True
+
+
+def test_reviewing_one_episode_leaves_the_others(app: App) -> None:
+    """`carepath review --episode ID` looks at that episode only."""
+    stalled = _stalled_episode(app)
+    other = active_episode(app, patient="MRN2")
+    report = review_all(app, now=_at(20) + timedelta(minutes=1), episode_id=other,
+                        book=FirstMorningBooker())
+    assert report.episodes == 1 and report.escalations == []
+    assert review_all(app, now=_at(20), episode_id=stalled,
+                      book=FirstMorningBooker()).escalations[0].episode_id == stalled
