@@ -159,3 +159,6 @@ class RecordingTransport:
         if self.fail_with is not None:
             raise self.fail_with
         self.sent.append((envelope, message))
+
+
+transport_from_settings = make_transport  # the name the periodic sweeps use

@@ -17,6 +17,7 @@ from carepath.adapters.tables import AppointmentRow, PatientRow, ResourceBooking
 from carepath.domain.appointments import Appointment
 from carepath.domain.config import Therapist, WeeklyHours
 from carepath.domain.invites import CalendarStyle, CalendarVisit
+from carepath.domain.timeutil import to_utc
 from carepath.errors import NotFound
 from carepath.services import App
 from carepath.services.patients import from_row as patient_from_row
@@ -34,7 +35,7 @@ def appointment_from_row(row: AppointmentRow, resources: Sequence[str] = ()) -> 
     return Appointment(
         id=row.id, uid=row.uid, episode_id=row.episode_id, patient_id=row.patient_id,
         therapist_id=row.therapist_id, visit_type=row.visit_type, visit_name=row.visit_name,
-        seq=row.seq, start=row.start_utc, end=row.end_utc, status=row.status,
+        seq=row.seq, start=to_utc(row.start_utc), end=to_utc(row.end_utc), status=row.status,
         sequence=row.sequence, resources=tuple(resources), fixed=row.fixed,
         caregiver_invited=row.caregiver_invited)
 

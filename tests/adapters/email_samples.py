@@ -1,0 +1,50 @@
+"""A sample context for every email template (the shapes ``carepath.domain.notices`` builds)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from carepath.config_loader import load_config
+from carepath.domain.appointments import Appointment
+from carepath.domain.invites import CalendarStyle, CalendarVisit
+from carepath.domain.notices import (
+    Recipient,
+    changed_context,
+    schedule_context,
+    single_context,
+    therapist_context,
+)
+from carepath.domain.patients import Patient
+from carepath.resources import bundled_config_dir
+
+NY = ZoneInfo("America/New_York")
+
+
+def sample_contexts() -> dict[str, dict[str, Any]]:
+    clinic = load_config(bundled_config_dir()).clinic
+    style = CalendarStyle(clinic.name, clinic.organizer_email, clinic.address, NY)
+    start = datetime(2027, 3, 10, 9, 0, tzinfo=NY)
+    appointment = Appointment(
+        id=1, uid="appt-1@riverside", episode_id=1, patient_id="MRN1", therapist_id="alvarez",
+        visit_type="treatment", visit_name="Treatment session", seq=1, start=start,
+        end=start + timedelta(minutes=45), status="booked", sequence=0)
+    pool = tuple(r for r in clinic.resources if r.id == "pool")
+    visit = CalendarVisit(appointment, Patient(id="MRN1", name="Ava Thompson"),
+                          clinic.therapists[0], pool)
+    moved = CalendarVisit(
+        Appointment(**{**appointment.__dict__, "start": start + timedelta(days=1),
+                       "end": start + timedelta(days=1, minutes=45), "sequence": 1}),
+        visit.patient, visit.therapist, pool)
+    patient = Recipient("ava@patients.example", "Ava Thompson")
+    return {
+        "patient_schedule": schedule_context([visit, moved], style, patient),
+        "patient_changed": changed_context(moved, visit, style, patient),
+        "patient_cancelled": single_context(visit, style, patient),
+        "patient_reminder": single_context(visit, style,
+                                           Recipient("fam@x.example", "", "caregiver"),
+                                           hours_before=24),
+        "therapist_invite": therapist_context([visit], style, method="REQUEST"),
+        "therapist_digest": therapist_context([visit, moved], style),
+    }

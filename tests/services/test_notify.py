@@ -1,0 +1,173 @@
+"""Booking, moving and cancelling visits queue the right messages in the same transaction."""
+
+from __future__ import annotations
+
+import email
+from datetime import datetime
+from email import policy
+from email.message import EmailMessage
+from zoneinfo import ZoneInfo
+
+import pytest
+from icalendar import Calendar
+
+from carepath.adapters.db import transaction
+from carepath.adapters.tables import AppointmentRow
+from carepath.services import App
+from carepath.services.events import AppointmentCancelled, AppointmentsBooked, publish
+from carepath.services.messaging_testing import (
+    PlannedVisit,
+    add_patient_row,
+    book,
+    cancel,
+    reschedule,
+    weekly,
+)
+from carepath.services.outbox import list_outbox, show
+
+NY = ZoneInfo("America/New_York")
+MONDAY_9 = datetime(2027, 3, 8, 9, 0, tzinfo=NY)
+REVIEW = PlannedVisit(datetime(2027, 3, 30, 10, 0, tzinfo=NY), 90, "okafor", "review",
+                      "Mobility and assistive-device review", ("family-room",), True)
+
+
+def kinds(app: App) -> list[tuple[str, str]]:
+    return [(e.kind, e.recipient) for e in reversed(list_outbox(app))]
+
+
+def mime(app: App, outbox_id: int) -> EmailMessage:
+    message = email.message_from_string(show(app, outbox_id).body, policy=policy.default)
+    assert isinstance(message, EmailMessage)
+    return message
+
+
+def calendar_of(message: EmailMessage, filename: str) -> Calendar:
+    (part,) = [p for p in message.iter_attachments() if p.get_filename() == filename]
+    return Calendar.from_ical(part.get_content())
+
+
+@pytest.fixture
+def patient(app: App) -> str:
+    add_patient_row(app, "MRN1", "Ava Thompson", "ava@patients.example",
+                    caregiver_email="family@patients.example", consent=True)
+    return "MRN1"
+
+
+def test_enrolment_queues_one_invite_per_visit_and_one_schedule_email(
+        app: App, patient: str) -> None:
+    """Per-visit invites (the default) to the therapist; the schedule to the patient."""
+    book(app, patient, weekly(MONDAY_9, 3))
+    assert kinds(app) == [("invite.request", "m.alvarez@riverside-ms.example")] * 3 + [
+        ("patient.schedule", "ava@patients.example")]
+
+
+def test_the_schedule_email_attaches_every_visit_with_alarms(app: App, patient: str) -> None:
+    """schedule.ics holds each visit, each with a DISPLAY alarm."""
+    book(app, patient, weekly(MONDAY_9, 3))
+    schedule = next(e for e in list_outbox(app) if e.kind == "patient.schedule")
+    ics = calendar_of(mime(app, schedule.id), "schedule.ics")
+    events = ics.walk("VEVENT")
+    assert len(events) == 3 and all(e.walk("VALARM") for e in events)
+    assert [str(a["ACTION"]) for e in events for a in e.walk("VALARM")] == ["DISPLAY"] * 3
+
+
+def test_a_digest_clinic_sends_one_email_per_therapist_at_enrolment(
+        app: App, patient: str) -> None:
+    """new_episode_invites: digest → one email with episode.ics, not one invite per visit."""
+    clinic = app.config.clinic.model_copy(update={"new_episode_invites": "digest"})
+    app.config = app.config.model_copy(update={"clinic": clinic})
+    ids = book(app, patient, weekly(MONDAY_9, 3))
+    assert kinds(app)[0] == ("invite.digest", "m.alvarez@riverside-ms.example")
+    assert [k for k, _ in kinds(app)].count("invite.request") == 0
+    reschedule(app, ids[0], datetime(2027, 3, 9, 9, 0, tzinfo=NY))
+    assert ("invite.request", "m.alvarez@riverside-ms.example") in kinds(app)
+
+
+def test_a_caregiver_with_consent_gets_only_the_caregiver_visits(app: App, patient: str) -> None:
+    """The caregiver's copy lists the progression review, not the treatment sessions."""
+    book(app, patient, [*weekly(MONDAY_9, 2), REVIEW])
+    (copy,) = [e for e in list_outbox(app) if e.kind == "caregiver.schedule"]
+    assert copy.recipient == "family@patients.example"
+    assert len(calendar_of(mime(app, copy.id), "schedule.ics").walk("VEVENT")) == 1
+
+
+def test_no_caregiver_copy_without_consent(app: App) -> None:
+    """Without consent the caregiver hears nothing."""
+    add_patient_row(app, "MRN2", "Ben Garcia", "ben@patients.example",
+                    caregiver_email="family@patients.example", consent=False)
+    book(app, "MRN2", [REVIEW])
+    assert all(not k.startswith("caregiver") for k, _ in kinds(app))
+
+
+def test_moving_a_visit_sends_a_request_with_a_higher_sequence_and_a_changed_email(
+        app: App, patient: str) -> None:
+    """Same UID, SEQUENCE up, METHOD:REQUEST; the patient hears the new and the old time."""
+    ids = book(app, patient, weekly(MONDAY_9, 2))
+    reschedule(app, ids[0], datetime(2027, 3, 9, 14, 0, tzinfo=NY))
+    entries = list(reversed(list_outbox(app)))
+    first, update = entries[0], entries[-2]
+    assert update.kind == "invite.request"
+    old = calendar_of(mime(app, first.id), "invite.ics").walk("VEVENT")[0]
+    new = calendar_of(mime(app, update.id), "invite.ics").walk("VEVENT")[0]
+    assert new["UID"] == old["UID"] and int(new["SEQUENCE"]) == int(old["SEQUENCE"]) + 1
+    changed = mime(app, entries[-1].id)
+    text = changed.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    assert "Tuesday 9 March 2027, 2:00 PM" in text and "Monday 8 March 2027, 9:00 AM" in text
+
+
+def test_a_visit_handed_to_another_therapist_cancels_for_one_and_invites_the_other(
+        app: App, patient: str) -> None:
+    """Previous therapist: CANCEL; new therapist: REQUEST; both with the same UID."""
+    ids = book(app, patient, weekly(MONDAY_9, 1))
+    reschedule(app, ids[0], MONDAY_9, therapist_id="chen")
+    assert kinds(app)[-3:] == [("invite.cancel", "m.alvarez@riverside-ms.example"),
+                               ("invite.request", "d.chen@riverside-ms.example"),
+                               ("patient.changed", "ava@patients.example")]
+
+
+def test_cancelling_sends_cancel_and_a_patient_email_with_the_cancelled_object(
+        app: App, patient: str) -> None:
+    """METHOD:CANCEL to the therapist; the patient's appointment.ics says STATUS:CANCELLED."""
+    ids = book(app, patient, weekly(MONDAY_9, 2))
+    cancel(app, ids[1])
+    entries = list(reversed(list_outbox(app)))
+    invite, notice = entries[-2], entries[-1]
+    assert (invite.kind, notice.kind) == ("invite.cancel", "patient.cancelled")
+    cancelled = mime(app, invite.id)
+    assert "method=CANCEL" in cancelled.as_string().replace('"', "")
+    (event,) = calendar_of(mime(app, notice.id), "appointment.ics").walk("VEVENT")
+    assert str(event["STATUS"]) == "CANCELLED"
+
+
+def test_publishing_the_same_booking_twice_queues_nothing_new(app: App, patient: str) -> None:
+    """Idempotency keys: the same change never queues twice."""
+    ids = book(app, patient, weekly(MONDAY_9, 2))
+    before = len(list_outbox(app))
+    with transaction(app.engine) as session:
+        publish(session, app, AppointmentsBooked(tuple(ids), None, "enrolment"))
+    assert len(list_outbox(app)) == before, kinds(app)
+
+
+def test_a_booking_that_rolls_back_leaves_no_message(app: App, patient: str) -> None:
+    """Messages commit or roll back with the booking that caused them."""
+    ids = book(app, patient, weekly(MONDAY_9, 1))
+    before = len(list_outbox(app))
+    with pytest.raises(RuntimeError), transaction(app.engine) as session:
+        row = session.get(AppointmentRow, ids[0])
+        assert row is not None
+        row.status, row.sequence = "cancelled", row.sequence + 1
+        session.add(row)
+        publish(session, app, AppointmentCancelled(ids[0]))
+        raise RuntimeError("the booking failed after the event")
+    assert len(list_outbox(app)) == before
+
+
+def test_subjects_carry_no_clinical_detail(app: App, patient: str) -> None:
+    """No visit type, no diagnosis in any subject line."""
+    ids = book(app, patient, [*weekly(MONDAY_9, 2), REVIEW])
+    reschedule(app, ids[0], datetime(2027, 3, 9, 9, 0, tzinfo=NY))
+    cancel(app, ids[1])
+    for entry in list_outbox(app):
+        lowered = entry.subject.lower()
+        assert "treatment" not in lowered and "review" not in lowered
+        assert "sclerosis" not in lowered and "relapse" not in lowered
