@@ -92,6 +92,11 @@ def alternatives(req: VisitRequirement, finder: Finder, wishes: Wishes,
     """Nearest real options: another therapist this week, then the first slots after it."""
     out: list[str] = []
     everyone = [t.id for t in finder.qualified(req.skills)]
+    for day in finder.window_days(req, wishes):
+        found = _first(req, day, [therapist_id] if therapist_id else everyone, finder, wishes)
+        if found:
+            out.append("same week: " + found)
+            break
     if therapist_id:
         others = [t for t in everyone if t != therapist_id]
         for day in finder.window_days(req, wishes):

@@ -8,6 +8,7 @@ later time of day.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -35,6 +36,13 @@ class Wishes:
     prefer_minute: int | None = None  # baseline time of day, minutes after local midnight
     not_before: int = 0  # UTC minute
     same_day: bool = False
+    blocked_days: frozenset[date] = frozenset()  # rest days around the episode's other visits
+
+
+def rest_days(episode_days: Sequence[date], min_rest_days: int) -> frozenset[date]:
+    """Days a visit cannot take: within ``min_rest_days`` of another visit of the episode."""
+    return frozenset(day + timedelta(days=offset) for day in episode_days
+                     for offset in range(-min_rest_days, min_rest_days + 1))
 
 
 @dataclass(frozen=True)
@@ -88,7 +96,9 @@ class Finder:
         return [first + timedelta(days=i) for i in range((req.latest - first).days + 1)]
 
     def patient_free_day(self, wishes: Wishes, day: date) -> bool:
-        """One visit per patient-day: False when the patient already has one that day."""
+        """One visit per patient-day (and none on the episode's rest days)."""
+        if day in wishes.blocked_days:
+            return False
         if wishes.same_day or not wishes.patient_id:
             return True
         lo, hi = self.cal.day_bounds(day)

@@ -8,13 +8,14 @@ by a person (a reschedule), including rest days and the week's cadence.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from carepath.domain.availability import cut, from_minute, to_minute
 from carepath.domain.config import Clinic, VisitType
 from carepath.domain.diagnosis import alternatives, explain
-from carepath.domain.placement import Candidate, Finder, Wishes
+from carepath.domain.placement import Candidate, Finder, Wishes, rest_days
 from carepath.domain.planning import PatientPreferences, VisitRequirement
 from carepath.domain.schedule_types import Busy, Placement, Slot, Unplaced
 from carepath.domain.scheduler import best_of, calendar_for, mixed_options
@@ -78,13 +79,13 @@ def place_visit(requirement: VisitRequirement, clinic: Clinic, busy: Busy, *, zo
     wishes = Wishes(patient_id=patient_id, preferences=preferences or PatientPreferences(),
                     primary=therapist_id or primary_therapist,
                     prefer_minute=minutes_of(prefer_time) if prefer_time else None,
-                    not_before=to_minute(not_before), same_day=same_day_visits)
+                    not_before=to_minute(not_before), same_day=same_day_visits,
+                    blocked_days=rest_days(episode_days, min_rest_days))
     options = [therapist_id] if therapist_id else mixed_options(finder, wishes.primary)(
         requirement)
     best: Candidate | None = None
     for day in finder.window_days(requirement, wishes):
-        if not finder.patient_free_day(wishes, day) or not _rested(day, episode_days,
-                                                                    min_rest_days):
+        if not finder.patient_free_day(wishes, day):
             continue
         found = best_of(requirement, day, options, finder, wishes)
         if found is not None and (best is None or found.cost < best.cost):
@@ -95,11 +96,6 @@ def place_visit(requirement: VisitRequirement, clinic: Clinic, busy: Busy, *, zo
                      patient_id=patient_id or None)
     return Placement(requirement, best.therapist_id, from_minute(best.start),
                      from_minute(best.end), best.units, best.penalties)
-
-
-def _rested(day: date, episode_days: Sequence[date], min_rest_days: int) -> bool:
-    return all(abs((day - other).days) > min_rest_days for other in episode_days
-               if min_rest_days)
 
 
 def check_slot(requirement: VisitRequirement, clinic: Clinic, busy: Busy, *, zone: ZoneInfo,
@@ -113,7 +109,8 @@ def check_slot(requirement: VisitRequirement, clinic: Clinic, busy: Busy, *, zon
     """
     finder = Finder(calendar_for(clinic, zone), busy)
     wishes = Wishes(patient_id=patient_id, not_before=to_minute(start),
-                    same_day=same_day_visits)
+                    same_day=same_day_visits,
+                    blocked_days=rest_days(episode_days, min_rest_days))
     begin, length = to_minute(start), requirement.duration_minutes
     end = begin + length
     day = start.astimezone(zone).date()
@@ -134,8 +131,7 @@ def check_slot(requirement: VisitRequirement, clinic: Clinic, busy: Busy, *, zon
 def replace_not_before(wishes: Wishes, start: datetime, zone: ZoneInfo) -> Wishes:
     """Alternatives are searched from the start of the day asked for."""
     midnight = datetime.combine(start.astimezone(zone).date(), time(0), tzinfo=zone)
-    return Wishes(patient_id=wishes.patient_id, not_before=to_minute(midnight),
-                  same_day=wishes.same_day)
+    return replace(wishes, not_before=to_minute(midnight))
 
 
 def _first_problem(req: VisitRequirement, finder: Finder, wishes: Wishes, therapist_id: str,
@@ -156,9 +152,10 @@ def _first_problem(req: VisitRequirement, finder: Finder, wishes: Wishes, therap
         return f"{reason} on {day:%a %b %d}", False
     if not any(lo <= begin and end <= hi for lo, hi in cal.working_spans(therapist_id, day)):
         return f"outside the clinic's or {therapist.name}'s hours", False
-    if not _rested(day, episode_days, min_rest_days):
+    near = [d for d in episode_days if abs((d - day).days) <= min_rest_days]
+    if near:
         return (f"the episode needs {min_rest_days} rest day(s) between visits "
-                f"(visits on {', '.join(f'{d:%a %b %d}' for d in episode_days)})"), False
+                f"(another visit on {', '.join(f'{d:%a %b %d}' for d in near)})"), False
     for tag in req.resources:
         if all(cal.resource_down(r, day) for r in finder.providers(tag)):
             return f"no {tag} is available on {day:%a %b %d} (maintenance)", False

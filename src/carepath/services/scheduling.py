@@ -1,0 +1,258 @@
+"""Scheduling use cases: enrol (one or a batch), book one visit, and — re-exported from
+``scheduling_changes`` and ``scheduling_io`` — reschedule, cancel, complete, no-show,
+cancel the future, therapist leave, import and export.
+
+Each use case is one transaction: read busy times, decide in the domain, write the rows,
+audit, and publish the domain event (messaging writes its outbox rows in the same
+transaction). A failed command books nothing.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlmodel import Session
+
+from carepath.adapters.db import transaction
+from carepath.adapters.tables import AppointmentRow, EpisodeRow, PatientRow
+from carepath.domain.availability import ClinicCalendar
+from carepath.domain.config import Pathway, VisitType
+from carepath.domain.episodes import next_state
+from carepath.domain.planning import EpisodePlan, plan_episode
+from carepath.domain.schedule_types import EpisodeSchedule, Placement, Unplaced
+from carepath.domain.scheduling import place_visit, schedule_episode
+from carepath.domain.single import requirement_for
+from carepath.domain.timeutil import local_datetime
+from carepath.errors import InputError, NoSlotAvailable, NotFound, SlotTaken
+from carepath.services import App
+from carepath.services.booking_store import (
+    clinic_with_leave,
+    clinic_zone,
+    episode_appointments,
+    flush_or_taken,
+    load_busy,
+    save_placement,
+)
+from carepath.services.events import AppointmentsBooked, publish
+from carepath.services.patients import from_row, get_patient
+
+RACE_RETRIES = 3  # an enrolment that lost a race re-reads busy times and tries again
+
+
+@dataclass
+class Enrolment:
+    """What ``enroll`` booked: the episode, its appointments, and what was wait-listed."""
+
+    episode_id: int
+    patient_id: str
+    pathway_id: str
+    schedule: EpisodeSchedule
+    appointment_ids: list[int] = field(default_factory=list)
+
+    @property
+    def waitlisted(self) -> tuple[Unplaced, ...]:
+        return self.schedule.unplaced
+
+
+def enroll(app: App, patient_id: str, pathway_id: str, start: date, *,
+           therapist_id: str | None = None, partial: bool = False) -> Enrolment:
+    """Book every visit of ``pathway_id`` for the patient from ``start``, in one transaction.
+
+    Raises ``NotFound`` (patient, pathway, therapist), ``InputError`` (start in the past or
+    on a closure) and ``NoSlotAvailable`` when not everything fits and ``partial`` is off.
+    """
+    pathway = app.config.pathway(pathway_id)
+    if therapist_id:
+        app.config.therapist(therapist_id)
+    patient = get_patient(app, patient_id)
+    check_start(app, start)
+    plan = plan_episode(pathway, start, patient.preferences)
+    for attempt in range(RACE_RETRIES):
+        try:
+            return _enroll_once(app, plan, patient_id, therapist_id, partial)
+        except SlotTaken:
+            if attempt == RACE_RETRIES - 1:
+                raise
+    raise AssertionError("unreachable")
+
+
+def check_start(app: App, start: date) -> None:
+    zone = clinic_zone(app)
+    today = app.clock.now().astimezone(zone).date()
+    if start < today:
+        raise InputError(f"start {start}", f"is in the past (today is {today})",
+                         "pick today or a later date")
+    reason = ClinicCalendar(app.config.clinic, zone).closed_reason(start)
+    if reason and not reason.startswith("closed on "):  # a holiday or closure, not a weekend
+        raise InputError(f"start {start}", f"the clinic is {reason}", "start on an open day")
+
+
+def not_before(app: App, start: date) -> datetime:
+    """The earliest instant to book: the start day's midnight, or now if later."""
+    zone = clinic_zone(app)
+    midnight = local_datetime(start, time(0, 0), zone, shift_gap=True)
+    return max(midnight, app.clock.now())
+
+
+def _enroll_once(app: App, plan: EpisodePlan, patient_id: str, therapist_id: str | None,
+                 partial: bool) -> Enrolment:
+    zone = clinic_zone(app)
+    with transaction(app.engine) as session:
+        clinic = clinic_with_leave(session, app)
+        first = not_before(app, plan.start)
+        busy = load_busy(session, first - timedelta(days=1),
+                         first + timedelta(weeks=max(plan.max_weeks, plan.weeks) + 1))
+        schedule = schedule_episode(plan, clinic, busy, zone=zone, not_before=first,
+                                    patient_id=patient_id, therapist_id=therapist_id,
+                                    partial=partial)
+        if not schedule.booked:
+            raise no_slot_error(schedule)
+        return save_enrolment(session, app, schedule, patient_id, reason="enrolment")
+
+
+def save_enrolment(session: Session, app: App, schedule: EpisodeSchedule, patient_id: str, *,
+                   reason: str) -> Enrolment:
+    """Episode (planned → active), appointment and resource rows, audit and event."""
+    plan, now = schedule.plan, app.clock.now()
+    lead = Counter(p.therapist_id for p in schedule.placements).most_common(1)
+    episode = EpisodeRow(patient_id=patient_id, pathway_id=plan.pathway_id,
+                         pathway_version=plan.pathway_version, state="planned",
+                         start_date=plan.start, therapist_id=lead[0][0] if lead else None,
+                         note=waitlist_note(schedule), created_at=now, updated_at=now)
+    session.add(episode)
+    session.flush()
+    assert episode.id is not None
+    episode.state = next_state(episode.id, episode.state, "activate")
+    ids = []
+    with flush_or_taken(session, f"a visit of {patient_id}'s {plan.pathway_id} episode"):
+        for placement in schedule.placements:
+            row = save_placement(session, app, placement, patient_id=patient_id,
+                                 episode_id=episode.id)
+            assert row.id is not None
+            ids.append(row.id)
+    app.audit(session, "episode.enrol", "episode", episode.id, patient=patient_id,
+              pathway=plan.pathway_id, booked=len(ids), stretched_from=schedule.stretched_from,
+              waitlisted=[f"{u.requirement.label}: {u.constraint}" for u in schedule.unplaced])
+    publish(session, app, AppointmentsBooked(tuple(ids), episode.id, reason))
+    return Enrolment(episode.id, patient_id, plan.pathway_id, schedule, ids)
+
+
+def waitlist_note(schedule: EpisodeSchedule) -> str:
+    parts = list(schedule.notes)
+    if schedule.unplaced:
+        parts.append("wait-listed: " + ", ".join(u.requirement.label for u in schedule.unplaced))
+    return "; ".join(parts)[:500]
+
+
+def no_slot_error(schedule: EpisodeSchedule) -> NoSlotAvailable:
+    """One error naming every visit that failed, with the first one's constraint."""
+    failed = schedule.unplaced
+    first = failed[0]
+    names = ", ".join(u.requirement.label for u in failed)
+    constraint = first.constraint
+    if len(failed) > 1:
+        others = "; ".join(f"{u.requirement.label}: {u.constraint}" for u in failed[1:3])
+        constraint += f"; also {others}" + ("; …" if len(failed) > 3 else "")
+    alternatives = list(first.alternatives)
+    if schedule.plan.weeks < schedule.plan.max_weeks:
+        alternatives.append(f"stretch to {schedule.plan.max_weeks} weeks")
+    alternatives.append("enrol with --partial to book what fits and wait-list the rest")
+    return NoSlotAvailable(f"{len(failed)} visit(s) ({names})", constraint, alternatives)
+
+
+def book_visit(session: Session, app: App, *, episode_id: int, visit_type: str,
+               not_before: date, not_after: date, therapist_id: str | None = None,
+               prefer_time: time | None = None, reason: str = "reassessment") -> AppointmentRow:
+    """Book one visit of the episode between two dates, in the caller's transaction.
+
+    Keeps the episode's rest days and one visit per day; prefers the episode's therapist and,
+    for a reassessment, the time of day of the baseline evaluation.
+    """
+    episode = session.get(EpisodeRow, episode_id)
+    if episode is None:
+        raise NotFound("episode", episode_id)
+    pathway = app.config.pathway(episode.pathway_id)
+    visit = _visit_type(pathway, visit_type)
+    if therapist_id:
+        app.config.therapist(therapist_id)
+    if not_after < not_before:
+        raise InputError("dates", f"{not_after} is before {not_before}", "swap them")
+    zone, siblings = clinic_zone(app), episode_appointments(session, episode_id)
+    seq = max((a.seq for a in siblings), default=0) + 1
+    req = requirement_for(visit, visit_type, not_before, not_after, seq=seq)
+    first = _not_before_day(app, not_before)
+    busy = load_busy(session, first - timedelta(days=1), _end_of(not_after, zone))
+    patient_row = session.get(PatientRow, episode.patient_id)
+    prefs = from_row(patient_row).preferences if patient_row else None
+    placed = place_visit(
+        req, clinic_with_leave(session, app), busy, zone=zone, not_before=first,
+        patient_id=episode.patient_id, preferences=prefs,
+        episode_days=[a.start_utc.astimezone(zone).date() for a in siblings],
+        min_rest_days=pathway.min_rest_days, same_day_visits=pathway.same_day_visits,
+        therapist_id=therapist_id, primary_therapist=episode.therapist_id,
+        prefer_time=prefer_time or _baseline_time(siblings, zone, reason))
+    if isinstance(placed, Unplaced):
+        raise NoSlotAvailable(req.label, placed.constraint, placed.alternatives)
+    return _save_one(session, app, placed, episode, reason)
+
+
+def _save_one(session: Session, app: App, placed: Placement, episode: EpisodeRow,
+              reason: str) -> AppointmentRow:
+    with flush_or_taken(session, placed.requirement.label):
+        row = save_placement(session, app, placed, patient_id=episode.patient_id,
+                             episode_id=episode.id)
+    assert row.id is not None
+    app.audit(session, "appointment.book", "appointment", row.id, reason=reason,
+              episode=episode.id, start=row.start_utc.isoformat())
+    publish(session, app, AppointmentsBooked((row.id,), episode.id, reason))
+    return row
+
+
+def _visit_type(pathway: Pathway, visit_type: str) -> VisitType:
+    try:
+        return pathway.visit_types[visit_type]
+    except KeyError:
+        known = ", ".join(sorted(pathway.visit_types))
+        raise NotFound("visit type", visit_type, f"{pathway.id} has: {known}") from None
+
+
+def _not_before_day(app: App, day: date) -> datetime:
+    return not_before(app, day)
+
+
+def _end_of(day: date, zone: ZoneInfo) -> datetime:
+    return local_datetime(day + timedelta(days=1), time(0, 0), zone, shift_gap=True)
+
+
+def _baseline_time(siblings: list[AppointmentRow], zone: ZoneInfo, reason: str) -> time | None:
+    """A reassessment is compared with the baseline: book it at the same time of day."""
+    if reason != "reassessment" or not siblings:
+        return None
+    first = min(siblings, key=lambda a: (a.seq, a.start_utc))
+    return first.start_utc.astimezone(zone).time()
+
+
+from carepath.services.scheduling_changes import (  # noqa: E402  (public names live here too)
+    Change,
+    cancel,
+    cancel_future,
+    complete,
+    no_show,
+    reschedule,
+    therapist_leave,
+)
+from carepath.services.scheduling_io import (  # noqa: E402
+    BatchResult,
+    enroll_batch,
+    export_appointments,
+    import_appointments,
+)
+
+__all__ = [
+    "BatchResult", "Change", "Enrolment", "book_visit", "cancel", "cancel_future", "complete",
+    "enroll", "enroll_batch", "export_appointments", "import_appointments", "no_show",
+    "reschedule", "therapist_leave",
+]

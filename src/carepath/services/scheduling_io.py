@@ -1,0 +1,250 @@
+"""Files in and out of scheduling: batch enrolment, importing fixed appointments, export.
+
+Batch enrolment (columns ``patient_id,pathway_id,start[,therapist_id]``) checks every row
+first — a row that contradicts the config stops the batch with every problem listed and
+nothing booked — then schedules all episodes together (``schedule_batch``: most constrained
+first, round-robin by week) in one transaction. An episode that cannot be booked whole is
+reported and books nothing, unless ``partial``.
+
+Import (columns ``patient_id,therapist_id,visit_type,start[,minutes]``) brings bookings from
+a previous system in as fixed appointments, each checked against the hard constraints; a
+conflict is reported by line. Nothing is written when any row fails, unless
+``skip_conflicts``.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from carepath.adapters.db import transaction
+from carepath.adapters.tables import AppointmentRow, PatientRow, ResourceBookingRow
+from carepath.domain.planning import plan_episode
+from carepath.domain.schedule_types import EpisodeRequest, Unplaced
+from carepath.domain.scheduling import check_slot, schedule_batch
+from carepath.domain.single import requirement_for
+from carepath.errors import CarepathError, InputError
+from carepath.services import App
+from carepath.services.booking_store import (
+    clinic_with_leave,
+    clinic_zone,
+    flush_or_taken,
+    load_busy,
+    save_placement,
+)
+from carepath.services.events import AppointmentsBooked, publish
+from carepath.services.local_time import parse_local
+from carepath.services.patients import from_row, read_csv
+
+
+@dataclass
+class BatchResult:
+    """Per line of a batch: the episode booked, or why not."""
+
+    booked: dict[int, int] = field(default_factory=dict)  # line → episode id
+    failed: dict[int, str] = field(default_factory=dict)  # line → the reason
+    visits: int = 0
+    waitlisted: int = 0
+
+
+def _rows(path: Path, required: tuple[str, ...]) -> list[tuple[int, dict[str, str]]]:
+    rows = []
+    for line, record in read_csv(path):
+        missing = [c for c in required if not (record.get(c) or "").strip()]
+        if missing:
+            raise InputError(f"{path.name} line {line}", f"missing {', '.join(missing)}",
+                             f"columns: {', '.join(required)}")
+        rows.append((line, {k: (v or "").strip() for k, v in record.items() if k}))
+    return rows
+
+
+def enroll_batch(app: App, path: Path, *, partial: bool = False) -> BatchResult:
+    """Enrol every row of ``path`` with a view across all of them (see module docstring)."""
+    from carepath.services.scheduling import check_start, no_slot_error, not_before, save_enrolment
+
+    requests, problems = [], []
+    with transaction(app.engine) as session:
+        for line, row in _rows(path, ("patient_id", "pathway_id", "start")):
+            try:
+                requests.append(_request(app, session, line, row, check_start))
+            except CarepathError as error:
+                problems.append(f"line {line}: {error}")
+    if problems:
+        raise InputError(str(path), f"{len(problems)} problem(s), nothing booked:\n  "
+                         + "\n  ".join(problems), "fix the rows and run again")
+    result = BatchResult()
+    with transaction(app.engine) as session:
+        first = min((not_before(app, r.plan.start) for r in requests), default=app.clock.now())
+        weeks = max((r.plan.max_weeks for r in requests), default=0)
+        last = max((r.plan.start for r in requests), default=first.date())
+        busy = load_busy(session, first - timedelta(days=1),
+                         first + timedelta(days=(last - first.date()).days + 7 * weeks + 7))
+        schedules = schedule_batch(requests, clinic_with_leave(session, app), busy,
+                                   zone=clinic_zone(app), not_before=first, partial=partial)
+        for request, schedule in zip(requests, schedules, strict=True):
+            line = int(request.key)
+            if not schedule.booked:
+                result.failed[line] = str(no_slot_error(schedule))
+                continue
+            enrolment = save_enrolment(session, app, schedule, request.patient_id,
+                                       reason="enrolment")
+            result.booked[line] = enrolment.episode_id
+            result.visits += len(enrolment.appointment_ids)
+            result.waitlisted += len(schedule.unplaced)
+    return result
+
+
+def _request(app: App, session: Session, line: int, row: dict[str, str],
+             check_start: Any) -> EpisodeRequest:
+    pathway = app.config.pathway(row["pathway_id"])
+    therapist = row.get("therapist_id") or None
+    if therapist:
+        app.config.therapist(therapist)
+    patient = session.get(PatientRow, row["patient_id"])
+    if patient is None:
+        raise InputError(f"patient {row['patient_id']!r}", "unknown",
+                         "import patients first: carepath patients import")
+    try:
+        start = date.fromisoformat(row["start"])
+    except ValueError:
+        raise InputError(f"start {row['start']!r}", "not a date", "write 2027-03-01") from None
+    check_start(app, start)
+    plan = plan_episode(pathway, start, from_row(patient).preferences)
+    return EpisodeRequest(str(line), patient.id, plan, therapist)
+
+
+@dataclass
+class ImportResult:
+    imported: list[int] = field(default_factory=list)
+    conflicts: list[str] = field(default_factory=list)
+
+
+def import_appointments(app: App, path: Path, *, skip_conflicts: bool = False) -> ImportResult:
+    """Bring existing bookings in as fixed appointments; conflicts are reported by line."""
+    result, zone = ImportResult(), clinic_zone(app)
+    with transaction(app.engine) as session:
+        clinic = clinic_with_leave(session, app)
+        rows = _rows(path, ("patient_id", "therapist_id", "visit_type", "start"))
+        starts: dict[int, datetime] = {}
+        for line, row in rows:
+            try:
+                starts[line] = parse_local(row["start"], zone)
+            except CarepathError as error:
+                result.conflicts.append(f"line {line}: {error}")
+        span = sorted(starts.values()) or [app.clock.now()]
+        busy = load_busy(session, span[0] - timedelta(days=1), span[-1] + timedelta(days=1))
+        placements = []
+        for line, row in rows:
+            if line not in starts:
+                continue
+            try:
+                placements.append((line, row, _check_row(app, session, row, starts[line],
+                                                         clinic, busy)))
+            except CarepathError as error:
+                result.conflicts.append(f"line {line}: {error}")
+        if result.conflicts and not skip_conflicts:
+            raise InputError(str(path), f"{len(result.conflicts)} conflict(s), nothing imported:"
+                             "\n  " + "\n  ".join(result.conflicts),
+                             "fix the rows, or pass --skip-conflicts")
+        with flush_or_taken(session, f"an appointment of {path.name}"):
+            for _line, row, placed in placements:
+                saved = save_placement(session, app, placed, patient_id=row["patient_id"],
+                                       episode_id=None, seq=0, fixed=True)
+                assert saved.id is not None
+                result.imported.append(saved.id)
+        app.audit(session, "appointment.import", "appointment", path.name,
+                  imported=len(result.imported), conflicts=len(result.conflicts))
+        if result.imported:
+            publish(session, app, AppointmentsBooked(tuple(result.imported), None, "imported"))
+    return result
+
+
+def _check_row(app: App, session: Session, row: dict[str, str], start: datetime,
+               clinic: Any, busy: Any) -> Any:
+    from carepath.services.scheduling_changes import refusal
+
+    app.config.therapist(row["therapist_id"])
+    if session.get(PatientRow, row["patient_id"]) is None:
+        raise InputError(f"patient {row['patient_id']!r}", "unknown", "import patients first")
+    visit = next((p.visit_types[row["visit_type"]] for p in app.config.pathways.values()
+                  if row["visit_type"] in p.visit_types), None)
+    if visit is None:
+        raise InputError(f"visit type {row['visit_type']!r}", "not in any pathway",
+                         "use a visit type id from config/pathways")
+    if row.get("minutes"):
+        visit = visit.model_copy(update={"duration_minutes": int(row["minutes"])})
+    day = start.astimezone(clinic_zone(app)).date()
+    req = requirement_for(visit, row["visit_type"], day, day)
+    placed = check_slot(req, clinic, busy, zone=clinic_zone(app), start=start,
+                        therapist_id=row["therapist_id"], patient_id=row["patient_id"])
+    if isinstance(placed, Unplaced):
+        raise refusal(f"{row['visit_type']} at {row['start']} with {row['therapist_id']}",
+                      placed)
+    return placed
+
+
+EXPORT_FIELDS = ("id", "uid", "episode_id", "patient_id", "therapist_id", "visit_type",
+                 "visit_name", "seq", "start", "end", "minutes", "status", "sequence", "fixed",
+                 "resources", "caregiver_invited")
+
+
+def appointment_records(app: App, session: Session, *, since: datetime | None = None,
+                        until: datetime | None = None, patient_id: str | None = None,
+                        therapist_id: str | None = None,
+                        status: str | None = None) -> list[dict[str, Any]]:
+    """Appointments as plain records; times in the clinic's zone, ISO 8601 with offsets."""
+    zone = clinic_zone(app)
+    query = select(AppointmentRow).order_by(col(AppointmentRow.start_utc), col(AppointmentRow.id))
+    for column, value in ((AppointmentRow.patient_id, patient_id),
+                          (AppointmentRow.therapist_id, therapist_id),
+                          (AppointmentRow.status, status)):
+        if value:
+            query = query.where(column == value)
+    if since:
+        query = query.where(col(AppointmentRow.start_utc) >= since)
+    if until:
+        query = query.where(col(AppointmentRow.start_utc) < until)
+    rows = session.exec(query).all()
+    units = _units(session, [r.id for r in rows if r.id is not None])
+    return [{
+        "id": r.id, "uid": r.uid, "episode_id": r.episode_id, "patient_id": r.patient_id,
+        "therapist_id": r.therapist_id, "visit_type": r.visit_type, "visit_name": r.visit_name,
+        "seq": r.seq, "start": r.start_utc.astimezone(zone).isoformat(),
+        "end": r.end_utc.astimezone(zone).isoformat(),
+        "minutes": int((r.end_utc - r.start_utc).total_seconds() // 60), "status": r.status,
+        "sequence": r.sequence, "fixed": r.fixed, "resources": ";".join(units.get(r.id or 0, [])),
+        "caregiver_invited": r.caregiver_invited,
+    } for r in rows]
+
+
+def _units(session: Session, ids: list[int]) -> dict[int, list[str]]:
+    found: dict[int, list[str]] = {}
+    for chunk in range(0, len(ids), 500):
+        for booking in session.exec(select(ResourceBookingRow).where(
+                col(ResourceBookingRow.appointment_id).in_(ids[chunk:chunk + 500]),
+                col(ResourceBookingRow.active).is_(True))):
+            found.setdefault(booking.appointment_id, []).append(
+                f"{booking.resource_id}#{booking.unit}")
+    return found
+
+
+def export_appointments(app: App, fmt: str = "json", **filters: Any) -> str:
+    """Every appointment as JSON or CSV text (ISO 8601 with offsets)."""
+    with transaction(app.engine) as session:
+        records = appointment_records(app, session, **filters)
+    if fmt == "json":
+        return json.dumps(records, indent=2, ensure_ascii=False)
+    if fmt != "csv":
+        raise InputError(f"format {fmt!r}", "unknown", "use json or csv")
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=EXPORT_FIELDS, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(records)
+    return out.getvalue()
