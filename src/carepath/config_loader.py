@@ -102,9 +102,16 @@ def load_config(directory: Path) -> Config:
                          pathways, known_pathways=stems)
     problems += [_from_finding(directory, finding, docs) for finding in findings]
     if problems:
-        raise ConfigError(problems)
+        raise ConfigError(sorted(problems, key=_reading_order))
     assert clinic is not None and measures is not None
     return Config(clinic=clinic, measures=dict(measures), pathways=pathways)
+
+
+def _reading_order(problem: ConfigProblem) -> tuple[int, str, int]:
+    """Clinic, then measures, then pathways by name; within a file, top to bottom."""
+    name = Path(problem.file).name
+    group = {"clinic.yaml": 0, "measures.yaml": 1}.get(name, 2)
+    return group, problem.file, problem.line or 0
 
 
 def _load_pathways(

@@ -1,0 +1,132 @@
+"""Cross-checks of a configuration: the rules behind the corpus messages, one at a time."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+from ruamel.yaml import YAML
+
+from carepath.config_loader import load_config
+from carepath.domain.config import Clinic, Config
+from carepath.domain.config_checks import (
+    ClinicParts,
+    check_all,
+    clinic_parts,
+    max_visits_per_week,
+)
+from carepath.domain.config_pathway_checks import day_names
+from carepath.errors import ConfigError
+
+MON_FRI = [0, 1, 2, 3, 4]
+CORPUS_BASE = Path(__file__).resolve().parents[1] / "config_corpus" / "base"
+
+
+def test_three_visits_a_week_with_a_rest_day_fit_a_monday_to_friday_clinic() -> None:
+    """Mon/Wed/Fri, then Monday again after a two-day weekend: three fit."""
+    assert max_visits_per_week(MON_FRI, 1, repeating=True) == 3
+
+
+def test_four_visits_a_week_with_a_rest_day_do_not_fit_a_monday_to_friday_clinic() -> None:
+    """Four visits need seven days with a rest between each: Mon–Fri holds at most three."""
+    assert max_visits_per_week(MON_FRI, 1, repeating=False) == 3
+
+
+def test_a_repeating_week_keeps_its_rest_before_next_monday() -> None:
+    """Open every day, one rest day: Mon/Wed/Fri/Sun fits one week but not week after week."""
+    every_day = list(range(7))
+    assert max_visits_per_week(every_day, 1, repeating=False) == 4
+    assert max_visits_per_week(every_day, 1, repeating=True) == 3
+
+
+def test_without_rest_days_every_open_day_can_hold_a_visit() -> None:
+    """With no rest rule the limit is the number of open days."""
+    assert max_visits_per_week([0, 2, 4], 0, repeating=True) == 3
+
+
+@pytest.mark.parametrize(("days", "text"), [
+    (MON_FRI, "Mon–Fri"), ([0, 2, 4], "Mon/Wed/Fri"), ([0, 1], "Mon/Tue"),
+    ([0, 1, 2, 5], "Mon–Wed/Sat"), ([], "no day"),
+])
+def test_open_days_are_written_as_people_write_them(days: list[int], text: str) -> None:
+    """Runs of three or more days read as a span, the rest as a list."""
+    assert day_names(days) == text
+
+
+def test_the_example_config_validates(config: Config) -> None:
+    """The shipped example clinic has no problem at all."""
+    assert check_all(config.clinic, config.measures, config.pathways) == []
+
+
+def _clinic_data(config_dir: Path) -> dict[str, Any]:
+    data: dict[str, Any] = YAML(typ="safe").load(config_dir / "clinic.yaml")
+    return data
+
+
+def test_a_clinic_with_a_shape_error_still_lends_its_readable_sections(config_dir: Path) -> None:
+    """A misspelt top-level key fails the clinic, but hours, rooms and therapists remain."""
+    data = _clinic_data(config_dir)
+    data["timezon"] = data.pop("timezone")
+    parts = clinic_parts(data)
+    assert parts.opening_hours is not None and parts.holidays is not None
+    assert parts.all_resources and parts.all_therapists
+    assert len(parts.therapists) == 6
+
+
+def test_a_broken_therapist_keeps_the_index_of_the_others(config_dir: Path) -> None:
+    """Findings about the therapists after a broken one still name the right list index."""
+    data = _clinic_data(config_dir)
+    data["therapists"][1]["email"] = "not an address"
+    data["therapists"][4]["working_hours"]["mon"] = ["10:00-18:00", "17:00-19:00"]
+    parts = clinic_parts(data)
+    assert sorted(parts.therapists) == [0, 2, 3, 4, 5] and not parts.all_therapists
+    paths = [f.path for f in check_all(parts, None, {})]
+    assert paths == [("therapists", 4, "working_hours", "mon")]
+
+
+def test_a_typo_in_one_room_raises_no_false_alarm_in_the_pathways(
+    config_dir: Path, config: Config
+) -> None:
+    """When a resource cannot be read, "nobody provides gym" would be a guess: say nothing."""
+    data = _clinic_data(config_dir)
+    data["resources"][0]["capacity"] = "four"
+    findings = check_all(clinic_parts(data), config.measures, config.pathways)
+    assert findings == []
+
+
+def test_a_whole_clinic_and_its_parts_give_the_same_findings(config: Config) -> None:
+    """ClinicParts.of(clinic) is what check_all uses for a whole clinic."""
+    clinic: Clinic = config.clinic
+    assert check_all(ClinicParts.of(clinic), config.measures, config.pathways) == check_all(
+        clinic, config.measures, config.pathways)
+
+
+def _replace(path: Path, old: str, new: str) -> None:
+    text = path.read_text(encoding="utf-8")
+    assert text.count(old) == 1, old
+    path.write_text(text.replace(old, new), encoding="utf-8")
+
+
+def test_every_error_is_reported_at_once_five_problems_in_three_files(tmp_path: Path) -> None:
+    """Five problems spread over clinic, measures and a pathway: all five are listed."""
+    folder = tmp_path / "config"
+    shutil.copytree(CORPUS_BASE, folder)
+    _replace(folder / "clinic.yaml", "America/New_York", "America/Nowhere")
+    _replace(folder / "clinic.yaml", "  - id: chen", "  - id: alvarez")
+    _replace(folder / "measures.yaml", "Timed 25-Foot Walk\n",
+             "Timed 25-Foot Walk\n    scale: linear\n")
+    _replace(folder / "pathways/post-relapse.yaml", "measure: bbs", "measure: bsb")
+    _replace(folder / "pathways/post-relapse.yaml", "on_complete: stable-boosters",
+             "on_complete: boosters")
+    with pytest.raises(ConfigError) as caught:
+        load_config(folder)
+    fields = [(Path(p.file).name, p.field) for p in caught.value.problems]
+    assert fields == [
+        ("clinic.yaml", "timezone"), ("clinic.yaml", "therapists[1].id"),
+        ("measures.yaml", "measures.t25fw.scale"),
+        ("post-relapse.yaml", "goals.measures[1].measure"),
+        ("post-relapse.yaml", "transitions.on_complete"),
+    ]
+    assert str(caught.value).startswith("5 configuration problems:\n")
