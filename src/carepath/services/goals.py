@@ -56,6 +56,8 @@ class GoalView:
     latest: str
     reviews: int
     verdict: str
+    baseline_value: float | None = None
+    target_value: float | None = None
 
 
 def measure_of(app: App, measure_id: str) -> Measure:
@@ -165,7 +167,8 @@ def _view(session: Session, app: App, row: GoalRow) -> GoalView:
     return GoalView(row.episode_id, row.measure_id, measure.name, measure.unit,
                     show_value(measure, row.baseline), target, row.due_date,
                     show_value(measure, readings[-1].value if readings else None),
-                    len(readings), verdict_for(measure, goal, readings))
+                    len(readings), verdict_for(measure, goal, readings), row.baseline,
+                    row.target)
 
 
 def record_measurement(app: App, episode_id: int, measure: str, value: str | float, *,

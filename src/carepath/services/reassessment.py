@@ -44,5 +44,6 @@ def enrol_in(app: App, patient_id: str, pathway_id: str, start: date,
     except ImportError:
         raise InputError(f"pathway {pathway_id}", "enrolment needs the scheduling engine",
                          "install a carepath with scheduling") from None
-    enrolment = enroll(app, patient_id, pathway_id, start, therapist_id=therapist_id)
+    enrolment = enroll(app, patient_id, pathway_id, start, therapist_id=therapist_id,
+                       partial=True)  # book what fits; the rest is wait-listed, and says so
     return int(enrolment.episode_id)

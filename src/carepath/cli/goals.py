@@ -1,0 +1,209 @@
+"""``carepath goals|measure|recovery|review|escalations|report``: outcome measures and escalation.
+
+Every list or show command takes ``--format json``. Times typed without an offset are in
+the clinic's time zone.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from carepath.cli.common import FORMAT_OPTION, Format, console, emit, open_app
+from carepath.cli.config import parse_date
+from carepath.errors import InputError
+from carepath.services.escalations import (
+    EscalationView,
+    accept_escalation,
+    dismiss_escalation,
+    get_escalation,
+    list_escalations,
+    resolve_escalation,
+)
+from carepath.services.goals import (
+    GoalView,
+    import_measurements,
+    list_goals,
+    record_measurement,
+    record_recovery,
+    review_all,
+    set_goal,
+)
+from carepath.services.instants import parse_instant
+
+goals_app = typer.Typer(help="An episode's goals and how they stand.", no_args_is_help=True)
+measure_app = typer.Typer(help="Record outcome measurements.", no_args_is_help=True)
+recovery_app = typer.Typer(help="Record two-hour-rule reports.", no_args_is_help=True)
+escalations_app = typer.Typer(help="Escalations raised by goal reviews.", no_args_is_help=True)
+report_app = typer.Typer(help="Reports a therapist can open offline.", no_args_is_help=True)
+
+GOAL_COLUMNS = ["measure", "name", "baseline", "target", "due", "latest", "reviews", "verdict"]
+
+
+def _goal_row(goal: GoalView) -> dict[str, Any]:
+    return asdict(goal)
+
+
+@goals_app.command("list")
+def goals_list(episode: int, fmt: Format = FORMAT_OPTION) -> None:
+    """The episode's goals, each classified: achieved, improving, no change or worsening."""
+    rows = [_goal_row(g) for g in list_goals(open_app(), episode)]
+    emit(rows, fmt, f"Goals of episode {episode}", columns=GOAL_COLUMNS)
+
+
+@goals_app.command("set")
+def goals_set(
+    episode: int, measure: str,
+    target: str = typer.Option(..., "--target",
+                               help='"mcid" (improve by the MCID), "maintain", or a value'),
+    by: str = typer.Option("", "--by", help="due date, YYYY-MM-DD"),
+) -> None:
+    """Set or revise a goal's target and due date."""
+    due = parse_date(by, "--by") if by else None
+    goal = set_goal(open_app(), episode, measure, target=target, due=due)
+    console.print(f"goal {goal.measure} of episode {episode}: target {goal.target}"
+                  + (f" by {goal.due}" if goal.due else "") + f" ({goal.verdict})", markup=False)
+
+
+@measure_app.command("record")
+def measure_record(
+    episode: int, measure: str, value: str,
+    at: str = typer.Option("", "--at", help="when taken, e.g. 2027-03-01T10:30 (default: now)"),
+    appointment: int | None = typer.Option(None, "--appointment", help="the visit it was taken at"),
+) -> None:
+    """Record one value; it is checked against the measure's unit and valid range."""
+    app = open_app()
+    when = parse_instant(at, app.config.clinic.timezone) if at else None
+    goal = record_measurement(app, episode, measure, value, at=when, appointment_id=appointment)
+    text = f"recorded {measure} {value} for episode {episode}"
+    if goal is not None:
+        text += (f": {goal.verdict.replace('_', ' ')} (baseline {goal.baseline}, "
+                 f"target {goal.target})")
+    console.print(text, markup=False)
+
+
+@measure_app.command("import")
+def measure_import(
+    file: Path = typer.Argument(..., help="CSV: episode,measure,value,at,appointment"),
+) -> None:
+    """Import measurements: all or nothing; every wrong row is named by its line."""
+    count = import_measurements(open_app(), file)
+    console.print(f"imported {count} measurement(s) from {file.name}", markup=False)
+
+
+@recovery_app.command("record")
+def recovery_record(
+    episode: int,
+    recovered: bool | None = typer.Option(None, "--yes/--no",
+                                          help="felt recovered within two hours?"),
+    appointment: int | None = typer.Option(None, "--appointment"),
+    at: str = typer.Option("", "--at", help="when reported (default: now)"),
+) -> None:
+    """Record whether the patient felt recovered within two hours of a session."""
+    if recovered is None:
+        raise InputError("recovery", "say --yes or --no", "e.g. carepath recovery record 3 --no")
+    app = open_app()
+    when = parse_instant(at, app.config.clinic.timezone) if at else None
+    record_recovery(app, episode, recovered, appointment_id=appointment, at=when)
+    console.print(f"two-hour rule for episode {episode}: "
+                  f"{'recovered' if recovered else 'NOT recovered'}", markup=False)
+
+
+def review(
+    episode: int | None = typer.Option(None, "--episode", help="review this episode only"),
+    fmt: Format = FORMAT_OPTION,
+) -> None:
+    """Review active episodes' goals now; escalate what has stalled (safe to re-run)."""
+    app = open_app()
+    report = review_all(app, now=app.clock.now(), episode_id=episode)
+    if fmt is Format.json:
+        emit([{"episodes": report.episodes, "goals": report.goals, "verdicts": report.verdicts,
+               "seconds": round(report.seconds, 3),
+               "escalations": [asdict(e) for e in report.escalations]}], fmt)
+        return
+    console.print(str(report), markup=False)
+    if report.escalations:
+        emit([asdict(e) for e in report.escalations], fmt, "New escalations")
+
+
+ESCALATION_COLUMNS = ["id", "episode_id", "level", "kind", "status", "summary",
+                      "appointment_id", "assigned_to", "created_at"]
+
+
+def _escalation_row(view: EscalationView, evidence: bool = False) -> dict[str, Any]:
+    row = asdict(view)
+    if not evidence:
+        row.pop("evidence")
+    return row
+
+
+@escalations_app.command("list")
+def escalations_list(
+    status: str = typer.Option("", "--status", help="open, scheduled, resolved or dismissed"),
+    episode: int | None = typer.Option(None, "--episode"),
+    fmt: Format = FORMAT_OPTION,
+) -> None:
+    """Escalations, newest first."""
+    rows = [_escalation_row(e) for e in list_escalations(open_app(), status=status or None,
+                                                          episode_id=episode)]
+    emit(rows, fmt, "Escalations", columns=ESCALATION_COLUMNS)
+
+
+@escalations_app.command("show")
+def escalations_show(escalation: int, fmt: Format = FORMAT_OPTION) -> None:
+    """One escalation with its evidence: each value against its MCID band and target."""
+    view = get_escalation(open_app(), escalation)
+    if fmt is Format.json:
+        emit([_escalation_row(view, evidence=True)], fmt)
+        return
+    emit([_escalation_row(view)], fmt, f"Escalation {escalation}")
+    for measure in view.evidence.get("measures", []):
+        values = ", ".join(f"{v}" for _, v in measure["values"]) or "none yet"
+        console.print(f"  {measure['name']}: baseline {measure['baseline']} {measure['unit']}, "
+                      f"no-change band {measure['band_low']:g}–{measure['band_high']:g}, "
+                      f"target {measure['target']}; reviews: {values} → {measure['verdict']}",
+                      markup=False)
+    for line in [*view.evidence.get("facts", []), *view.evidence.get("actions", [])]:
+        console.print(f"  {line}", markup=False)
+
+
+@escalations_app.command("resolve")
+def escalations_resolve(escalation: int,
+                        reason: str = typer.Option("", "--reason", help="what was done")) -> None:
+    """Close an escalation as dealt with."""
+    view = resolve_escalation(open_app(), escalation, reason)
+    console.print(f"escalation {view.id}: {view.status}", markup=False)
+
+
+@escalations_app.command("dismiss")
+def escalations_dismiss(escalation: int,
+                        reason: str = typer.Option(..., "--reason", help="why (required)")) -> None:
+    """Close an escalation as needing no action; the reason is kept."""
+    view = dismiss_escalation(open_app(), escalation, reason)
+    console.print(f"escalation {view.id}: {view.status} ({view.resolution})", markup=False)
+
+
+@escalations_app.command("accept")
+def escalations_accept(escalation: int,
+                       start: str = typer.Option("", "--start", help="first day, YYYY-MM-DD")
+                       ) -> None:
+    """Accept a level-2 proposal: enrol the patient in the proposed pathway."""
+    day = parse_date(start, "--start") if start else None
+    episode = accept_escalation(open_app(), escalation, day)
+    console.print(f"escalation {escalation} accepted: new episode {episode}", markup=False)
+
+
+@report_app.command("episode")
+def report_episode(
+    episode: int,
+    output: Path = typer.Option(..., "-o", "--output", help="the HTML file to write"),
+) -> None:
+    """One HTML file (opens offline): goals, charts with MCID band and target, attendance,
+    two-hour reports and escalations."""
+    from carepath.services.report import write_episode_report
+
+    write_episode_report(open_app(), episode, output)
+    console.print(f"wrote {output}", markup=False)
