@@ -16,6 +16,7 @@ from carepath.cli.goals import (
     report_app,
     review,
 )
+from carepath.cli.messaging import calendar_app, dispatch, outbox_app
 from carepath.cli.patients import patients_app
 from carepath.cli.service import episodes_app, runs_app, serve
 
@@ -34,6 +35,9 @@ app.add_typer(recovery_app, name="recovery")
 app.command("review")(review)
 app.add_typer(escalations_app, name="escalations")
 app.add_typer(report_app, name="report")
+app.command("dispatch")(dispatch)
+app.add_typer(outbox_app, name="outbox")
+app.add_typer(calendar_app, name="calendar")
 app.add_typer(episodes_app, name="episodes")
 app.add_typer(runs_app, name="runs")
 app.command("serve")(serve)
