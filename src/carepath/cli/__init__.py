@@ -18,6 +18,7 @@ from carepath.cli.goals import (
 )
 from carepath.cli.messaging import calendar_app, dispatch, outbox_app
 from carepath.cli.patients import patients_app
+from carepath.cli.scheduling import appointments_app, enroll, slots, therapists_app
 from carepath.cli.service import episodes_app, runs_app, serve
 
 app = typer.Typer(
@@ -41,3 +42,7 @@ app.add_typer(calendar_app, name="calendar")
 app.add_typer(episodes_app, name="episodes")
 app.add_typer(runs_app, name="runs")
 app.command("serve")(serve)
+app.command("enroll")(enroll)
+app.command("slots")(slots)
+app.add_typer(appointments_app, name="appointments")
+app.add_typer(therapists_app, name="therapists")

@@ -109,7 +109,7 @@ class Finder:
         cost = per_day * (day - req.earliest).days
         days = wishes.preferences.weekdays
         if days and day.weekday() not in days:
-            return cost + WISH, f"on a {WEEKDAY_NAMES[day.weekday()]} (not a preferred day)"
+            return cost + WISH, f"{WEEKDAY_NAMES[day.weekday()][:3]} is not a preferred day"
         return cost, ""
 
     def free(self, therapist_id: str, day: date, wishes: Wishes) -> tuple[list[Span], int]:
@@ -146,7 +146,7 @@ class Finder:
                 continue
             named = tuple(p for p in (day_penalty, *penalties) if p)
             if wishes.primary and therapist_id != wishes.primary:
-                named += (f"therapist {therapist_id} instead of {wishes.primary}",)
+                named += (f"therapist {therapist_id}, not {wishes.primary}",)
             best = Candidate(base + extra, therapist_id, start, start + length, units,
                              named, day)
             if extra == 0:
@@ -162,15 +162,15 @@ class Finder:
                 minutes_of(w.start) <= local_minute and end <= minutes_of(w.end)
                 for w in prefs.windows):
             cost += WISH
-            named.append("outside the patient's time windows")
+            named.append("outside the preferred times")
         if prefs.heat_sensitive and end > self.heat_minute:
             cost += WISH
-            named.append("ends after the heat-safe morning")
+            named.append("ends after the cool morning")
         elif not prefs.heat_sensitive and local_minute < self.heat_minute:
             cost += COOL_SLOT_KEPT
         if wishes.prefer_minute is not None and local_minute != wishes.prefer_minute:
             cost += TIME_OF_DAY * abs(local_minute - wishes.prefer_minute) / 30
-            named.append("reassessment at another time of day than the baseline")
+            named.append("not at the baseline's time of day")
         return cost, tuple(named)
 
     def units_for(self, tags: tuple[str, ...], start: int, end: int,

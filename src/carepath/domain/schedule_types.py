@@ -157,5 +157,5 @@ class EpisodeSchedule:
 
 def _patient_penalties(placement: Placement) -> list[str]:
     return [p for p in placement.penalties if not p.startswith("therapist")
-            and not p.startswith("reassessment")]
+            and "baseline" not in p]
 

@@ -22,8 +22,8 @@ from carepath.domain.availability import ClinicCalendar
 from carepath.domain.config import Pathway, VisitType
 from carepath.domain.episodes import next_state
 from carepath.domain.planning import EpisodePlan, plan_episode
-from carepath.domain.schedule_types import EpisodeSchedule, Placement, Unplaced
-from carepath.domain.scheduling import place_visit, schedule_episode
+from carepath.domain.schedule_types import EpisodeSchedule, Placement, Slot, Unplaced
+from carepath.domain.scheduling import free_slots, place_visit, schedule_episode
 from carepath.domain.single import requirement_for
 from carepath.domain.timeutil import local_datetime
 from carepath.errors import InputError, NoSlotAvailable, NotFound, SlotTaken
@@ -211,6 +211,41 @@ def _save_one(session: Session, app: App, placed: Placement, episode: EpisodeRow
     return row
 
 
+def find_slots(app: App, visit_type: str, *, pathway_id: str, therapist_id: str | None = None,
+               limit: int = 10, from_day: date | None = None,
+               horizon_days: int = 28) -> list[Slot]:
+    """The next free slots for a visit type, with one therapist or any qualified one.
+
+    Busy times are read a week at a time, only for the qualified therapists and the
+    resources the visit needs, and reading stops once ``limit`` slots are found.
+    """
+    visit = _visit_type(app.config.pathway(pathway_id), visit_type)
+    if therapist_id:
+        therapist = app.config.therapist(therapist_id)
+        lacking = set(visit.needs.skills) - set(therapist.skills)
+        if lacking:
+            raise InputError(f"therapist {therapist_id}", f"lacks the {', '.join(lacking)} skill",
+                             "choose a qualified therapist or leave --therapist out")
+    clinic, zone = app.config.clinic, clinic_zone(app)
+    first = not_before(app, from_day or app.clock.now().astimezone(zone).date())
+    therapists = [therapist_id] if therapist_id else [
+        t.id for t in clinic.therapists if set(visit.needs.skills) <= set(t.skills)]
+    resources = [r.id for r in clinic.resources if set(r.provides) & set(visit.needs.resources)]
+    found: list[Slot] = []
+    with transaction(app.engine) as session:
+        clinic = clinic_with_leave(session, app)
+        for week in range(0, horizon_days, 7):
+            lo = first + timedelta(days=week)
+            busy = load_busy(session, lo, lo + timedelta(days=7), therapists=therapists,
+                             resources=resources)
+            found += free_slots(visit, clinic, busy, zone=zone, not_before=lo,
+                                therapist_id=therapist_id, limit=limit - len(found),
+                                horizon_days=6)
+            if len(found) >= limit:
+                break
+    return found
+
+
 def _visit_type(pathway: Pathway, visit_type: str) -> VisitType:
     try:
         return pathway.visit_types[visit_type]
@@ -253,6 +288,6 @@ from carepath.services.scheduling_io import (  # noqa: E402
 
 __all__ = [
     "BatchResult", "Change", "Enrolment", "book_visit", "cancel", "cancel_future", "complete",
-    "enroll", "enroll_batch", "export_appointments", "import_appointments", "no_show",
+    "enroll", "enroll_batch", "export_appointments", "find_slots", "import_appointments", "no_show",
     "reschedule", "therapist_leave",
 ]
