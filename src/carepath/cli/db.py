@@ -1,21 +1,61 @@
-"""``carepath db``: schema upgrades and where the data lives."""
+"""``carepath db``: schema upgrades and where the data lives.
+
+A database that cannot be reached is one line naming the URL (password masked), never a
+driver traceback; ``db info`` still prints the settings, so the admin can see why.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TypeVar
+
 import typer
+from sqlalchemy import Engine
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, OperationalError
 
 from carepath.adapters.db import current_revision, make_engine, upgrade
 from carepath.cli.common import console, settings
+from carepath.errors import InputError
 
 db_app = typer.Typer(help="Database schema and location.", no_args_is_help=True)
+T = TypeVar("T")
+
+
+def masked(url: str) -> str:
+    """The URL with its password shown as ***."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "(not a database URL)"
+
+
+def _engine(url: str) -> Engine:
+    try:
+        return make_engine(url)
+    except ArgumentError:
+        raise InputError("CAREPATH_DATABASE_URL", f"{masked(url)} is not a database URL",
+                         "use sqlite:///path/to/carepath.db or postgresql://user@host/db"
+                         ) from None
+
+
+def _reach(url: str, action: Callable[[], T]) -> T:
+    try:
+        return action()
+    except OperationalError as error:
+        reason = str(error.orig or error).strip().splitlines()[0][:200]
+        raise InputError("database", f"cannot use {masked(url)}: {reason}",
+                         "check CAREPATH_DATABASE_URL and that the server is running"
+                         ) from None
 
 
 @db_app.command("upgrade")
 def upgrade_cmd(revision: str = typer.Argument("head")) -> None:
     """Apply schema migrations (creates the database when it does not exist)."""
-    engine = make_engine(settings().database_url)
-    before = current_revision(engine)
-    upgrade(engine, revision)
+    url = settings().database_url
+    engine = _engine(url)
+    before = _reach(url, lambda: current_revision(engine))
+    _reach(url, lambda: upgrade(engine, revision))
     console.print(f"database at revision {current_revision(engine)} (was {before or 'empty'})")
 
 
@@ -23,6 +63,12 @@ def upgrade_cmd(revision: str = typer.Argument("head")) -> None:
 def info() -> None:
     """Where carepath keeps its data, and the schema revision (secrets masked)."""
     current = settings()
-    for key, value in current.public().items():
+    shown = current.public() | {"database_url": masked(current.database_url)}
+    for key, value in shown.items():
         console.print(f"{key}: {value}", markup=False)
-    console.print(f"revision: {current_revision(make_engine(current.database_url))}")
+    try:
+        revision = _reach(current.database_url,
+                          lambda: current_revision(_engine(current.database_url)))
+    except InputError as error:
+        revision = f"unknown ({error.why})"
+    console.print(f"revision: {revision or 'empty (run: carepath db upgrade)'}", markup=False)
