@@ -4,7 +4,6 @@ from collections.abc import Iterator
 from datetime import date, datetime, timedelta
 
 import pytest
-from goal_helpers import NEW_YORK, FirstMorningBooker, active_episode, visit
 from sqlmodel import Session, select
 
 from carepath.adapters.clock import FixedClock
@@ -14,6 +13,8 @@ from carepath.services import App, events
 from carepath.services.escalations import dismiss_escalation, get_escalation
 from carepath.services.events import EscalationRaised
 from carepath.services.goals import record_measurement, record_recovery, review_all
+from carepath.services.patients import add_patient
+from goal_helpers import NEW_YORK, FirstMorningBooker, active_episode, visit
 
 
 @pytest.fixture
@@ -160,3 +161,76 @@ def test_reviewing_one_episode_leaves_the_others(app: App) -> None:
     assert report.episodes == 1 and report.escalations == []
     assert review_all(app, now=_at(20), episode_id=stalled,
                       book=FirstMorningBooker()).escalations[0].episode_id == stalled
+
+
+
+
+def _enrol(app: App, pathway: str) -> tuple[int, AppointmentRow]:
+    """A real enrolment with chen through the scheduling engine; the first visit."""
+    from carepath.services.scheduling import enroll
+
+    add_patient(app, {"id": "MRN7", "name": "Ann Lee", "email": "ann@example.org"})
+    episode = enroll(app, "MRN7", pathway, date(2027, 3, 2), therapist_id="chen").episode_id
+    with transaction(app.engine) as session:
+        first = session.exec(select(AppointmentRow).where(AppointmentRow.episode_id == episode)
+                             .order_by(AppointmentRow.start_utc)).first()  # type: ignore[arg-type]
+    assert first is not None
+    return episode, first
+
+
+def _enrolled_stall(app: App, review_day: int) -> int:
+    """Post-relapse with chen; Berg 40 at the evaluation, then 41 and 41 before review_day."""
+    episode, evaluation = _enrol(app, "post-relapse")
+    app.clock = FixedClock(_at(review_day))
+    record_measurement(app, episode, "bbs", "40", at=evaluation.start_utc,
+                       appointment_id=evaluation.id)
+    record_measurement(app, episode, "bbs", "41", at=_at(review_day - 3))
+    record_measurement(app, episode, "bbs", "41", at=_at(review_day - 1))
+    return episode
+
+
+def _booked(app: App, appointment_id: int | None) -> AppointmentRow:
+    with transaction(app.engine) as session:
+        booked = session.get(AppointmentRow, appointment_id)
+    assert booked is not None and booked.status == "booked"
+    return booked
+
+
+def _local_day(row: AppointmentRow) -> date:
+    return row.start_utc.astimezone(NEW_YORK).date()
+
+
+def test_the_reassessment_is_a_real_appointment_booked_by_scheduling(app: App) -> None:
+    """A booster patient's 6MWT drops 10 m: a booster visit with chen within 10 days."""
+    episode, first = _enrol(app, "stable-boosters")
+    app.clock = FixedClock(_at(8))
+    record_measurement(app, episode, "6mwt", "300", at=first.start_utc)
+    record_measurement(app, episode, "6mwt", "290", at=_at(7))
+    [opened] = review_all(app, now=_at(8)).escalations
+    assert (opened.kind, opened.status) == ("worsening", "scheduled")
+    booked = _booked(app, opened.appointment_id)
+    assert (booked.visit_type, booked.therapist_id) == ("booster", "chen")
+    assert booked.id != first.id and date(2027, 3, 9) <= _local_day(booked) <= date(2027, 3, 18)
+
+
+def test_a_therapist_on_leave_hands_the_reassessment_to_a_colleague(app: App) -> None:
+    """Chen is on leave 22–26 March: a colleague sees the patient within the 5 days."""
+    _enrolled_stall(app, review_day=20)
+    [opened] = review_all(app, now=_at(20)).escalations
+    booked = _booked(app, opened.appointment_id)
+    assert booked.therapist_id != "chen" and booked.visit_type == "reevaluation"
+    assert date(2027, 3, 21) <= _local_day(booked) <= date(2027, 3, 25)
+    [action] = [a for a in get_escalation(app, opened.escalation_id).evidence["actions"]
+                if a.startswith("reassessment booked")]
+    assert "on leave" in action
+
+
+def test_a_full_week_reassesses_at_the_next_visit(app: App) -> None:
+    """No free day between rest days: the next visit in the window becomes the reassessment."""
+    _enrolled_stall(app, review_day=16)
+    [opened] = review_all(app, now=_at(16)).escalations
+    assert opened.status == "scheduled"
+    booked = _booked(app, opened.appointment_id)
+    assert booked.visit_type == "treatment" and _local_day(booked) == date(2027, 3, 17)
+    evidence = get_escalation(app, opened.escalation_id).evidence
+    assert evidence["reassess_at_visit"] == booked.id

@@ -83,6 +83,7 @@ class BookReassessment:
     therapist_id: str | None
     within_days: int
     existing_appointment_id: int | None = None
+    fallback_appointment_id: int | None = None  # the next visit in the window, if none fits
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from carepath.domain import attendance as rules
 from carepath.domain.attendance import Condition, Recovery, Visit
@@ -163,8 +163,17 @@ def _level_one(facts: EpisodeFacts, conditions: list[Condition],
         keys = tuple(f"{c.key}:L1" for c in conditions)
         visit = step.visit or facts.pathway.last_visit or next(iter(facts.pathway.visit_types))
         effects.append(BookReassessment(f"{keys[0]}:book", keys, visit, facts.therapist_id,
-                                        step.within_days, _upcoming_reassessment(facts, now)))
+                                        step.within_days, _upcoming_reassessment(facts, now),
+                                        _next_visit(facts, now, step.within_days)))
     return effects
+
+
+def _next_visit(facts: EpisodeFacts, now: datetime, within_days: int) -> int | None:
+    """The episode's next booked visit inside the window: where to reassess when a dense
+    week leaves no room for a separate visit."""
+    window = [v for v in facts.visits if v.status == "booked"
+              and now < v.start <= now + timedelta(days=within_days)]
+    return min(window, key=lambda v: v.start).ident if window else None
 
 
 def _upcoming_reassessment(facts: EpisodeFacts, now: datetime) -> int | None:

@@ -114,18 +114,23 @@ def _note(effect: Effect, row: EscalationRow, evidence: dict[str, Any]) -> None:
 def _book(session: Session, app: App, effect: BookReassessment, episode_id: int,
           opened: dict[str, tuple[EscalationRow, dict[str, Any]]], book: Booker,
           now: datetime) -> None:
-    appointment_id, failure = effect.existing_appointment_id, ""
+    appointment_id, failure, note = effect.existing_appointment_id, "", ""
     if appointment_id is None:
-        today = now.astimezone(ZoneInfo(app.config.clinic.timezone)).date()
-        try:
-            with session.begin_nested():
-                visit = book(session, app, episode_id=episode_id, visit_type=effect.visit_type,
-                             not_before=today + timedelta(days=1),
-                             not_after=today + timedelta(days=effect.within_days),
-                             therapist_id=effect.therapist_id)
-            appointment_id = visit.id
-        except (CarepathError, ImportError) as error:
-            failure = str(error) if isinstance(error, CarepathError) else "no scheduling engine"
+        # The episode's own therapist first; when they have no time (leave, a full week),
+        # a colleague within the same days beats a reassessment that comes too late.
+        for therapist in dict.fromkeys([effect.therapist_id, None]):
+            try:
+                appointment_id = _try_book(session, app, effect, episode_id, book, now,
+                                           therapist)
+                break
+            except (CarepathError, ImportError) as error:
+                reason = str(error) if isinstance(error, CarepathError) else "no scheduling"
+                failure = failure or reason
+        if appointment_id is not None and failure:
+            note = f" with another therapist, because: {failure}"
+        elif appointment_id is None and effect.fallback_appointment_id is not None:
+            appointment_id = effect.fallback_appointment_id
+            note = f"; no room for a separate visit ({failure}), so reassess at this visit"
     for key in effect.escalation_keys:
         row, evidence = opened[key]
         if appointment_id is None:
@@ -135,4 +140,17 @@ def _book(session: Session, app: App, effect: BookReassessment, episode_id: int,
         row.appointment_id = appointment_id
         row.status = next_status(row.id, row.status, "schedule")
         evidence["actions"].append(f"reassessment booked (appointment {appointment_id}) within "
-                                   f"{effect.within_days} days")
+                                   f"{effect.within_days} days{note}")
+        if note.startswith("; no room"):
+            evidence["reassess_at_visit"] = appointment_id
+
+
+def _try_book(session: Session, app: App, effect: BookReassessment, episode_id: int,
+              book: Booker, now: datetime, therapist_id: str | None) -> int | None:
+    today = now.astimezone(ZoneInfo(app.config.clinic.timezone)).date()
+    with session.begin_nested():  # a failed attempt leaves nothing behind
+        visit = book(session, app, episode_id=episode_id, visit_type=effect.visit_type,
+                     not_before=today + timedelta(days=1),
+                     not_after=today + timedelta(days=effect.within_days),
+                     therapist_id=therapist_id)
+    return visit.id
