@@ -57,6 +57,8 @@ def binding_constraint(req: VisitRequirement, finder: Finder, wishes: Wishes,
     if not free_days:
         return f"the patient already has a visit on every open day of {week}"
     who = f"therapist {fixed}" if fixed else skill_words(req)
+    if fixed and fixed not in {t.id for t in finder.qualified(req.skills)}:
+        return f"therapist {fixed} lacks the {' and '.join(req.skills)} skill"
     if not therapists:
         return f"{skill_words(req)} works at this clinic"
     working = [d for d in free_days if any(cal.working_spans(t, d) for t in therapists)]

@@ -132,6 +132,14 @@ def primary_candidates(reqs: Sequence[VisitRequirement], finder: Finder,
     return ranked
 
 
+def _fixed(finder: Finder, therapist_id: str) -> Options:
+    """The one therapist asked for, for the visits they are qualified for."""
+    def options(req: VisitRequirement) -> list[str]:
+        able = {t.id for t in finder.qualified(req.skills)}
+        return [therapist_id] if therapist_id in able else []
+    return options
+
+
 def _only(therapist_id: str) -> Options:
     def options(req: VisitRequirement) -> list[str]:
         return [therapist_id]
@@ -156,9 +164,8 @@ def evaluate(reqs: Sequence[VisitRequirement], finder: Finder, wishes: Wishes, *
     chosen for, when ``primary`` is not chosen yet.
     """
     if therapist_id is not None:
-        qualified = {t.id for r in reqs for t in finder.qualified(r.skills)}
-        fixed = [therapist_id] if therapist_id in qualified or not reqs else []
-        return chain(reqs, finder, wishes, lambda r: fixed, after=after, gap=gap), therapist_id
+        return chain(reqs, finder, wishes, _fixed(finder, therapist_id), after=after,
+                     gap=gap), therapist_id
     tried = [primary] if primary else primary_candidates(whole or reqs, finder, wishes)
     single = [t for t in tried[:PRIMARY_CANDIDATES]
               if all(t in {q.id for q in finder.qualified(r.skills)} for r in reqs)]
