@@ -113,3 +113,16 @@ def test_every_invite_parses_with_an_independent_parser(config: Config, status: 
     assert parsed.method.value == invite.method
     assert parsed.vevent.uid.value == "appt-7-2@riverside"
     assert int(parsed.vevent.sequence.value) == 3
+
+
+def test_a_zone_without_a_yearly_rule_still_gets_a_vtimezone(config: Config) -> None:
+    """Fallback: icalendar's RDATE VTIMEZONE over the visit's dates (Casablanca)."""
+    from dataclasses import replace
+    from zoneinfo import ZoneInfo
+
+    style = replace(make_style(config), zone=ZoneInfo("Africa/Casablanca"))
+    ics = feed([make_visit(config)], style, stamp=STAMP, audience="therapist")
+    calendar = Calendar.from_ical(ics)
+    assert [str(tz["TZID"]) for tz in calendar.walk("VTIMEZONE")] == ["Africa/Casablanca"]
+    assert vobject.readOne(ics.decode()).vevent.dtstart.value.astimezone(UTC) == datetime(
+        2027, 3, 10, 14, 0, tzinfo=UTC)

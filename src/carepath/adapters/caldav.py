@@ -62,7 +62,12 @@ class CalDavCalendar:
     def ensure(self) -> None:
         """Create the calendar collection when it does not exist yet."""
         found = self._call("PROPFIND", self.url, headers={"Depth": "0"}, ok=(207, 404))
-        if found.status_code == 404:
+        if found.status_code == 207:
+            return
+        made = self._call("MKCALENDAR", self.url, content=_MKCALENDAR, ok=(201, 409))
+        if made.status_code == 409:  # the parent (the user's home) does not exist yet
+            parent = self.url.rstrip("/").rpartition("/")[0] + "/"
+            self._call("MKCOL", parent, ok=(201, 405))
             self._call("MKCALENDAR", self.url, content=_MKCALENDAR, ok=(201,))
 
     def put(self, uid: str, ics: bytes) -> None:

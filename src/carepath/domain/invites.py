@@ -15,9 +15,10 @@ Outlook and Apple actually honour):
   address the email goes to (Google ignores an invite whose attendee is not the mailbox).
 - **DTSTAMP** is UTC and comes from the injected clock, so output is byte-for-byte
   reproducible. The calendar object itself carries no random UID.
-- **VTIMEZONE for every TZID** (Outlook rejects a TZID it has no definition for), built by
-  icalendar's ``add_missing_timezones`` over the visits' dates only: the default window
-  adds ~3.5 KB per zone.
+- **VTIMEZONE for every TZID** (Outlook rejects a TZID it has no definition for), written
+  as yearly RRULE observances (``carepath.domain.vtimezone`` says why: icalendar's RDATE
+  form is misread by vobject, and so by Radicale). A zone whose rule changes within the
+  covered years falls back to icalendar's ``add_missing_timezones`` over the visits' dates.
 - **VALARM with ACTION:DISPLAY** (AUDIO/EMAIL alarms are dropped or refused by most).
 - Import files and CalDAV objects carry **no METHOD** (RFC 4791 §4.1 forbids it in stored
   calendar resources; a METHOD:PUBLISH file with attendees confuses Outlook).
@@ -40,6 +41,7 @@ from carepath.domain.appointments import Appointment
 from carepath.domain.config import Resource, Therapist
 from carepath.domain.patients import Patient
 from carepath.domain.timeutil import to_utc
+from carepath.domain.vtimezone import vtimezone
 
 PRODID = "-//carepath//care pathways//EN"
 Audience = Literal["therapist", "patient"]
@@ -176,17 +178,20 @@ def _calendar(events: Sequence[Event], style: CalendarStyle, *, method: Method |
     if name:
         calendar.add("x-wr-calname", name)
         calendar.add("x-wr-timezone", style.zone.key)
+    first, last = _window(events) if events else (None, None)
+    zone = vtimezone(style.zone, first, last) if first and last else None
+    if zone is not None:
+        calendar.add_component(zone)
     for event in events:
         calendar.add_component(event)
-    if events:
-        first, last = _window(events)
+    if first and last and zone is None:
         calendar.add_missing_timezones(first, last)
     ics: bytes = calendar.to_ical()
     return ics
 
 
 def _window(events: Sequence[Event]) -> tuple[date, date]:
-    """The narrow date range the VTIMEZONE must cover: a day either side of every visit."""
+    """The dates the VTIMEZONE must cover: a day either side of every visit."""
     first = min(_day(e.start) for e in events) - timedelta(days=1)
     last = max(_day(e.end) for e in events) + timedelta(days=1)
     return first, last
