@@ -7,8 +7,9 @@ a name) and escaped at output by the templates.
 
 from __future__ import annotations
 
+import difflib
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from carepath.domain.planning import PatientPreferences
@@ -144,3 +145,23 @@ def format_weekdays(days: tuple[int, ...]) -> str:
 
 def format_windows(windows: tuple[ClockRange, ...]) -> str:
     return ";".join(str(w) for w in windows)
+
+
+REQUIRED_COLUMNS = ("id", "name")
+
+
+def header_problems(columns: Iterable[str]) -> list[str]:
+    """What is wrong with an import file's header: unknown columns, missing required ones.
+
+    An unknown column is refused rather than ignored: a misspelt ``emial`` would otherwise
+    drop every patient's email without a word.
+    """
+    present = [column for column in columns if column]
+    problems = []
+    for column in present:
+        if column not in COLUMNS:
+            close = difflib.get_close_matches(column.strip().lower(), COLUMNS, n=1)
+            hint = f"did you mean {close[0]!r}?" if close else "expected: " + ", ".join(COLUMNS)
+            problems.append(f"unknown column {column[:40]!r} — {hint}")
+    problems += [f"missing column {c!r}" for c in REQUIRED_COLUMNS if c not in present]
+    return problems

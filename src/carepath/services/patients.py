@@ -15,6 +15,7 @@ from carepath.domain.patients import (
     Patient,
     format_weekdays,
     format_windows,
+    header_problems,
     parse_patient,
 )
 from carepath.domain.timeutil import WEEKDAYS, ClockRange
@@ -100,7 +101,9 @@ def import_patients(app: App, path: Path, *, skip_invalid: bool = False) -> Impo
     result = ImportResult()
     valid: dict[str, Patient] = {}
     problems: list[str] = []
-    for line, record in read_csv(path):
+    rows = read_csv(path)
+    _check_header(path, rows)
+    for line, record in rows:
         if record.pop("__extra__", None):
             problems.append(f"line {line}: more values than columns")
             continue
@@ -129,6 +132,17 @@ def import_patients(app: App, path: Path, *, skip_invalid: bool = False) -> Impo
         app.audit(session, "patient.import", "patient", path.name, created=result.created,
                   updated=result.updated, skipped=len(problems))
     return result
+
+
+def _check_header(path: Path, rows: list[tuple[int, dict[str, str | None]]]) -> None:
+    """A bad header spoils every row, so it stops the import even with --skip-invalid."""
+    if not rows:
+        return  # a header alone imports nothing, whatever it says
+    problems = header_problems(column for column in rows[0][1] if column != "__extra__")
+    if problems:
+        raise InputError(str(path), f"{len(problems)} problem(s), nothing imported:\n  "
+                         + "\n  ".join(f"line 1: {p}" for p in problems),
+                         "fix the first line: it names the columns")
 
 
 def list_patients(app: App) -> list[Patient]:
