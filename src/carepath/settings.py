@@ -7,6 +7,7 @@ build ``Settings.from_env(os.environ)`` at start-up and pass it down.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -64,7 +65,7 @@ class Settings:
             f.name: ("***" if getattr(self, f.name) and f.name in SECRET_FIELDS
                      else str(getattr(self, f.name)))
             for f in fields(self)
-        }
+        } | {"database_url": mask_url(self.database_url)}
 
     @property
     def mail_dir(self) -> Path:
@@ -77,6 +78,11 @@ class Settings:
     @property
     def reports_dir(self) -> Path:
         return self.home / "reports"
+
+
+def mask_url(url: str) -> str:
+    """``url`` with any password replaced by ***: a database URL may carry one."""
+    return re.sub(r"(?<=://)([^/@:]*):[^/]*@", r"\1:***@", url)
 
 
 def _config_dir(env: Mapping[str, str], base: Path) -> Path:

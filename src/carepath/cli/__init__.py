@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 
+from carepath.cli.audit import audit
 from carepath.cli.common import ErrorGroup
 from carepath.cli.config import config_app, pathways_app
 from carepath.cli.db import db_app
@@ -46,3 +47,4 @@ app.command("enroll")(enroll)
 app.command("slots")(slots)
 app.add_typer(appointments_app, name="appointments")
 app.add_typer(therapists_app, name="therapists")
+app.command("audit")(audit)

@@ -12,6 +12,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
+from sqlalchemy.exc import ArgumentError, OperationalError
 from typer.core import TyperGroup
 
 from carepath.errors import CarepathError
@@ -39,6 +40,12 @@ class ErrorGroup(TyperGroup):
         except CarepathError as error:
             err_console.print(f"[bold red]error:[/] {escape(str(error))}", soft_wrap=True)
             raise typer.Exit(error.exit_code) from None
+        except (OperationalError, ArgumentError) as error:  # database down, or a bad URL
+            reason = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
+            err_console.print(f"[bold red]error:[/] cannot use the database: {escape(reason)} — "
+                              "check CAREPATH_DATABASE_URL and that the server runs",
+                              soft_wrap=True)
+            raise typer.Exit(6) from None
 
 
 def settings() -> Settings:
@@ -57,7 +64,7 @@ def emit(rows: Sequence[dict[str, Any]], fmt: Format, title: str = "",
         typer.echo(json.dumps(list(rows), indent=2, default=str, ensure_ascii=False))
         return
     columns = list(columns or (rows[0].keys() if rows else []))
-    table = Table(title=title or None, show_lines=False)
+    table = Table(title=escape(title) or None, show_lines=False)
     for column in columns:
         table.add_column(column.replace("_", " "))
     for row in rows:

@@ -7,12 +7,15 @@ from datetime import date
 from pathlib import Path
 
 import typer
+from rich.markup import escape
 
 from carepath.cli.common import FORMAT_OPTION, Format, console, emit, settings
 from carepath.config_loader import load_config
 from carepath.domain.planning import plan_episode
 from carepath.domain.timeutil import WEEKDAY_NAMES
 from carepath.errors import InputError
+
+EARLIEST_DATE, LATEST_DATE = date(1900, 1, 1), date(2199, 12, 31)
 
 config_app = typer.Typer(help="Check the clinic's configuration.", no_args_is_help=True)
 pathways_app = typer.Typer(help="List pathways and show their visit plans.", no_args_is_help=True)
@@ -27,11 +30,12 @@ def validate(
     folder = directory or settings().config_dir
     config = load_config(folder)
     clinic = config.clinic
-    console.print(
-        f"[green]ok[/] {folder}: {clinic.name} ({clinic.timezone}), "
+    summary = (  # names are the admin's text: escaped, never read as Rich markup
+        f"{folder}: {clinic.name} ({clinic.timezone}), "
         f"{len(clinic.therapists)} therapists, {len(clinic.resources)} rooms/equipment, "
         f"{len(config.measures)} measures, pathways: {', '.join(sorted(config.pathways))}"
     )
+    console.print(f"[green]ok[/] {escape(summary)}")
 
 
 @pathways_app.command("list")
@@ -73,6 +77,10 @@ def show(
 
 def parse_date(text: str, option: str) -> date:
     try:
-        return date.fromisoformat(text)
+        day = date.fromisoformat(text)
     except ValueError:
         raise InputError(option, f"{text!r} is not a date", "write it as YYYY-MM-DD") from None
+    if not EARLIEST_DATE <= day <= LATEST_DATE:  # plans reach years ahead: 9999-12-31 overflows
+        raise InputError(option, f"{text} is out of range",
+                         f"give a date between {EARLIEST_DATE} and {LATEST_DATE}")
+    return day

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from typing import TypeVar
 
 import typer
+from alembic.util.exc import CommandError
 from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, OperationalError
@@ -55,7 +56,11 @@ def upgrade_cmd(revision: str = typer.Argument("head")) -> None:
     url = settings().database_url
     engine = _engine(url)
     before = _reach(url, lambda: current_revision(engine))
-    _reach(url, lambda: upgrade(engine, revision))
+    try:
+        _reach(url, lambda: upgrade(engine, revision))
+    except CommandError as error:  # an unknown revision name
+        raise InputError("revision", str(error), "use head, or a revision id such as 0005") \
+            from None
     console.print(f"database at revision {current_revision(engine)} (was {before or 'empty'})")
 
 

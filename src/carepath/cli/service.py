@@ -56,7 +56,7 @@ def serve(
 @runs_app.command("list")
 def runs_list(
     status: str = typer.Option("", "--status", help="only runs with this status, e.g. failed"),
-    limit: int = typer.Option(50, "--limit"),
+    limit: int = typer.Option(50, "--limit", min=1, max=10_000),
     fmt: Format = FORMAT_OPTION,
 ) -> None:
     """Recent workflow runs, newest first; failed ones carry their error."""
@@ -105,7 +105,9 @@ def episodes_list(
 
 
 @episodes_app.command("complete")
-def episodes_complete(episode_id: int) -> None:
+def episodes_complete(
+    episode_id: int = typer.Argument(..., min=1, max=2**63 - 1),  # beyond: no database row id
+) -> None:
     """Finish an episode and start its pathway's on_complete (e.g. boosters)."""
     console.print(str(lifecycle.complete_episode(open_app(), episode_id)), markup=False)
 

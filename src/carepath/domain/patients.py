@@ -18,7 +18,10 @@ from carepath.domain.timeutil import WEEKDAYS, ClockRange
 _EMAIL = re.compile(r"^[^@\s<>\"',;()\[\]\\]+@[^@\s<>\"',;()\[\]\\]+\.[A-Za-z0-9-]{2,}$")
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 _PHONE = re.compile(r"^[0-9+() .-]{3,40}$")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+# C0 and C1 controls, line/paragraph separators and bidi overrides (CVE-2021-42574): a name
+# is one line that reads as what it is; lone surrogates cannot be stored as UTF-8.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
+MAX_WINDOWS_TEXT = 200  # the stored column's width
 _TRUE = {"yes", "y", "true", "1", "x"}
 _FALSE = {"no", "n", "false", "0", ""}
 
@@ -74,7 +77,8 @@ def parse_patient(row: Mapping[str, str | None]) -> tuple[Patient | None, list[s
         errors.add("id", "required; letters, digits, . _ - (at most 64)")
     name = text.get("name", "")
     if not name or len(name) > 200 or _CONTROL.search(name):
-        errors.add("name", "required; one line of at most 200 characters")
+        errors.add("name", "required; one line of at most 200 characters, without control "
+                   "or text-direction characters")
     patient = Patient(
         id=ident, name=name,
         email=_email(text.get("email", ""), "email", errors),
@@ -127,6 +131,9 @@ def _windows(value: str, errors: RowProblems) -> tuple[ClockRange, ...]:
                 windows.append(ClockRange.parse(part))
             except ValueError as error:
                 errors.add("time_windows", str(error))
+    if len(format_windows(tuple(windows))) > MAX_WINDOWS_TEXT:
+        errors.add("time_windows", f"{len(windows)} windows are too many; merge them "
+                   f"(at most {MAX_WINDOWS_TEXT} characters)")
     return tuple(sorted(windows))
 
 

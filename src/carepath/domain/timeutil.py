@@ -63,7 +63,7 @@ class NonexistentLocalTime(ValueError):
 def is_valid_zone(name: str) -> bool:
     try:
         ZoneInfo(name)
-    except (KeyError, ValueError):
+    except (KeyError, ValueError, OSError):  # OSError: a name too long for a file path
         return False
     return True
 

@@ -20,6 +20,7 @@ from carepath.adapters.db import make_engine, upgrade
 from carepath.adapters.tables import AuditRow, ResourceRow, TherapistRow
 from carepath.config_loader import load_config
 from carepath.domain.config import Config
+from carepath.errors import InputError
 from carepath.settings import Settings
 
 
@@ -35,8 +36,7 @@ class App:
         cls, settings: Settings, clock: Clock | None = None, *, config: Config | None = None
     ) -> App:
         """Load the config, build the engine, upgrade the schema and sync the config."""
-        settings.home.mkdir(parents=True, exist_ok=True)
-        os.chmod(settings.home, 0o700)  # patient data lives here: owner only
+        _make_home(settings.home)
         config = config or load_config(settings.config_dir)
         engine = make_engine(settings.database_url)
         upgrade(engine)
@@ -54,6 +54,15 @@ class App:
         session.add(AuditRow(at=self.clock.now(), actor=self.settings.actor, action=action,
                              entity=entity, entity_id=str(entity_id),
                              detail=json.dumps(detail, default=str, sort_keys=True)))
+
+
+def _make_home(home: Path) -> None:
+    try:
+        home.mkdir(parents=True, exist_ok=True)
+        os.chmod(home, 0o700)  # patient data lives here: owner only
+    except OSError as error:
+        raise InputError("CAREPATH_HOME", f"cannot use {home} ({error.strerror})",
+                         "point CAREPATH_HOME at a folder you can write") from None
 
 
 def _restrict_sqlite_file(url: str) -> None:

@@ -81,15 +81,26 @@ def read_csv(path: Path) -> list[tuple[int, dict[str, str | None]]]:
     except UnicodeDecodeError as error:
         raise InputError(str(path), f"not UTF-8 text (byte {error.start})",
                          "save the file as UTF-8 CSV") from None
-    reader = csv.DictReader(io.StringIO(text, newline=""))
+    try:
+        return _records(path, csv.DictReader(io.StringIO(text, newline=""), strict=True))
+    except csv.Error as error:  # e.g. a field longer than the csv module's limit
+        raise InputError(str(path), f"not a readable CSV file ({error})",
+                         "save it as CSV with one patient per line") from None
+
+
+def _records(path: Path, reader: csv.DictReader[str]) -> list[tuple[int, dict[str, str | None]]]:
     if not reader.fieldnames:
         raise InputError(str(path), "the file is empty", "the first line names the columns")
-    rows = []
+    twice = sorted({c for c in reader.fieldnames if list(reader.fieldnames).count(c) > 1})
+    if twice:  # DictReader would silently keep the last of two same-named columns
+        raise InputError(str(path), f"column(s) {', '.join(twice)} appear twice in the header",
+                         "keep one of each")
+    rows: list[tuple[int, dict[str, str | None]]] = []
     for record in reader:
         if None in record:
             record.pop(None)
             record["__extra__"] = "x"
-        rows.append((reader.line_num, record))
+        rows.append((reader.line_num, dict(record)))
     return rows
 
 

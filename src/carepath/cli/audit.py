@@ -1,0 +1,102 @@
+"""``carepath audit``: who changed what, and when, from the audit table.
+
+Every use case writes its audit row in the same transaction as the change (``App.audit``), so
+this list is complete: a change without its row would have rolled back with it. Filters are
+plain equality on stored columns — ``--entity %`` means an entity named "%", not a wildcard.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime, time
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import typer
+from sqlmodel import col, select
+
+from carepath.adapters.db import transaction
+from carepath.adapters.tables import AuditRow
+from carepath.cli.common import FORMAT_OPTION, Format, emit, open_app
+from carepath.cli.config import parse_date
+from carepath.domain.timeutil import local_datetime, to_utc
+from carepath.errors import InputError
+from carepath.services import App
+
+
+@dataclass(frozen=True)
+class AuditFilter:
+    """Which audit rows to show: ``entity`` is ``kind`` or ``kind:id``; ``since`` is UTC."""
+
+    entity: str | None = None
+    entity_id: str | None = None
+    actor: str | None = None
+    since: datetime | None = None
+    limit: int = 200
+
+
+def audit_entries(app: App, wanted: AuditFilter) -> list[dict[str, Any]]:
+    """Audit rows matching ``wanted``, oldest first (the last ``limit`` of them)."""
+    query = select(AuditRow).order_by(col(AuditRow.id).desc()).limit(wanted.limit)
+    if wanted.entity:
+        query = query.where(AuditRow.entity == wanted.entity)
+    if wanted.entity_id:
+        query = query.where(AuditRow.entity_id == wanted.entity_id)
+    if wanted.actor:
+        query = query.where(AuditRow.actor == wanted.actor)
+    if wanted.since:
+        query = query.where(col(AuditRow.at) >= wanted.since)
+    with transaction(app.engine) as session:
+        rows = list(session.exec(query))
+    return [_entry(row) for row in reversed(rows)]
+
+
+def _entry(row: AuditRow) -> dict[str, Any]:
+    at = row.at.isoformat(timespec="seconds").replace("+00:00", "Z")
+    return {"id": row.id, "at": at, "actor": row.actor, "action": row.action,
+            "entity": row.entity, "entity_id": row.entity_id,
+            "detail": json.loads(row.detail or "{}")}
+
+
+def parse_since(text: str, zone: str) -> datetime:
+    """``2027-03-01`` (midnight, clinic time) or ``2027-03-01T10:30[+01:00]`` → aware UTC."""
+    if len(text.strip()) == 10:
+        day = parse_date(text.strip(), "--since")
+        return to_utc(local_datetime(day, time(0, 0), ZoneInfo(zone), shift_gap=True))
+    try:
+        moment = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise InputError("--since", f"{text!r} is not a date or date-time",
+                         "write e.g. 2027-03-01 or 2027-03-01T10:30") from None
+    parse_date(moment.date().isoformat(), "--since")  # the same range as every date option
+    if moment.tzinfo is None:
+        moment = local_datetime(moment.date(), moment.time(), ZoneInfo(zone), shift_gap=True)
+    return to_utc(moment)
+
+
+def _split_entity(text: str) -> tuple[str | None, str | None]:
+    kind, _, ident = text.partition(":")
+    return (kind or None), (ident or None)
+
+
+def audit(
+    entity: str = typer.Option("", "--entity",
+                               help="only this kind (patient) or one thing (patient:MRN1001)"),
+    since: str = typer.Option("", "--since", help="from this date or date-time (clinic time)"),
+    actor: str = typer.Option("", "--actor", help="only changes by this person"),
+    limit: int = typer.Option(200, "--limit", min=1, max=100_000, help="the most recent N"),
+    fmt: Format = FORMAT_OPTION,
+) -> None:
+    """Every recorded change: when (UTC), who, what, to which record, with its details."""
+    app = open_app()
+    kind, ident = _split_entity(entity)
+    wanted = AuditFilter(entity=kind, entity_id=ident, actor=actor or None, limit=limit,
+                         since=parse_since(since, app.config.clinic.timezone) if since else None)
+    rows = audit_entries(app, wanted)
+    if fmt is Format.table:
+        for row in rows:
+            row["detail"] = json.dumps(row["detail"], ensure_ascii=False, sort_keys=True)
+    emit(rows, fmt, "Audit log", columns=["at", "actor", "action", "entity", "entity_id",
+                                          "detail"])
+
