@@ -1,28 +1,49 @@
-"""``carepath demo``: the whole story on the embedded default, into ``var/demo``."""
+"""``carepath demo``: twelve weeks of the example clinic, into ``var/demo``."""
 
 from __future__ import annotations
 
-from datetime import date
+import time as timer
 from pathlib import Path
 
 import typer
+from rich.table import Table
 
-from carepath.cli.common import Format, console, emit
+from carepath.cli.common import console
 from carepath.cli.config import parse_date
-from carepath.demo import run_demo
+from carepath.demo import DemoResult, run_demo
 
 
 def demo(
     home: Path = typer.Option(Path("var/demo"), "--home", help="folder to (re)create"),
     start: str = typer.Option("2027-03-01", "--start", help="first day of the virtual clinic"),
+    weeks: int = typer.Option(12, "--weeks", min=1, max=52, help="how long to simulate"),
     seed: int = typer.Option(7, "--seed", help="random seed: the same seed, the same story"),
 ) -> None:
     """Run the example clinic from an empty folder and print what happened."""
-    first_day: date = parse_date(start, "--start")
-    result = run_demo(home, start=first_day, say=lambda line: console.print(line, markup=False))
-    for plan in result.plans.values():
-        rows = [{"#": r.seq, "week": r.week, "visit": r.name, "minutes": r.duration_minutes,
-                 "window": f"{r.earliest} – {r.latest}"} for r in plan.requirements]
-        emit(rows, Format.table, f"{plan.pathway_id} v{plan.pathway_version}: "
-             f"{len(rows)} visits over {plan.weeks} weeks")
-    console.print(f"done: {result.patients} patients in {home}/carepath.db (seed {seed})")
+    began = timer.perf_counter()
+    result = run_demo(home, start=parse_date(start, "--start"), seed=seed, weeks=weeks,
+                      say=lambda line: console.print(line, markup=False))
+    console.print(_summary_table(result))
+    console.print(f"done in {timer.perf_counter() - began:.1f} s (seed {seed}). Look at:")
+    for label, path in (("database", result.home / "carepath.db"),
+                        ("emails (.eml)", result.home / "mail"),
+                        ("therapist calendars (.ics)", result.home / "calendars"),
+                        ("episode reports (.html)", result.home / "reports")):
+        console.print(f"  {label:<28} {path}", markup=False)
+    console.print("  try: CAREPATH_HOME=var/demo carepath escalations list", markup=False)
+
+
+def _summary_table(result: DemoResult) -> Table:
+    table = Table(title="carepath demo summary")
+    table.add_column("what")
+    table.add_column("by state", overflow="fold")
+    table.add_column("total", justify="right")
+    for what, counts in result.summary.items():
+        detail = ", ".join(f"{k}: {v}" for k, v in sorted(counts.items()))
+        table.add_row(what, detail, str(sum(counts.values())))
+    story = result.story
+    table.add_row("stalling patient", story.stalling_patient, "")
+    table.add_row("relapse", f"{story.relapsing_patient} on {story.relapse_day}: "
+                  f"{len(story.relapse_cancelled)} booster visit(s) cancelled, "
+                  f"new episode {story.relapse_episode}", "")
+    return table

@@ -14,22 +14,22 @@ from carepath.services.runs import recorded_run
 
 
 def dispatch_outbox(app: App) -> str:
-    from carepath.adapters.mail import transport_from_settings
+    from carepath.adapters.mail import make_transport
     from carepath.services.outbox import dispatch
 
-    report = dispatch(app, transport_from_settings(app.settings))
+    report = dispatch(app, make_transport(app.settings))
     return str(report)
 
 
 def send_reminders(app: App) -> str:
-    from carepath.services.outbox import queue_due_reminders
+    from carepath.services.notify import queue_due_reminders
 
     queued = queue_due_reminders(app, now=app.clock.now())
     return f"{queued} reminder(s) queued"
 
 
 def review_goals(app: App) -> str:
-    from carepath.services.goals import review_all
+    from carepath.services.review import review_all
 
     return str(review_all(app, now=app.clock.now()))
 
