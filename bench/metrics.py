@@ -24,6 +24,7 @@ class Quality:
     booked_pct: float  # of the visits the plans ask for
     in_preferences_pct: float  # of booked visits: weekday, time window and heat all met
     one_therapist_pct: float  # of episodes with at least one visit booked
+    therapists_per_episode: float  # mean, same episodes
     days_to_first_visit: float  # mean, over episodes with at least one visit booked
     load_spread: float  # stdev / mean of booked minutes per therapist, whole diary
 
@@ -46,6 +47,7 @@ def quality(workload: Workload, bookings: Sequence[Booking]) -> Quality:
         in_preferences_pct=_pct(pleasing, len(bookings)),
         one_therapist_pct=_pct(sum(1 for _, v in episodes if len({b.therapist_id for b in v}) == 1),
                                len(episodes)),
+        therapists_per_episode=_mean([len({b.therapist_id for b in v}) for _, v in episodes]),
         days_to_first_visit=_mean([_days_to_first(e, v, zone) for e, v in episodes]),
         load_spread=load_spread(workload, bookings),
     )

@@ -92,6 +92,7 @@ ROWS = (
     ("required visits booked (%)", "booked_pct", "{:.1f}"),
     ("inside patient preferences (%)", "in_preferences_pct", "{:.1f}"),
     ("episodes with one therapist (%)", "one_therapist_pct", "{:.1f}"),
+    ("therapists per episode (mean)", "therapists_per_episode", "{:.2f}"),
     ("mean days enrolment → first visit", "days_to_first_visit", "{:.2f}"),
     ("therapist load spread (stdev/mean min)", "load_spread", "{:.3f}"),
 )
