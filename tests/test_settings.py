@@ -101,3 +101,57 @@ def test_settings_are_frozen(tmp_path: Path) -> None:
     settings = Settings.from_env({}, cwd=tmp_path)
     with pytest.raises(dataclasses.FrozenInstanceError):
         settings.home = tmp_path  # type: ignore[misc]
+
+
+def _settings_file(tmp_path: Path, text: str) -> dict[str, str]:
+    folder = tmp_path / "etc"
+    folder.mkdir(exist_ok=True)
+    (folder / "settings.toml").write_text(text, encoding="utf-8")
+    return {"CAREPATH_SETTINGS_FILE": "etc/settings.toml"}
+
+
+def test_a_settings_file_supplies_what_the_environment_does_not(tmp_path: Path) -> None:
+    """Keys are the variable names without CAREPATH_; paths are relative to the file."""
+    env = _settings_file(tmp_path, 'home = "../data"\nmail_transport = "smtp"\n'
+                         'smtp_port = 587\nsmtp_host = "mail.example.org"\n')
+    settings = Settings.from_env(env, cwd=tmp_path)
+    assert settings.home == tmp_path / "data"
+    assert (settings.mail_transport, settings.smtp_host, settings.smtp_port) == (
+        "smtp", "mail.example.org", 587)
+
+
+def test_the_environment_wins_over_the_settings_file(tmp_path: Path) -> None:
+    """A variable set for one run overrides the file."""
+    env = _settings_file(tmp_path, 'smtp_host = "mail.example.org"\n')
+    env["CAREPATH_SMTP_HOST"] = "127.0.0.1"
+    assert Settings.from_env(env, cwd=tmp_path).smtp_host == "127.0.0.1"
+
+
+def test_a_settings_file_may_not_hold_secrets_or_unknown_keys(tmp_path: Path) -> None:
+    """Passwords belong in the environment; a misspelt key is named with a suggestion."""
+    env = _settings_file(tmp_path, 'smtp_password = "hunter2"\nsmtp_hots = "x"\n')
+    with pytest.raises(InputError) as caught:
+        Settings.from_env(env, cwd=tmp_path)
+    assert caught.value.why == (
+        "smtp_password: secrets are read only from the environment (set "
+        "CAREPATH_SMTP_PASSWORD instead); smtp_hots: unknown setting (did you mean 'smtp_host'?)")
+    assert "hunter2" not in str(caught.value)
+
+
+@pytest.mark.parametrize(("text", "why"), [
+    ('home = "var"\nhome = "x"\n', "not a TOML file"),
+    ("smtp_port = [25]\n", "smtp_port: expected text or a number"),
+])
+def test_a_broken_settings_file_is_one_clear_error(text: str, why: str, tmp_path: Path) -> None:
+    """Bad TOML or a value of the wrong kind: an InputError naming the file."""
+    env = _settings_file(tmp_path, text)
+    with pytest.raises(InputError) as caught:
+        Settings.from_env(env, cwd=tmp_path)
+    assert caught.value.what == str(tmp_path / "etc" / "settings.toml")
+    assert caught.value.why.startswith(why)
+
+
+def test_a_settings_file_that_does_not_exist_is_named(tmp_path: Path) -> None:
+    """A wrong CAREPATH_SETTINGS_FILE is an error, not silently ignored."""
+    with pytest.raises(InputError, match="not found"):
+        Settings.from_env({"CAREPATH_SETTINGS_FILE": "nope.toml"}, cwd=tmp_path)

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from carepath.errors import InputError
 from carepath.resources import bundled_config_dir
+from carepath.settings_file import read_settings_file
 
 SECRET_FIELDS = frozenset({"smtp_password", "caldav_password"})
 
@@ -36,8 +37,13 @@ class Settings:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str], cwd: Path | None = None) -> Settings:
-        """Build settings from ``env``; relative paths are taken from ``cwd``."""
+        """Build settings from ``env``; relative paths are taken from ``cwd``.
+
+        ``CAREPATH_SETTINGS_FILE`` may name a TOML file of the same settings; the
+        environment wins over it (see ``carepath.settings_file``).
+        """
         base = cwd or Path.cwd()
+        env = {**read_settings_file(env, base), **env}
         home = (base / env.get("CAREPATH_HOME", "var")).resolve()
         config_dir = _config_dir(env, base)
         url = env.get("CAREPATH_DATABASE_URL") or f"sqlite:///{home / 'carepath.db'}"
