@@ -12,6 +12,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 from datetime import date, timedelta
+from functools import cache
 
 from bench.grid import ClinicGrid
 from bench.model import FIRST_DAY, Enrolment, Workload
@@ -44,13 +45,19 @@ def generate(size: str, seed: int = 1) -> Workload:
     """The workload of ``size`` ("small", "medium" or "large") for ``seed``."""
     spec = SIZES[size]
     rng = random.Random(f"{size}:{seed}")
-    base = load_config(bundled_config_dir())
+    base = _example_config()
     clinic = build_clinic(base.clinic, spec.therapists, FIRST_DAY, rng)
     config = Config(clinic=clinic, measures=base.measures, pathways=base.pathways)
     grid = ClinicGrid(clinic, range(FIRST_DAY.year, FIRST_DAY.year + 3))
     existing = existing_bookings(grid, FIRST_DAY, rng)
     enrolments = tuple(_enrolment(i, config, grid, rng) for i in range(spec.enrolments))
     return Workload(size, seed, config, enrolments, existing)
+
+
+@cache
+def _example_config() -> Config:
+    """The example clinic and its pathways, read once per process (config values are frozen)."""
+    return load_config(bundled_config_dir())
 
 
 def _enrolment(index: int, config: Config, grid: ClinicGrid, rng: random.Random) -> Enrolment:

@@ -118,18 +118,25 @@ def test_a_visit_without_the_skill_or_room_it_needs_is_counted(empty: Workload) 
     assert kinds(empty, evaluation) == {"resource_need": 1}
 
 
-def test_the_baseline_keeps_every_hard_rule() -> None:
-    """The naive baseline books the small workload with zero violations."""
+@pytest.fixture(scope="module")
+def booked() -> tuple[Workload, list[Booking]]:
+    """The small workload as the naive baseline books it."""
     workload = generate("small", 2)
-    bookings = schedule_naive(workload)
+    return workload, schedule_naive(workload)
+
+
+def test_the_baseline_keeps_every_hard_rule(booked: tuple[Workload, list[Booking]]) -> None:
+    """The naive baseline books the small workload with zero violations."""
+    workload, bookings = booked
     assert bookings
     assert check(workload, bookings).total == 0
 
 
-def test_visits_too_close_together_break_the_rest_days() -> None:
+def test_visits_too_close_together_break_the_rest_days(
+    booked: tuple[Workload, list[Booking]],
+) -> None:
     """Moving a post-relapse visit to the day after the previous one counts a rest-day break."""
-    workload = generate("small", 2)
-    bookings = schedule_naive(workload)
+    workload, bookings = booked
     episode = next(e for e in workload.enrolments if e.pathway_id == "post-relapse")
     visits = sorted((b for b in bookings if b.episode_id == episode.id), key=lambda b: b.seq)
     moved = dataclasses.replace(visits[1], start=visits[0].start + timedelta(days=1),
@@ -138,10 +145,11 @@ def test_visits_too_close_together_break_the_rest_days() -> None:
     assert found.counts["rest_days"] >= 1
 
 
-def test_a_visit_outside_its_week_breaks_the_cadence() -> None:
+def test_a_visit_outside_its_week_breaks_the_cadence(
+    booked: tuple[Workload, list[Booking]],
+) -> None:
     """A week-1 visit booked three weeks later is outside its window."""
-    workload = generate("small", 2)
-    bookings = schedule_naive(workload)
+    workload, bookings = booked
     first = bookings[0]
     late = dataclasses.replace(first, start=first.start + timedelta(weeks=3),
                                end=first.end + timedelta(weeks=3))
