@@ -29,7 +29,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from email import policy
-from email.headerregistry import Address
+from email.headerregistry import Address, BaseHeader, HeaderRegistry
 from email.message import EmailMessage
 from email.utils import format_datetime
 
@@ -40,6 +40,25 @@ from carepath.errors import InputError
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _ADDRESS = re.compile(r"^[^@\s<>\"',;()\[\]\\:]+@[A-Za-z0-9.-]+\.[A-Za-z0-9-]{2,}$")
 MAX_SUBJECT = 200
+
+
+class _HeaderClasses(HeaderRegistry):
+    """The stdlib registry builds a new class for every header it parses (~150 µs each, half
+    the cost of composing an email); the class depends only on the header's name, so keep it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._made: dict[str, type[BaseHeader]] = {}
+
+    def __getitem__(self, name: str) -> type[BaseHeader]:
+        key = name.lower()
+        made = self._made.get(key)
+        if made is None:
+            made = self._made[key] = super().__getitem__(name)
+        return made
+
+
+WIRE = policy.SMTP.clone(header_factory=_HeaderClasses())
 
 
 @dataclass(frozen=True)
@@ -101,7 +120,7 @@ def compose(*, sender: Mailbox, to: Mailbox, subject: str, body: Body, idempoten
             date: datetime, invite: Invite | None = None,
             attachments: Sequence[Attachment] = ()) -> EmailMessage:
     """One email to one recipient: text + HTML (+ the invite), then the attachments."""
-    message = EmailMessage(policy=policy.SMTP)
+    message = EmailMessage(policy=WIRE)
     message["From"] = sender.address
     message["To"] = to.address
     message["Subject"] = safe_subject(subject)
@@ -135,4 +154,4 @@ def _stable_boundaries(message: EmailMessage, idempotency_key: str) -> None:
 
 def to_bytes(message: EmailMessage) -> bytes:
     """The wire form (CRLF line ends, 7-bit headers): what the outbox stores and sends."""
-    return message.as_bytes(policy=policy.SMTP)
+    return message.as_bytes(policy=WIRE)
