@@ -56,29 +56,24 @@ def measure(size: str, seed: int, scheduler: str) -> dict[str, Any]:
     workload = generate(size, seed)
     figures: dict[str, Any] = {"required": workload.required_visits,
                                "existing": len(workload.existing)}
-    if scheduler == "baseline":
-        began = time.perf_counter()
-        bookings = schedule_naive(workload)
-        wall = time.perf_counter() - began
-        plans = None
-    else:
-        engine, why = load_engine()
-        if engine is None:
-            return figures | {"unavailable": why}
-        began = time.perf_counter()
-        outcome = schedule_engine(engine, workload)
-        wall = time.perf_counter() - began
-        bookings, plans = outcome.bookings, outcome.plans
+    engine, why = load_engine() if scheduler == "carepath" else (None, "")
+    if scheduler == "carepath" and engine is None:
+        return figures | {"unavailable": why}
+    began, cpu_began = time.perf_counter(), time.process_time()
+    outcome = schedule_engine(engine, workload) if engine is not None else None
+    bookings = outcome.bookings if outcome is not None else schedule_naive(workload)
+    wall, cpu = time.perf_counter() - began, time.process_time() - cpu_began
+    if engine is not None and outcome is not None:
         figures["stretched"] = outcome.stretched
         figures["slots"] = asdict(time_free_slots(engine, workload, outcome.busy, seed))
     figures["peak_rss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    if scheduler == "carepath":  # after the memory figure: the database is not the engine's
+    if outcome is not None:  # after the memory figure: the database is not the engine's
         from bench.slots_service import time_find_slots  # imports the storage stack
 
         figures["service_slots"] = asdict(time_find_slots(workload, bookings, seed))
-    violations = check(workload, bookings, plans)
+    violations = check(workload, bookings, outcome.plans if outcome is not None else None)
     return figures | {
-        "wall_s": wall, "per_s": len(bookings) / wall if wall else 0.0,
+        "wall_s": wall, "cpu_s": cpu, "per_s": len(bookings) / wall if wall else 0.0,
         "violations": violations.total, "violation_kinds": dict(violations.counts),
         "examples": violations.examples, **asdict(quality(workload, bookings)),
     }
@@ -86,6 +81,7 @@ def measure(size: str, seed: int, scheduler: str) -> dict[str, Any]:
 
 ROWS = (
     ("wall time (s)", "wall_s", "{:.2f}"),
+    ("CPU time (s)", "cpu_s", "{:.2f}"),
     ("visits booked per second", "per_s", "{:,.0f}"),
     ("peak memory (MiB, process RSS)", "peak_rss_mib", "{:.0f}"),
     ("hard-constraint violations", "violations", "{:d}"),
