@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import or_
 from sqlalchemy import select as core_select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session, col, select
 
 from carepath.adapters.tables import (
@@ -33,6 +33,10 @@ from carepath.domain.schedule_types import Busy, Placement
 from carepath.errors import SlotTaken
 from carepath.services import App
 
+# PostgreSQL SQLSTATEs of a lost race: exclusion violation (the constraint of migration
+# 0002), deadlock between two exclusion checks, serialization failure. Each means "another
+# booking got there first": the caller may try again on fresh data.
+LOST_RACE = frozenset({"23P01", "40P01", "40001"})
 LONGEST_VISIT = timedelta(hours=8)  # lets "overlaps the window" use the start_utc index
 
 
@@ -159,8 +163,8 @@ def flush_or_taken(session: Session, what: str,
     try:
         yield
         session.flush()
-    except IntegrityError as error:
-        if getattr(error.orig, "sqlstate", None) == "23P01":  # exclusion_violation
+    except DBAPIError as error:
+        if getattr(error.orig, "sqlstate", None) in LOST_RACE:
             raise SlotTaken(what, alternatives) from None
         raise
 

@@ -34,6 +34,8 @@ from carepath.services.booking_store import (
 )
 from carepath.services.events import AppointmentCancelled, AppointmentChanged, publish
 
+RACE_RETRIES = 5  # a move that lost a race is tried again on fresh data
+
 
 @dataclass(frozen=True)
 class Change:
@@ -100,11 +102,45 @@ def sibling_days(app: App, session: Session, row: AppointmentRow) -> list[date]:
 
 def reschedule(app: App, appointment_id: int, new_start: datetime,
                therapist_id: str | None = None) -> AppointmentRow:
-    """Move a booked visit to ``new_start`` (and optionally another therapist)."""
+    """Move a booked visit to ``new_start`` (and optionally another therapist).
+
+    A concurrent booking that wins the race shows up at commit on PostgreSQL (exclusion
+    constraint); the move is then tried again on fresh data, which either finds another
+    free unit of the room or reports ``SlotTaken`` with the alternatives still free.
+    """
     if new_start.tzinfo is None:
         raise InputError("new start", "has no time zone", "give the clinic's local time")
     if therapist_id:
         app.config.therapist(therapist_id)
+    for _attempt in range(RACE_RETRIES):
+        try:
+            return _reschedule_once(app, appointment_id, new_start, therapist_id)
+        except SlotTaken as error:
+            if error.alternatives:  # seen on fresh data: final
+                raise
+            lost = error
+    raise SlotTaken(lost.what, _still_free(app, appointment_id, new_start, therapist_id))
+
+
+def _still_free(app: App, appointment_id: int, new_start: datetime,
+                therapist_id: str | None) -> list[str]:
+    """After repeated lost races: what a fresh read offers instead (read only)."""
+    with transaction(app.engine) as session:
+        row = get_appointment(session, appointment_id)
+        busy = load_busy(session, new_start - timedelta(days=2), new_start + timedelta(days=9),
+                         exclude={appointment_id})
+        result = check_slot(requirement_of(app, session, row), clinic_with_leave(session, app),
+                            busy, zone=clinic_zone(app), start=new_start,
+                            therapist_id=therapist_id or row.therapist_id,
+                            patient_id=row.patient_id)
+        session.rollback()
+    if isinstance(result, Unplaced):
+        return list(result.alternatives)
+    return [f"{new_start.astimezone(clinic_zone(app)):%a %Y-%m-%d %H:%M} (free again: retry)"]
+
+
+def _reschedule_once(app: App, appointment_id: int, new_start: datetime,
+                     therapist_id: str | None) -> AppointmentRow:
     with transaction(app.engine) as session:
         row = get_appointment(session, appointment_id)
         next_status(appointment_id, row.status, "reschedule")
