@@ -246,7 +246,8 @@ def _write_outputs(app: App, say: Say) -> None:
     with transaction(app.engine) as session:
         episode_ids = [e for e in session.exec(select(EpisodeRow.id)) if e is not None]
     for episode_id in episode_ids:
-        write_episode_report(app, episode_id, app.settings.reports_dir / f"episode-{episode_id}.html")
+        report = app.settings.reports_dir / f"episode-{episode_id}.html"
+        write_episode_report(app, episode_id, report)
     say(f"wrote {len(app.config.clinic.therapists)} therapist feeds and "
         f"{len(episode_ids)} episode reports")
 
@@ -257,6 +258,7 @@ def summarise(app: App) -> dict[str, dict[str, int]]:
         episodes = Counter(session.exec(select(EpisodeRow.state)))
         visits = Counter(session.exec(select(AppointmentRow.status)))
         messages = Counter(session.exec(select(OutboxRow.status)))
-        escalations = Counter(f"level {level}" for level in session.exec(select(EscalationRow.level)))
+        levels = session.exec(select(EscalationRow.level))
+        escalations = Counter(f"level {level}" for level in levels)
     return {"episodes": dict(episodes), "visits": dict(visits), "messages": dict(messages),
             "escalations": dict(escalations)}
