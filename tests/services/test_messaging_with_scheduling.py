@@ -54,6 +54,7 @@ def test_booking_moving_and_cancelling_leave_mail_and_calendars_that_parse(
         assert Calendar.from_ical(ics).walk("VEVENT")
         assert vobject.readOne(ics.decode("utf-8")).vevent.uid.value
     assert stat.S_IMODE(feed_path.stat().st_mode) == 0o600
+    assert stat.S_IMODE(feed_path.parent.stat().st_mode) == 0o700
 
 
 def _move_somewhere(app: App, ids: list[int]) -> AppointmentRow:

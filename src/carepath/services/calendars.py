@@ -9,6 +9,7 @@ cancelled visits and visits handed to another therapist. Objects carepath did no
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -55,9 +56,16 @@ def export_feed(app: App, path: Path, *, therapist_id: str | None = None,
                                  therapist_id=therapist_id, patient_id=patient_id)
     audience: Audience = "therapist" if therapist_id else "patient"
     ics = feed(visits, style, stamp=app.clock.now(), audience=audience, name=name)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    _make_folder(app, path.resolve().parent)
     write_private(path.resolve(), ics)
     return len(visits)
+
+
+def _make_folder(app: App, folder: Path) -> None:
+    """Create the folder; inside ``$CAREPATH_HOME`` (patient data) it is owner-only."""
+    folder.mkdir(parents=True, exist_ok=True)
+    if folder.is_relative_to(app.settings.home.resolve()):
+        os.chmod(folder, 0o700)
 
 
 def publish_calendars(app: App, *, connect: Connect | None = None) -> PublishReport:
