@@ -10,8 +10,10 @@ from carepath.config_loader import load_config
 from carepath.domain.appointments import Appointment
 from carepath.domain.invites import CalendarStyle, CalendarVisit
 from carepath.domain.notices import (
+    EscalationNotice,
     Recipient,
     changed_context,
+    escalation_context,
     schedule_context,
     single_context,
     therapist_context,
@@ -47,4 +49,15 @@ def sample_contexts() -> dict[str, dict[str, Any]]:
                                            hours_before=24),
         "therapist_invite": therapist_context([visit], style, method="REQUEST"),
         "therapist_digest": therapist_context([visit, moved], style),
+        "escalation_therapist": escalation_context(
+            NOTICE, style, patient_label="A.T.", addressee="Maria Alvarez", reassessment=visit),
+        "escalation_physician": escalation_context(
+            NOTICE, style, patient_label="Ava Thompson (our id MRN1)", addressee="Doctor",
+            reassessment=None),
     }
+
+
+NOTICE = EscalationNotice(
+    escalation_id=4, level=2, kind="stall", summary="No MCID improvement in two reviews",
+    facts=("6MWT 310 m → 312 m (MCID 30 m)",), actions=("reassessment booked",),
+    proposed_pathway="progression-review")

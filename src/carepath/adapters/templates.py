@@ -20,7 +20,7 @@ from carepath.errors import ConfigError, ConfigProblem
 from carepath.resources import templates_dir
 
 EMAILS = ("patient_schedule", "patient_changed", "patient_cancelled", "patient_reminder",
-          "therapist_invite", "therapist_digest")
+          "therapist_invite", "therapist_digest", "escalation_therapist", "escalation_physician")
 
 
 class EmailTemplates:

@@ -164,3 +164,51 @@ def therapist_subject(visit: CalendarVisit, style: CalendarStyle, method: Method
 def digest_subject(visits: Sequence[CalendarVisit], style: CalendarStyle) -> str:
     first = date_text(visits[0].appointment.start, style.zone)
     return f"New episode: {len(visits)} appointments from {first} ({visits[0].patient.initials})"
+
+
+@dataclass(frozen=True)
+class EscalationNotice:
+    """What a review escalated and did, as read from the escalation's evidence."""
+
+    escalation_id: int
+    level: int
+    kind: str
+    summary: str
+    facts: tuple[str, ...] = ()
+    actions: tuple[str, ...] = ()
+    proposed_pathway: str = ""
+
+
+KIND_WORDS = {
+    "stall": "goals have not improved by a clinically important amount",
+    "worsening": "a goal is getting worse",
+    "multi_worsening": "more than one goal is getting worse",
+    "two_hour": "recovery after sessions takes longer than two hours",
+    "no_show": "visits were missed",
+    "under_scheduled": "visits the pathway asks for could not be booked",
+}
+
+
+def escalation_context(notice: EscalationNotice, style: CalendarStyle, *, patient_label: str,
+                       addressee: str, reassessment: CalendarVisit | None) -> dict[str, Any]:
+    """The body of an escalation email: why, what was done, what is proposed."""
+    return {
+        "clinic": {"name": style.clinic_name, "address": style.address,
+                   "email": style.organizer_email},
+        "addressee": addressee,
+        "patient": patient_label,
+        "escalation": {"id": notice.escalation_id, "level": notice.level,
+                       "reason": KIND_WORDS.get(notice.kind, notice.kind.replace("_", " ")),
+                       "summary": notice.summary, "facts": list(notice.facts),
+                       "actions": list(notice.actions),
+                       "proposed_pathway": notice.proposed_pathway},
+        "visits": [visit_line(reassessment, style.zone)] if reassessment else [],
+    }
+
+
+def escalation_subject(notice: EscalationNotice, style: CalendarStyle, *, audience: str,
+                       initials: str) -> str:
+    """No clinical detail and, for a physician, no patient name in the subject."""
+    if audience == "physician":
+        return f"Update from {style.clinic_name} about a patient you referred"
+    return f"Action needed: escalation {notice.escalation_id} (level {notice.level}, {initials})"

@@ -157,7 +157,7 @@ def _queue_invite(session: Session, app: App, visit: CalendarVisit, style: Calen
     key = idempotency_key("invite", invite.uid, invite.sequence, invite.method,
                           visit.appointment.start.isoformat(), therapist.email)
     message = compose(
-        sender=_sender(style), to=Mailbox(therapist.email, therapist.name),
+        sender=sender_of(style), to=Mailbox(therapist.email, therapist.name),
         subject=notices.therapist_subject(visit, style, invite.method), body=body,
         idempotency_key=key, date=app.clock.now(), invite=invite)
     enqueue(session, app, message, kind=f"invite.{invite.method.lower()}",
@@ -173,7 +173,7 @@ def _queue_digest(session: Session, app: App, visits: Sequence[CalendarVisit],
     body = templates().render("therapist_digest", notices.therapist_context(visits, style))
     key = idempotency_key("digest", _fingerprint(visits), therapist.email)
     message = compose(
-        sender=_sender(style), to=Mailbox(therapist.email, therapist.name),
+        sender=sender_of(style), to=Mailbox(therapist.email, therapist.name),
         subject=notices.digest_subject(visits, style), body=body, idempotency_key=key,
         date=app.clock.now(), attachments=[Attachment("episode.ics", ics)])
     enqueue(session, app, message, kind="invite.digest", recipient=therapist.email,
@@ -197,7 +197,7 @@ def _queue_patient(session: Session, app: App, kind: str, visit: CalendarVisit,
     template = "patient_schedule" if kind in ("schedule", "added") else f"patient_{kind}"
     key = key or idempotency_key(kind, visit.appointment.uid, sequence, recipient.email)
     message = compose(
-        sender=_sender(style), to=Mailbox(recipient.email, recipient.name),
+        sender=sender_of(style), to=Mailbox(recipient.email, recipient.name),
         subject=notices.patient_subject(kind, style, visit),
         body=templates().render(template, context), idempotency_key=key,
         date=app.clock.now(), attachments=[attachment] if attachment else [])
@@ -218,7 +218,7 @@ def _patient_recipients(visits: Sequence[CalendarVisit],
     return out
 
 
-def _sender(style: CalendarStyle) -> Mailbox:
+def sender_of(style: CalendarStyle) -> Mailbox:
     return Mailbox(style.organizer_email, style.clinic_name)
 
 
