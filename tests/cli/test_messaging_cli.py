@@ -14,8 +14,11 @@ from zoneinfo import ZoneInfo
 import pytest
 import vobject
 from icalendar import Calendar
+from sqlmodel import select
 from typer.testing import CliRunner
 
+from carepath.adapters.db import transaction
+from carepath.adapters.tables import OutboxRow
 from carepath.cli import app
 from carepath.services import App
 from carepath.services.messaging_testing import add_patient_row, book, weekly
@@ -105,3 +108,17 @@ def test_calendar_publish_without_caldav_urls_skips_every_therapist(env: dict[st
     """No caldav_url in the example clinic: nothing is pushed, each therapist is named."""
     result = cli(env, "calendar", "publish")
     assert result.exit_code == 0 and "skipped" in result.output and "alvarez" in result.output
+
+
+def test_retry_all_dead_requeues_every_dead_message(env: dict[str, str]) -> None:
+    """After, say, a wrong SMTP password every message is dead; one command queues them all."""
+    application = App.open(Settings.from_env({**os.environ, **env}))
+    with transaction(application.engine) as session:
+        for row in session.exec(select(OutboxRow)):
+            row.status = "dead"
+            session.add(row)
+    application.engine.dispose()
+    result = cli(env, "outbox", "retry", "--all-dead")
+    assert result.exit_code == 0 and "4 dead message(s) are pending again" in result.output
+    assert "sent 4" in cli(env, "dispatch").output
+    assert cli(env, "outbox", "retry", "3", "--all-dead").exit_code != 0

@@ -31,6 +31,12 @@ from carepath.services.outbox import (
 NY = ZoneInfo("America/New_York")
 
 
+@pytest.fixture
+def app(any_app: App) -> App:
+    """Every test here runs on SQLite and, when configured, on PostgreSQL."""
+    return any_app
+
+
 def queue(app: App, key: str = "test:1", to: str = "ava@patients.example") -> int:
     message = compose(sender=Mailbox("scheduling@riverside-ms.example"), to=Mailbox(to),
                       subject="Hello", body=Body("Hi\n", "<p>Hi</p>\n"), idempotency_key=key,

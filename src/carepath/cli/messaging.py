@@ -12,7 +12,13 @@ from carepath.cli.common import FORMAT_OPTION, Format, console, emit, open_app
 from carepath.errors import InputError
 from carepath.services.calendars import export_feed, publish_calendars
 from carepath.services.outbox import dispatch as dispatch_outbox
-from carepath.services.outbox import list_outbox, queue_due_reminders, retry, show
+from carepath.services.outbox import (
+    list_outbox,
+    queue_due_reminders,
+    retry,
+    retry_dead,
+    show,
+)
 
 outbox_app = typer.Typer(help="See and resend queued messages.", no_args_is_help=True)
 calendar_app = typer.Typer(help="Calendar feeds and CalDAV publishing.", no_args_is_help=True)
@@ -63,8 +69,16 @@ def show_(outbox_id: int, fmt: Format = FORMAT_OPTION,
 
 
 @outbox_app.command("retry")
-def retry_(outbox_id: int) -> None:
-    """Queue a dead (or sent) message again; the next dispatch sends it."""
+def retry_(
+    outbox_id: int = typer.Argument(0, help="the message's id (see outbox list)"),
+    all_dead: bool = typer.Option(False, "--all-dead", help="every dead message"),
+) -> None:
+    """Queue a dead (or sent) message again, or every dead one; the next dispatch sends it."""
+    if all_dead == bool(outbox_id):
+        raise InputError("outbox retry", "give a message id or --all-dead, not both")
+    if all_dead:
+        console.print(f"{retry_dead(open_app())} dead message(s) are pending again")
+        return
     entry = retry(open_app(), outbox_id)
     console.print(f"message {entry.id} to {entry.recipient} is pending again", markup=False)
 

@@ -181,6 +181,17 @@ def retry(app: App, outbox_id: int) -> OutboxEntry:
         return _entry(row, with_body=False)
 
 
+def retry_dead(app: App) -> int:
+    """Queue every dead message again (after fixing what killed them, e.g. a password)."""
+    with transaction(app.engine) as session:
+        rows = list(session.exec(select(OutboxRow).where(OutboxRow.status == "dead")))
+        for row in rows:
+            row.status, row.attempts, row.next_attempt_at = "pending", 0, app.clock.now()
+            session.add(row)
+        app.audit(session, "outbox.retry_dead", "outbox", "*", count=len(rows))
+    return len(rows)
+
+
 def list_outbox(app: App, *, status: str | None = None, limit: int = 200) -> list[OutboxEntry]:
     """The newest messages first, optionally only those with ``status``."""
     with transaction(app.engine) as session:
