@@ -51,22 +51,29 @@ class Applied:
 
 def apply_decision(session: Session, app: App, decision: ReviewDecision, facts: EpisodeFacts,
                    book: Booker, *, now: datetime) -> list[Applied]:
-    """Write the decision's escalations and carry out its effects; publish one event each."""
+    """Write the decision's escalations and carry out its effects; publish one event each.
+
+    Effects are gathered first and each row is inserted once, complete: a backlog sweep
+    writes thousands of escalations, and one statement per row keeps that in seconds.
+    """
     opened: dict[str, tuple[EscalationRow, dict[str, Any]]] = {}
+    measures: dict[int, list[dict[str, Any]]] = {}  # one evidence tuple is shared by many
     for effect in decision.effects:
         if isinstance(effect, OpenEscalation):
-            opened[effect.key] = _open(session, facts.episode_id, effect, now)
-    session.flush()
+            shown = measures.setdefault(id(effect.evidence),
+                                        [asdict(m) for m in effect.evidence])
+            opened[effect.key] = _open(facts.episode_id, effect, shown, now)
     for effect in decision.effects:
         if isinstance(effect, BookReassessment):
             _book(session, app, effect, facts.episode_id, opened, book, now)
         elif not isinstance(effect, OpenEscalation):
             _note(effect, *opened[effect.escalation_key])
-    applied = []
     for row, evidence in opened.values():
         row.evidence = json.dumps(evidence, sort_keys=True, default=str)
-        session.add(row)
-        session.flush()
+    session.add_all([row for row, _ in opened.values()])
+    session.flush()
+    applied = []
+    for row, _ in opened.values():
         assert row.id is not None
         publish(session, app, EscalationRaised(row.id, row.level, row.kind))
         app.audit(session, "escalation.open", "escalation", row.id, key=row.dedupe_key,
@@ -76,14 +83,13 @@ def apply_decision(session: Session, app: App, decision: ReviewDecision, facts: 
     return applied
 
 
-def _open(session: Session, episode_id: int, effect: OpenEscalation,
+def _open(episode_id: int, effect: OpenEscalation, measures: list[dict[str, Any]],
           now: datetime) -> tuple[EscalationRow, dict[str, Any]]:
     row = EscalationRow(episode_id=episode_id, level=effect.level, kind=effect.kind,
                         dedupe_key=effect.key[:200], status="open", summary=effect.summary[:500],
                         created_at=now, updated_at=now)
-    session.add(row)
     evidence: dict[str, Any] = {"summary": effect.summary, "facts": list(effect.facts),
-                                "measures": [asdict(m) for m in effect.evidence], "actions": []}
+                                "measures": measures, "actions": []}
     return row, evidence
 
 
@@ -108,7 +114,7 @@ def _note(effect: Effect, row: EscalationRow, evidence: dict[str, Any]) -> None:
     elif isinstance(effect, ProposePathway):
         row.proposed_pathway = effect.pathway_id
         actions.append(f"propose enrolment in {effect.pathway_id} "
-                       f"(accept: carepath escalations accept {row.id})")
+                       "(one command: carepath escalations accept <this escalation>)")
 
 
 def _book(session: Session, app: App, effect: BookReassessment, episode_id: int,

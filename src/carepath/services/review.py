@@ -2,8 +2,8 @@
 
 Loading is one query per table for all active episodes together (no query per episode);
 deciding is the pure ``review_episode``; applying writes goal verdicts in one bulk update and,
-for each episode with something to escalate, the escalations and their effects in one
-transaction of their own — so one failed booking never undoes another episode's escalation.
+for each episode with something to escalate, the escalations and their effects inside a
+savepoint of their own (committed in batches) — so one episode's failure never undoes another's.
 Re-running the sweep finds the same dedupe keys on record and escalates nothing new.
 """
 
@@ -18,6 +18,7 @@ from typing import Any
 
 from sqlalchemy import Select, update
 from sqlalchemy import select as _select
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from carepath.adapters.db import transaction
@@ -39,6 +40,10 @@ from carepath.errors import NotFound
 from carepath.services import App
 from carepath.services.escalation_apply import Applied, apply_decision
 from carepath.services.reassessment import Booker, book_with_scheduling
+
+# Episodes whose escalations are written per transaction: savepoints keep them apart, and one
+# commit per batch instead of per episode keeps a backlog sweep in seconds, not minutes.
+APPLY_BATCH = 200
 
 
 @dataclass
@@ -77,13 +82,25 @@ def review_all(app: App, *, now: datetime, episode_id: int | None = None,
     decisions = [(item, review_episode(item.facts, app.config.measures, now=now,
                                        senior_therapists=seniors)) for item in loaded]
     _save_verdicts(app, decisions, report)
-    for item, decision in decisions:
-        if decision.escalations:
-            with transaction(app.engine) as session:
-                report.escalations += apply_decision(session, app, decision, item.facts,
-                                                     book or book_with_scheduling, now=now)
+    pending = [(item, d) for item, d in decisions if d.escalations]
+    for first in range(0, len(pending), APPLY_BATCH):
+        with transaction(app.engine) as session:
+            for item, decision in pending[first:first + APPLY_BATCH]:
+                report.escalations += _apply_one(session, app, decision, item.facts,
+                                                 book or book_with_scheduling, now)
     report.seconds = timer.perf_counter() - started
     return report
+
+
+def _apply_one(session: Session, app: App, decision: ReviewDecision, facts: EpisodeFacts,
+               book: Booker, now: datetime) -> list[Applied]:
+    """One episode's decision inside a savepoint: a concurrent sweep that already wrote the
+    same dedupe key makes this episode a no-op, never a duplicate or a failed batch."""
+    try:
+        with session.begin_nested():
+            return apply_decision(session, app, decision, facts, book, now=now)
+    except IntegrityError:
+        return []
 
 
 def _ensure_missing_goals(app: App, episode_id: int | None) -> None:
