@@ -160,5 +160,3 @@ class RecordingTransport:
             raise self.fail_with
         self.sent.append((envelope, message))
 
-
-transport_from_settings = make_transport  # the name the periodic sweeps use
