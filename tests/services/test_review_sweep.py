@@ -238,3 +238,31 @@ def test_a_full_week_reassesses_at_the_next_visit(app: App) -> None:
     assert upcoming is not None and booked.id == upcoming.id
     evidence = get_escalation(app, opened.escalation_id).evidence
     assert evidence["reassess_at_visit"] == booked.id
+
+
+def test_accepting_a_level_two_proposal_enrols_in_the_proposed_pathway(app: App) -> None:
+    """`escalations accept` starts a progression-review episode and resolves the escalation."""
+    from carepath.adapters.tables import EpisodeRow
+    from carepath.services.escalations import accept_escalation
+
+    episode = _stalled_episode(app)
+    review_all(app, now=_at(20), book=FirstMorningBooker())
+    app.clock = FixedClock(_at(27))
+    record_measurement(app, episode, "bbs", "41", at=_at(26))
+    review_all(app, now=_at(27), book=FirstMorningBooker())
+    second = _escalations(app)[1]
+    new_episode = accept_escalation(app, second.id or 0)
+    with transaction(app.engine) as session:
+        created = session.get(EpisodeRow, new_episode)
+    assert created is not None and created.pathway_id == "progression-review"
+    assert get_escalation(app, second.id or 0).status == "resolved"
+
+
+def test_the_sweep_runs_the_same_on_each_backend(any_app: App) -> None:
+    """SQLite and PostgreSQL: one stall, one escalation, verdicts saved, nothing on re-run."""
+    episode = _stalled_episode(any_app)
+    first = review_all(any_app, now=_at(20), book=FirstMorningBooker())
+    again = review_all(any_app, now=_at(21), book=FirstMorningBooker())
+    assert [(e.episode_id, e.kind, e.status) for e in first.escalations] == [
+        (episode, "stall", "scheduled")]
+    assert again.escalations == [] and first.verdicts["no_change"] == 1
