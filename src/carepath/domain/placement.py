@@ -65,6 +65,8 @@ class Finder:
         self._providers: dict[str, list[Resource]] = {}
         self._qualified: dict[tuple[str, ...], list[Therapist]] = {}
         self._unable: dict[tuple[tuple[str, ...], ...], dict[str, int]] = {}
+        self._free_cache: dict[tuple[str, date], tuple[int, list[Span]]] = {}
+        self.fit_cache: dict[tuple[str, PatientPreferences], int] = {}
 
     def qualified(self, skills: tuple[str, ...]) -> list[Therapist]:
         """Therapists with every skill in ``skills``, in config order."""
@@ -119,12 +121,22 @@ class Finder:
         if not work:
             return [], 0
         lo, hi = work[0][0], work[-1][1]
-        free = subtract(work, self.busy.therapist(therapist_id).within(lo, hi))
-        if wishes.patient_id:
+        free = self._therapist_free(therapist_id, day, work)
+        if wishes.patient_id and wishes.patient_id in self.busy.patients:
             free = subtract(free, self.busy.patient(wishes.patient_id).within(lo, hi))
         if wishes.not_before > lo:
             free = subtract(free, [(lo, wishes.not_before)])
         return free, self.cal.offset(lo)
+
+    def _therapist_free(self, therapist_id: str, day: date, work: list[Span]) -> list[Span]:
+        """Working spans minus bookings, cached until the therapist's diary changes."""
+        version = self.busy.version.get(therapist_id, 0)
+        cached = self._free_cache.get((therapist_id, day))
+        if cached is not None and cached[0] == version:
+            return cached[1]
+        free = subtract(work, self.busy.therapist(therapist_id).within(work[0][0], work[-1][1]))
+        self._free_cache[(therapist_id, day)] = (version, free)
+        return free
 
     def best(self, req: VisitRequirement, day: date, therapist_id: str,
              wishes: Wishes) -> Candidate | None:

@@ -23,6 +23,7 @@ class Busy:
         self.units: dict[Unit, BusyList] = {}
         self.patients: dict[str, BusyList] = {}
         self.load: dict[str, int] = {}  # booked minutes per therapist (balanced load)
+        self.version: dict[str, int] = {}  # rises on every change of a therapist's diary
 
     def add(self, start: datetime, end: datetime, *, therapist_id: str | None = None,
             units: Iterable[Unit] = (), patient_id: str | None = None) -> None:
@@ -35,6 +36,7 @@ class Busy:
         if therapist_id:
             self.therapists.setdefault(therapist_id, BusyList()).add(start, end)
             self.load[therapist_id] = self.load.get(therapist_id, 0) + end - start
+            self.version[therapist_id] = self.version.get(therapist_id, 0) + 1
         for unit in units:
             self.units.setdefault(unit, BusyList()).add(start, end)
         if patient_id:
@@ -45,6 +47,7 @@ class Busy:
         if therapist_id and therapist_id in self.therapists:
             self.therapists[therapist_id].remove(start, end)
             self.load[therapist_id] -= end - start
+            self.version[therapist_id] = self.version.get(therapist_id, 0) + 1
         for unit in units:
             if unit in self.units:
                 self.units[unit].remove(start, end)
@@ -52,13 +55,13 @@ class Busy:
             self.patients[patient_id].remove(start, end)
 
     def therapist(self, therapist_id: str) -> BusyList:
-        return self.therapists.get(therapist_id) or _EMPTY
+        return self.therapists.get(therapist_id, _EMPTY)
 
     def unit(self, unit: Unit) -> BusyList:
-        return self.units.get(unit) or _EMPTY
+        return self.units.get(unit, _EMPTY)
 
     def patient(self, patient_id: str) -> BusyList:
-        return self.patients.get(patient_id) or _EMPTY
+        return self.patients.get(patient_id, _EMPTY)
 
     def copy(self) -> Busy:
         clone = Busy()
@@ -66,6 +69,7 @@ class Busy:
         clone.units = {k: v.copy() for k, v in self.units.items()}
         clone.patients = {k: v.copy() for k, v in self.patients.items()}
         clone.load = dict(self.load)
+        clone.version = dict(self.version)
         return clone
 
 

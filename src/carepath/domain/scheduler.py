@@ -10,6 +10,7 @@ the same pass answer ``partial`` requests. Times within the chosen day come from
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
@@ -28,8 +29,9 @@ from carepath.domain.schedule_types import (
 )
 
 SKIP = 1000.0  # cost of leaving a visit out: any complete chain beats any partial one
-PRIMARY_CANDIDATES = 3  # therapists tried for continuity before mixing therapists
+PRIMARY_CANDIDATES = 2  # therapists tried for continuity before mixing therapists
 MIXED_FEASIBLE = 3  # in a mixed chain, therapists compared per visit and day
+MIXED_SCAN = 6  # least-loaded therapists tried first in a mixed chain
 
 Chosen = list[Candidate | None]
 Options = Callable[[VisitRequirement], list[str]]
@@ -72,6 +74,8 @@ def best_of(req: VisitRequirement, day: date, therapists: list[str], finder: Fin
         found = finder.best(req, day, therapist_id, wishes)
         if found is None:
             continue
+        if therapist_id == wishes.primary and not found.penalties:
+            return found  # every other therapist costs OTHER_THERAPIST more
         feasible += 1
         if best is None or found.cost < best.cost:
             best = found
@@ -83,6 +87,8 @@ def best_of(req: VisitRequirement, day: date, therapists: list[str], finder: Fin
 def chain(reqs: Sequence[VisitRequirement], finder: Finder, wishes: Wishes, options: Options,
           *, after: date | None, gap: int) -> Chosen:
     """The cheapest choice of day and slot per visit, respecting the gap between visits."""
+    if len(reqs) == 1:
+        return [_one(reqs[0], finder, wishes, options(reqs[0]), after=after, gap=gap)]
     states: dict[date | None, tuple[float, tuple[Candidate | None, ...]]] = {after: (0.0, ())}
     for req in reqs:
         therapists = options(req)
@@ -102,6 +108,22 @@ def chain(reqs: Sequence[VisitRequirement], finder: Finder, wishes: Wishes, opti
     return list(min(states.values(), key=lambda state: state[0])[1])
 
 
+def _one(req: VisitRequirement, finder: Finder, wishes: Wishes, therapists: list[str], *,
+         after: date | None, gap: int) -> Candidate | None:
+    """One visit alone: try days cheapest-first and stop when no later day can do better."""
+    days = [d for d in finder.window_days(req, wishes)
+            if (after is None or (d - after).days >= gap) and finder.patient_free_day(wishes, d)]
+    floors = sorted((finder.day_cost(req, d, wishes)[0], d) for d in days)
+    best: Candidate | None = None
+    for floor, day in floors:
+        if best is not None and best.cost <= floor:
+            break
+        found = best_of(req, day, therapists, finder, wishes)
+        if found is not None and (best is None or found.cost < best.cost):
+            best = found
+    return best
+
+
 def _keep(states: dict[date | None, tuple[float, tuple[Candidate | None, ...]]],
           day: date | None, total: float, path: tuple[Candidate | None, ...]) -> None:
     if day not in states or total < states[day][0]:
@@ -116,10 +138,18 @@ def primary_candidates(reqs: Sequence[VisitRequirement], finder: Finder,
     prefs = wishes.preferences
     heat = finder.cal.clinic.heat_safe_before
 
+    open_days = prefs.weekdays or tuple(finder.cal.clinic.opening_hours.open_weekdays())
+
     def misses(therapist_id: str) -> int:
+        key = (therapist_id, prefs)
+        if key not in finder.fit_cache:
+            finder.fit_cache[key] = fit_misses(therapist_id)
+        return finder.fit_cache[key]
+
+    def fit_misses(therapist_id: str) -> int:
         hours = finder.cal.therapists[therapist_id].working_hours
         count = 0
-        for weekday in prefs.weekdays or finder.cal.clinic.opening_hours.open_weekdays():
+        for weekday in open_days:
             ranges = hours.on(weekday)
             outside = prefs.windows and not any(
                 r.overlaps(w) for r in ranges for w in prefs.windows)
@@ -146,12 +176,18 @@ def _only(therapist_id: str) -> Options:
     return options
 
 
-def mixed_options(finder: Finder, primary: str | None) -> Options:
-    """The episode's therapist first, then every other qualified one by load."""
+def mixed_options(finder: Finder, primary: str | None, limit: int | None = None) -> Options:
+    """The episode's therapist first, then the other qualified ones by load (the ``limit``
+    least loaded, when given)."""
     def options(req: VisitRequirement) -> list[str]:
-        others = sorted(finder.qualified(req.skills), key=lambda t: finder.busy.load.get(t.id, 0))
-        ids = [t.id for t in others if t.id != primary]
-        return [primary, *ids] if primary in {t.id for t in others} else ids
+        qualified = finder.qualified(req.skills)
+        others = [t.id for t in qualified if t.id != primary]
+        able = len(others) < len(qualified)  # the primary is qualified for this visit
+        if limit is not None and len(others) > limit:
+            others = heapq.nsmallest(limit, others, key=lambda t: finder.busy.load.get(t, 0))
+        else:
+            others.sort(key=lambda t: finder.busy.load.get(t, 0))
+        return [primary, *others] if able and primary else others
     return options
 
 
@@ -179,12 +215,15 @@ def evaluate(reqs: Sequence[VisitRequirement], finder: Finder, wishes: Wishes, *
             best = (chosen, candidate)
         if not skips(chosen) and all(not c.penalties for c in chosen if c):
             break
-    if best is None or skips(best[0]):
+    for limit in (MIXED_SCAN, None):  # the least loaded first; everyone if that fails
+        if best is not None and not skips(best[0]):
+            break
         lead = best[1] if best else None
-        mixed = chain(reqs, finder, replace(wishes, primary=lead), mixed_options(finder, lead),
-                      after=after, gap=gap)
+        mixed = chain(reqs, finder, replace(wishes, primary=lead),
+                      mixed_options(finder, lead, limit), after=after, gap=gap)
         if best is None or cost(mixed) < cost(best[0]):
             best = (mixed, lead)
+    assert best is not None
     return best
 
 
