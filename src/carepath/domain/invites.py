@@ -21,7 +21,9 @@ Outlook and Apple actually honour):
   covered years falls back to icalendar's ``add_missing_timezones`` over the visits' dates.
 - **VALARM with ACTION:DISPLAY** (AUDIO/EMAIL alarms are dropped or refused by most).
 - Import files and CalDAV objects carry **no METHOD** (RFC 4791 §4.1 forbids it in stored
-  calendar resources; a METHOD:PUBLISH file with attendees confuses Outlook).
+  calendar resources; a METHOD:PUBLISH file with attendees confuses Outlook), and no
+  ORGANIZER or ATTENDEE, so a scheduling-aware server (RFC 6638) sends no invites of its own
+  on top of ours.
 - **Minimum necessary**: a therapist's summary is the visit type and the patient's
   initials (``invite_detail: full_name`` shows the name); there is never a diagnosis.
 """
