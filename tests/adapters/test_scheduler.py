@@ -53,3 +53,15 @@ def test_a_second_scheduler_on_the_same_database_is_refused(app: App) -> None:
     assert acquire_lease(app, "scheduler", "elsewhere:42", timedelta(minutes=3))
     with pytest.raises(AlreadyServing, match="elsewhere:42"):
         _serve_once(app)
+
+
+def test_a_dead_holder_on_this_host_is_taken_over(app: App) -> None:
+    """After a crash (the holder's process is gone) serve starts at once, not after expiry."""
+    import socket
+    import subprocess
+    import sys
+
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True).stdout.strip()
+    assert acquire_lease(app, "scheduler", f"{socket.gethostname()}:{gone}", timedelta(minutes=3))
+    assert set(_serve_once(app)) == ALL_SWEEPS

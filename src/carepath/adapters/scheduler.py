@@ -31,7 +31,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from carepath.errors import CarepathError
 from carepath.services import App
-from carepath.services.runs import acquire_lease, release_lease
+from carepath.services.runs import acquire_lease, lease_holder, release_lease
 
 LEASE = "scheduler"
 LEASE_TTL = timedelta(minutes=3)
@@ -60,11 +60,13 @@ def sweeps(app: App, review_at: str = "06:00") -> list[Sweep]:
     """The periodic jobs: dispatch each minute, reminders every 5, reviews and boosters daily."""
     zone = app.config.clinic.timezone
     hour, minute = (int(p) for p in review_at.split(":"))
+    # Listed in catch-up order: the sweeps that queue messages run before the dispatch.
     return [
-        Sweep("dispatch_outbox", IntervalTrigger(minutes=1), 300),
-        Sweep("send_reminders", IntervalTrigger(minutes=5), 3600),
         Sweep("review_goals", CronTrigger(hour=hour, minute=minute, timezone=zone), 86400),
-        Sweep("extend_boosters", CronTrigger(hour=hour, minute=minute + 5, timezone=zone), 86400),
+        Sweep("extend_boosters", CronTrigger(hour=hour, minute=minute, second=30, timezone=zone),
+              86400),
+        Sweep("send_reminders", IntervalTrigger(minutes=5), 3600),
+        Sweep("dispatch_outbox", IntervalTrigger(minutes=1), 300),
     ]
 
 
@@ -100,10 +102,11 @@ def serve(app: App, runner: Callable[[App, str], str], *, stop: threading.Event 
     global _app, _runner
     owner = f"{socket.gethostname()}:{os.getpid()}"
     if not acquire_lease(app, LEASE, owner, LEASE_TTL):
-        from carepath.services.runs import lease_holder
-
         holder = lease_holder(app, LEASE)
-        raise AlreadyServing(holder.owner if holder else "unknown")
+        stale = holder.owner if holder and _is_dead_here(holder.owner) else None
+        if stale is None or not acquire_lease(app, LEASE, owner, LEASE_TTL, take_over=stale):
+            raise AlreadyServing(holder.owner if holder else "unknown")
+        log.warning("took over the scheduler lease of %s (its process is gone)", stale)
     stop = stop or threading.Event()
     if install_signals:
         _stop_on_signals(stop)
@@ -121,6 +124,20 @@ def serve(app: App, runner: Callable[[App, str], str], *, stop: threading.Event 
             scheduler.shutdown(wait=True)  # lets the running sweep finish
         release_lease(app, LEASE, owner)
         _app = _runner = None
+
+
+def _is_dead_here(owner: str) -> bool:
+    """True when ``owner`` ("host:pid") ran on this host and that process no longer exists."""
+    host, _, pid = owner.rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
 
 
 def _stop_on_signals(stop: threading.Event) -> None:

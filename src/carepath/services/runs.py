@@ -60,8 +60,13 @@ def list_runs(app: App, *, limit: int = 50, status: str | None = None) -> list[R
         return list(session.exec(query))
 
 
-def acquire_lease(app: App, name: str, owner: str, ttl: timedelta) -> bool:
-    """Take or renew the lease ``name`` for ``owner``; False while another owner holds it."""
+def acquire_lease(app: App, name: str, owner: str, ttl: timedelta, *,
+                  take_over: str | None = None) -> bool:
+    """Take or renew the lease ``name`` for ``owner``; False while another owner holds it.
+
+    ``take_over`` names a holder known to be dead (its process is gone): its lease is taken
+    at once instead of waiting for it to expire.
+    """
     now = app.clock.now()
     try:
         with transaction(app.engine) as session:
@@ -70,7 +75,7 @@ def acquire_lease(app: App, name: str, owner: str, ttl: timedelta) -> bool:
             if row is None:
                 session.add(LeaseRow(name=name, owner=owner, expires_at=now + ttl))
                 return True
-            if row.owner != owner and row.expires_at > now:
+            if row.owner not in (owner, take_over) and row.expires_at > now:
                 return False
             row.owner, row.expires_at = owner, now + ttl
             session.add(row)
