@@ -44,6 +44,9 @@ def clinic_zone(app: App) -> ZoneInfo:
     return ZoneInfo(app.config.clinic.timezone)
 
 
+_WITH_LEAVE: dict[tuple[int, object], tuple[Clinic, Clinic]] = {}
+
+
 def clinic_with_leave(session: Session, app: App) -> Clinic:
     """The configured clinic plus the leave entered at run time (table ``therapist_leave``)."""
     extra: dict[str, list[Period]] = {}
@@ -53,9 +56,16 @@ def clinic_with_leave(session: Session, app: App) -> Clinic:
     clinic = app.config.clinic
     if not extra:
         return clinic
-    therapists = [t.model_copy(update={"leave": [*t.leave, *extra.get(t.id, [])]})
-                  for t in clinic.therapists]
-    return clinic.model_copy(update={"therapists": therapists})
+    key = (id(clinic), tuple(sorted((t, tuple(p)) for t, p in extra.items())))
+    cached = _WITH_LEAVE.get(key)
+    if cached is None or cached[0] is not clinic:  # the same leave → the same object, so
+        therapists = [t.model_copy(update={"leave": [*t.leave, *extra.get(t.id, [])]})
+                      for t in clinic.therapists]  # the domain's calendar cache is reused
+        cached = (clinic, clinic.model_copy(update={"therapists": therapists}))
+        if len(_WITH_LEAVE) > 16:
+            _WITH_LEAVE.clear()
+        _WITH_LEAVE[key] = cached
+    return cached[1]
 
 
 def load_busy(session: Session, start: datetime, end: datetime, *,
