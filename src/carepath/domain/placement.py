@@ -12,7 +12,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from carepath.domain.availability import ClinicCalendar, Span, cut, subtract
+from carepath.domain.availability import (
+    ClinicCalendar,
+    Span,
+    cut,
+    intersect,
+    normalize,
+    subtract,
+)
 from carepath.domain.config import Resource, Therapist
 from carepath.domain.planning import PatientPreferences, VisitRequirement
 from carepath.domain.schedule_types import Busy, Unit
@@ -67,6 +74,7 @@ class Finder:
         self._unable: dict[tuple[tuple[str, ...], ...], dict[str, int]] = {}
         self._free_cache: dict[tuple[str, date], tuple[int, list[Span]]] = {}
         self.fit_cache: dict[tuple[str, PatientPreferences], int] = {}
+        self._tag_cache: dict[tuple[str, date], tuple[tuple[int, ...], list[Span]]] = {}
 
     def qualified(self, skills: tuple[str, ...]) -> list[Therapist]:
         """Therapists with every skill in ``skills``, in config order."""
@@ -128,6 +136,26 @@ class Finder:
             free = subtract(free, [(lo, wishes.not_before)])
         return free, self.cal.offset(lo)
 
+    def tag_free(self, tag: str, day: date) -> list[Span]:
+        """When at least one unit of some resource providing ``tag`` is free on ``day``
+        (cached until one of those resources' diaries changes)."""
+        providers = self.providers(tag)
+        versions = tuple(self.busy.version.get(r.id, 0) for r in providers)
+        cached = self._tag_cache.get((tag, day))
+        if cached is not None and cached[0] == versions:
+            return cached[1]
+        lo, hi = self.cal.day_bounds(day)
+        spans: list[Span] = []
+        for resource in providers:
+            if self.cal.resource_down(resource, day):
+                continue
+            for number in range(resource.capacity):
+                taken = self.busy.unit((resource.id, number)).within(lo, hi)
+                spans += subtract([(lo, hi)], taken)
+        free = normalize(spans)
+        self._tag_cache[(tag, day)] = (versions, free)
+        return free
+
     def _therapist_free(self, therapist_id: str, day: date, work: list[Span]) -> list[Span]:
         """Working spans minus bookings, cached until the therapist's diary changes."""
         version = self.busy.version.get(therapist_id, 0)
@@ -142,6 +170,10 @@ class Finder:
              wishes: Wishes) -> Candidate | None:
         """The cheapest slot for ``req`` on ``day`` with ``therapist_id``, or None."""
         free, offset = self.free(therapist_id, day, wishes)
+        for tag in req.resources:
+            if not free:
+                break
+            free = intersect(free, self.tag_free(tag, day))
         if not free:
             return None
         base, day_penalty = self.day_cost(req, day, wishes)

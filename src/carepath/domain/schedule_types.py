@@ -23,7 +23,9 @@ class Busy:
         self.units: dict[Unit, BusyList] = {}
         self.patients: dict[str, BusyList] = {}
         self.load: dict[str, int] = {}  # booked minutes per therapist (balanced load)
-        self.version: dict[str, int] = {}  # rises on every change of a therapist's diary
+        self.version: dict[str, int] = {}  # rises on every change of a therapist's or a
+        # resource's diary (ids of therapists and resources never clash in practice; a clash
+        # only costs a cache refresh)
 
     def add(self, start: datetime, end: datetime, *, therapist_id: str | None = None,
             units: Iterable[Unit] = (), patient_id: str | None = None) -> None:
@@ -39,6 +41,7 @@ class Busy:
             self.version[therapist_id] = self.version.get(therapist_id, 0) + 1
         for unit in units:
             self.units.setdefault(unit, BusyList()).add(start, end)
+            self.version[unit[0]] = self.version.get(unit[0], 0) + 1
         if patient_id:
             self.patients.setdefault(patient_id, BusyList()).add(start, end)
 
@@ -51,6 +54,7 @@ class Busy:
         for unit in units:
             if unit in self.units:
                 self.units[unit].remove(start, end)
+                self.version[unit[0]] = self.version.get(unit[0], 0) + 1
         if patient_id and patient_id in self.patients:
             self.patients[patient_id].remove(start, end)
 
