@@ -3,7 +3,7 @@
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from carepath.domain.config import Config, Measure, Threshold
@@ -134,6 +134,7 @@ FLIP = {"higher": "lower", "lower": "higher"}
 SIGN = {"achieved": 1, "improving": 1, "no_change": 0, "worsening": -1}
 
 
+@settings(deadline=None)  # a shared 2-core machine: time is not the property
 @given(directions, kinds, sizes, values, st.floats(min_value=0, max_value=0.999))
 def test_a_change_inside_the_threshold_is_never_a_verdict(
         better: str, kind: str, size: float, baseline: float, fraction: float) -> None:
@@ -146,6 +147,7 @@ def test_a_change_inside_the_threshold_is_never_a_verdict(
         assert _verdict(measure, baseline, later) in {"no_change", "achieved"}
 
 
+@settings(deadline=None)  # a shared 2-core machine: time is not the property
 @given(directions, kinds, sizes, values, values)
 def test_flipping_the_direction_flips_the_verdict(
         better: str, kind: str, size: float, baseline: float, later: float) -> None:
@@ -158,6 +160,7 @@ def test_flipping_the_direction_flips_the_verdict(
         _measure(better, kind, size), baseline, later)
 
 
+@settings(deadline=None)  # a shared 2-core machine: time is not the property
 @given(directions, kinds, sizes, values, st.lists(values, max_size=5), st.floats(0, 3))
 def test_a_sequence_reaching_its_target_is_achieved(
         better: str, kind: str, size: float, baseline: float, middle: list[float],

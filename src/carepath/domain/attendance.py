@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from carepath.domain.config import StallRule
+from carepath.domain.escalations import EscalationKind
 
 LATE_CANCEL = timedelta(hours=24)
 HELD = frozenset({"booked", "completed"})
@@ -44,7 +45,7 @@ class Condition:
     """Something that should reach a clinician: its key, a summary and the facts behind it."""
 
     key: str
-    kind: str
+    kind: EscalationKind
     summary: str
     facts: tuple[str, ...] = ()
 

@@ -153,7 +153,7 @@ def _level_one(facts: EpisodeFacts, conditions: list[Condition],
     effects: list[Effect] = []
     for c in conditions:
         key = f"{c.key}:L1"
-        effects.append(OpenEscalation(key, 1, c.kind, c.summary, evidence, c.facts))  # type: ignore[arg-type]
+        effects.append(OpenEscalation(key, 1, c.kind, c.summary, evidence, c.facts))
         effects.append(NotifyTherapist(f"{key}:tell-therapist", key, facts.therapist_id,
                                        c.summary))
         if c.kind == "worsening":
@@ -228,7 +228,7 @@ def _level_two(facts: EpisodeFacts, conditions: list[Condition],
     effects: list[Effect] = []
     for c in conditions:
         key = f"{c.key}:L2"
-        effects.append(OpenEscalation(key, 2, c.kind, c.summary, evidence, c.facts))  # type: ignore[arg-type]
+        effects.append(OpenEscalation(key, 2, c.kind, c.summary, evidence, c.facts))
         effects.append(OpenCaseReview(f"{key}:case-review", key, senior))
         effects.append(NotifyTherapist(f"{key}:tell-therapist", key, facts.therapist_id,
                                        c.summary))
@@ -249,7 +249,7 @@ def _other_rules(facts: EpisodeFacts, known: Mapping[str, KnownEscalation]) -> l
         key = f"{c.key}:L1"
         if key in known:
             continue
-        effects.append(OpenEscalation(key, 1, c.kind, c.summary, (), c.facts))  # type: ignore[arg-type]
+        effects.append(OpenEscalation(key, 1, c.kind, c.summary, (), c.facts))
         effects.append(NotifyTherapist(f"{key}:tell-therapist", key, facts.therapist_id,
                                        c.summary))
         if c.kind == "two_hour":
