@@ -9,6 +9,8 @@ Each case names a target (what it is fed to), a payload and what must happen:
 - ``config``: a change to the example config → ``LOADS`` (the value kept as written) or
   ``REJECTED`` (a ``ConfigError`` naming the file).
 - ``cli``: arguments to ``carepath`` → the exit code; never a traceback.
+- ``booked``: the same, in a home where MRN1001's post-relapse episode is booked from
+  2027-03-01 (appointment 1 is its evaluation), for times and ids that reach real records.
 - ``local_time``: (date, wall-clock time, zone) for ``parse_instant`` → the UTC instant it
   means, or ``NONEXISTENT`` when strict conversion must refuse it.
 """
@@ -23,7 +25,7 @@ STORED, REJECTED, LOADS, NONEXISTENT = "stored", "rejected", "loads", "nonexiste
 HEADER = ("id,name,email,phone,preferred_weekdays,time_windows,heat_sensitive,caregiver_email,"
           "caregiver_consent,physician_email\n")
 
-Target = Literal["patient", "csv", "config", "cli", "local_time"]
+Target = Literal["patient", "csv", "config", "cli", "booked", "local_time"]
 
 
 @dataclass(frozen=True)
@@ -298,6 +300,35 @@ def _cli_cases() -> list[Case]:
     ]
 
 
+def _booked_cases() -> list[Case]:
+    move = ("appointments", "reschedule", "1", "--to")
+    return [
+        Case("booked reschedule into the spring-forward gap", "booked",
+             (*move, "2027-03-14T02:30"), 2),
+        Case("booked reschedule to 30 february", "booked", (*move, "2027-02-30T10:00"), 2),
+        Case("booked reschedule to a time written in words", "booked", (*move, "noon"), 2),
+        Case("booked reschedule an appointment that does not exist", "booked",
+             ("appointments", "reschedule", "999999", "--to", "2027-03-02T10:00"), 3),
+        Case("booked enrol starting on the spring-forward night", "booked",
+             ("enroll", "MRN1002", "post-relapse", "--start", "2027-03-14"), 0),
+        Case("booked enrol into a pathway id that is sql", "booked",
+             ("enroll", "MRN1003", "x' OR '1'='1", "--start", "2027-03-01"), 3),
+        Case("booked enrol a patient id that is markup", "booked",
+             ("enroll", "<b>x</b>", "post-relapse", "--start", "2027-03-01"), 3),
+        Case("booked leave from 30 february", "booked",
+             ("therapists", "leave", "alvarez", "--from", "2027-02-30", "--to", "2027-03-02"), 2),
+        Case("booked leave ending before it starts", "booked",
+             ("therapists", "leave", "alvarez", "--from", "2027-03-05", "--to", "2027-03-02"), 2),
+        Case("booked slots from a time inside the gap", "booked",
+             ("slots", "treatment", "--pathway", "post-relapse", "--from", "2027-03-14T02:30"), 2),
+        Case("booked appointments from a doubled fall-back time", "booked",
+             ("appointments", "list", "--from", "2027-11-07T01:30"), 2),
+        Case("booked cancel with markup and crlf in the reason", "booked",
+             ("appointments", "cancel", "2", "--reason", "<script>x</script>\r\nBcc: x@e.example"),
+             0),
+    ]
+
+
 def _local_time_cases() -> list[Case]:
     ny, london = "America/New_York", "Europe/London"
     return [
@@ -323,4 +354,4 @@ def _local_time_cases() -> list[Case]:
 
 
 CASES: list[Case] = (_patient_cases() + _csv_cases() + _config_cases() + _cli_cases()
-                     + _local_time_cases())
+                     + _booked_cases() + _local_time_cases())

@@ -15,6 +15,7 @@ import pytest
 from hostile_inputs import CASES, LOADS, MARKUP, NONEXISTENT, REJECTED, STORED, Case
 from reliability_support import Cli, assert_clean, count
 from ruamel.yaml import YAML
+from typer.testing import CliRunner
 
 from carepath.adapters.tables import AuditRow, PatientRow
 from carepath.config_loader import load_config
@@ -165,6 +166,26 @@ def test_hostile_cli_arguments_end_with_an_exit_code_not_a_traceback(
 ) -> None:
     """Odd dates, ids and options give a one-line error and the documented exit code."""
     result = module_cli(*case.payload)
+    assert_clean(result)
+    assert result.exit_code == case.expect, result.output
+
+
+@pytest.fixture(scope="module")
+def booked_cli(tmp_path_factory: pytest.TempPathFactory, config_dir: Path) -> Cli:
+    """A home with the demo patients and MRN1001's episode booked from 2027-03-01."""
+    cli = Cli(tmp_path_factory.mktemp("booked-home"), config_dir, CliRunner())
+    assert cli("patients", "import", str(config_dir / "demo-patients.csv")).exit_code == 0
+    enrolled = cli("enroll", "MRN1001", "post-relapse", "--start", "2027-03-01")
+    assert enrolled.exit_code == 0, enrolled.output
+    return cli
+
+
+@pytest.mark.parametrize("case", _cases("booked"))
+def test_hostile_times_and_ids_against_real_bookings_end_cleanly(
+    case: Case, booked_cli: Cli
+) -> None:
+    """DST-night times, impossible dates and odd ids reach real records: one clear line."""
+    result = booked_cli(*case.payload)
     assert_clean(result)
     assert result.exit_code == case.expect, result.output
 

@@ -46,6 +46,11 @@ class ErrorGroup(TyperGroup):
                               "check CAREPATH_DATABASE_URL and that the server runs",
                               soft_wrap=True)
             raise typer.Exit(6) from None
+        except OSError as error:  # a path the user gave: missing, a folder, not writable
+            where = f" {error.filename}" if error.filename else ""
+            err_console.print(f"[bold red]error:[/] cannot use{escape(where)}: "
+                              f"{escape(error.strerror or str(error))}", soft_wrap=True)
+            raise typer.Exit(7) from None
 
 
 def settings() -> Settings:

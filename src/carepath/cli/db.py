@@ -53,6 +53,8 @@ def _reach(url: str, action: Callable[[], T]) -> T:
 @db_app.command("upgrade")
 def upgrade_cmd(revision: str = typer.Argument("head")) -> None:
     """Apply schema migrations (creates the database when it does not exist)."""
+    if not revision.strip():  # alembic asserts on an empty name
+        raise InputError("revision", "empty", "use head, or a revision id such as 0005")
     url = settings().database_url
     engine = _engine(url)
     before = _reach(url, lambda: current_revision(engine))
