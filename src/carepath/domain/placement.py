@@ -30,6 +30,7 @@ OTHER_THERAPIST = 8.0  # continuity: not the episode's therapist
 COOL_SLOT_KEPT = 1.0  # a patient who is not heat-sensitive taking a cool morning slot
 FIRST_DAY = 1.0  # per day of delay of the episode's first visit (earliest start)
 LATER_DAY = 0.3  # per day later inside a visit's week window
+SCARCE_UNITS = 3  # resources with at most this many units get their free hours cached
 TIME_OF_DAY = 1.0  # per 30 minutes away from the baseline evaluation's time of day
 
 
@@ -136,6 +137,19 @@ class Finder:
             free = subtract(free, [(lo, wishes.not_before)])
         return free, self.cal.offset(lo)
 
+    def with_scarce_resources(self, free: list[Span], tags: tuple[str, ...],
+                              day: date) -> list[Span]:
+        """``free`` narrowed to when a unit of each scarce needed resource is free: a full
+        pool or gait trainer rules its hours out before any slot is cut."""
+        for tag in tags:
+            if free and self.scarce(tag):
+                free = intersect(free, self.tag_free(tag, day))
+        return free
+
+    def scarce(self, tag: str) -> bool:
+        """Few units provide ``tag``: worth pre-computing when one of them is free."""
+        return sum(r.capacity for r in self.providers(tag)) <= SCARCE_UNITS
+
     def tag_free(self, tag: str, day: date) -> list[Span]:
         """When at least one unit of some resource providing ``tag`` is free on ``day``
         (cached until one of those resources' diaries changes)."""
@@ -170,10 +184,7 @@ class Finder:
              wishes: Wishes) -> Candidate | None:
         """The cheapest slot for ``req`` on ``day`` with ``therapist_id``, or None."""
         free, offset = self.free(therapist_id, day, wishes)
-        for tag in req.resources:
-            if not free:
-                break
-            free = intersect(free, self.tag_free(tag, day))
+        free = self.with_scarce_resources(free, req.resources, day)
         if not free:
             return None
         base, day_penalty = self.day_cost(req, day, wishes)
