@@ -5,8 +5,8 @@ as a ratio (carepath time ÷ bare time):
 
 - invites: ``invite_for`` (summary rules, VTIMEZONE as RRULEs, alarm, attendee) vs
   ``icalendar`` alone building the same VEVENT with ``add_missing_timezones`` and serializing;
-- emails: template render + CSS inlining + MIME (text, HTML, calendar, .ics) vs a raw
-  Jinja2 render of the same two templates;
+- emails: the two bodies (render + CSS inlining), then whole emails (bodies + MIME, the
+  stdlib ``email`` package), each vs a raw Jinja2 render of the same two templates;
 - feed: ``feed`` over 10,000 visits vs ``icalendar`` alone serializing 10,000 events; and
   ``export_feed`` end to end (SQLite read, build, private atomic write).
 
@@ -53,7 +53,9 @@ def run(argv: list[str]) -> None:
         _row("invites built", count, args.repeat,
              lambda: [_carepath_invite(v, style) for v in visits],
              lambda: [_bare_invite(v) for v in visits]),
-        _row("emails rendered", count, args.repeat, _carepath_emails(visits, style),
+        _row("email bodies rendered", count, args.repeat, _carepath_bodies(visits, style),
+             _bare_emails(visits, style)),
+        _row("emails (bodies + MIME)", count, args.repeat, _carepath_emails(visits, style),
              _bare_emails(visits, style)),
     ]
     _, many = _sample(FEED_VISITS)
@@ -148,6 +150,18 @@ def _bare_feed(visits: list[CalendarVisit]) -> bytes:
     calendar.add_missing_timezones(date(2027, 1, 1), date(2031, 1, 1))
     ics: bytes = calendar.to_ical()
     return ics
+
+
+def _carepath_bodies(visits: list[CalendarVisit],
+                     style: CalendarStyle) -> Callable[[], object]:
+    templates = EmailTemplates()
+    contexts = [single_context(v, style, Recipient(v.patient.email or "", v.patient.name),
+                               hours_before=24) for v in visits]
+
+    def work() -> list[Body]:
+        return [templates.render("patient_reminder", c) for c in contexts]
+
+    return work
 
 
 def _carepath_emails(visits: list[CalendarVisit],
