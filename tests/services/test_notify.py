@@ -10,9 +10,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from icalendar import Calendar
+from sqlmodel import select
 
 from carepath.adapters.db import transaction
-from carepath.adapters.tables import AppointmentRow
+from carepath.adapters.tables import AppointmentRow, AuditRow
 from carepath.services import App
 from carepath.services.events import AppointmentCancelled, AppointmentsBooked, publish
 from carepath.services.messaging_testing import (
@@ -171,3 +172,15 @@ def test_subjects_carry_no_clinical_detail(app: App, patient: str) -> None:
         lowered = entry.subject.lower()
         assert "treatment" not in lowered and "review" not in lowered
         assert "sclerosis" not in lowered and "relapse" not in lowered
+
+
+def test_an_address_that_cannot_be_used_skips_that_email_but_keeps_the_booking(
+        app: App) -> None:
+    """A stored address carepath cannot write safely is audited and skipped; visits stay."""
+    add_patient_row(app, "MRN3", "Cara Lee", "cara:lee@patients.example")
+    ids = book(app, "MRN3", weekly(MONDAY_9, 1))
+    assert len(ids) == 1
+    assert [k for k, _ in kinds(app)] == ["invite.request"]
+    with transaction(app.engine) as session:
+        skipped = list(session.exec(select(AuditRow).where(AuditRow.action == "message.skipped")))
+    assert len(skipped) == 1 and "cara:lee@patients.example" in skipped[0].detail

@@ -32,6 +32,7 @@ from carepath.domain import notices
 from carepath.domain.invites import CalendarStyle, CalendarVisit, calendar_object, feed, invite_for
 from carepath.domain.messages import Attachment, Mailbox, compose
 from carepath.domain.notices import Recipient
+from carepath.errors import InputError
 from carepath.resources import templates_dir
 from carepath.services import App
 from carepath.services.calendar_views import (
@@ -150,6 +151,9 @@ def _queue_invite(session: Session, app: App, visit: CalendarVisit, style: Calen
     therapist = visit.therapist
     if not therapist.email:
         return  # a therapist who has left the config has no address to invite
+    to = addressable(session, app, therapist.email, therapist.name, kind="invite")
+    if to is None:
+        return
     invite = invite_for(visit, style, attendee=therapist.email, attendee_name=therapist.name,
                         stamp=app.clock.now())
     body = templates().render("therapist_invite", notices.therapist_context(
@@ -157,7 +161,7 @@ def _queue_invite(session: Session, app: App, visit: CalendarVisit, style: Calen
     key = idempotency_key("invite", invite.uid, invite.sequence, invite.method,
                           visit.appointment.start.isoformat(), therapist.email)
     message = compose(
-        sender=sender_of(style), to=Mailbox(therapist.email, therapist.name),
+        sender=sender_of(style), to=to,
         subject=notices.therapist_subject(visit, style, invite.method), body=body,
         idempotency_key=key, date=app.clock.now(), invite=invite)
     enqueue(session, app, message, kind=f"invite.{invite.method.lower()}",
@@ -169,11 +173,14 @@ def _queue_digest(session: Session, app: App, visits: Sequence[CalendarVisit],
     therapist = visits[0].therapist
     if not therapist.email:
         return
+    to = addressable(session, app, therapist.email, therapist.name, kind="invite.digest")
+    if to is None:
+        return
     ics = feed(visits, style, stamp=app.clock.now(), audience="therapist")
     body = templates().render("therapist_digest", notices.therapist_context(visits, style))
     key = idempotency_key("digest", _fingerprint(visits), therapist.email)
     message = compose(
-        sender=sender_of(style), to=Mailbox(therapist.email, therapist.name),
+        sender=sender_of(style), to=to,
         subject=notices.digest_subject(visits, style), body=body, idempotency_key=key,
         date=app.clock.now(), attachments=[Attachment("episode.ics", ics)])
     enqueue(session, app, message, kind="invite.digest", recipient=therapist.email,
@@ -194,10 +201,14 @@ def _queue_patient(session: Session, app: App, kind: str, visit: CalendarVisit,
                    recipient: Recipient, context: dict[str, object], style: CalendarStyle,
                    attachment: Attachment | None, sequence: int = 0, *,
                    key: str | None = None) -> None:
+    to = addressable(session, app, recipient.email, recipient.name,
+                     kind=f"{recipient.role}.{kind}")
+    if to is None:
+        return
     template = "patient_schedule" if kind in ("schedule", "added") else f"patient_{kind}"
     key = key or idempotency_key(kind, visit.appointment.uid, sequence, recipient.email)
     message = compose(
-        sender=sender_of(style), to=Mailbox(recipient.email, recipient.name),
+        sender=sender_of(style), to=to,
         subject=notices.patient_subject(kind, style, visit),
         body=templates().render(template, context), idempotency_key=key,
         date=app.clock.now(), attachments=[attachment] if attachment else [])
@@ -216,6 +227,21 @@ def _patient_recipients(visits: Sequence[CalendarVisit],
     if shared and patient.caregiver_consent and patient.caregiver_email:
         out.append((Recipient(patient.caregiver_email, "", "caregiver"), shared))
     return out
+
+
+def addressable(session: Session, app: App, email: str, name: str, *,
+                kind: str) -> Mailbox | None:
+    """The recipient's mailbox, or None when the address cannot be used safely.
+
+    A booking never fails because one email cannot be written: the skip is audited (who,
+    which message, why) and the change commits.
+    """
+    try:
+        return Mailbox(email, name)
+    except InputError as error:
+        app.audit(session, "message.skipped", "outbox", kind, recipient=email[:254],
+                  reason=str(error))
+        return None
 
 
 def sender_of(style: CalendarStyle) -> Mailbox:

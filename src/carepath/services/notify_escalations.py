@@ -23,7 +23,7 @@ from carepath.errors import NotFound
 from carepath.services import App
 from carepath.services.calendar_views import calendar_style, load_visits
 from carepath.services.events import EscalationRaised, subscribe
-from carepath.services.notify import idempotency_key, sender_of, templates
+from carepath.services.notify import addressable, idempotency_key, sender_of, templates
 from carepath.services.outbox import enqueue
 
 
@@ -47,15 +47,17 @@ def on_escalation(session: Session, app: App, event: EscalationRaised) -> None:
             continue
         context = notices.escalation_context(notice, style, patient_label=initials,
                                              addressee=therapist.name, reassessment=visit)
-        _queue(session, app, "escalation_therapist", notice, style, Mailbox(
-            therapist.email, therapist.name), context,
-            notices.escalation_subject(notice, style, audience="therapist", initials=initials))
+        _queue(session, app, "escalation_therapist", notice, style,
+               addressable(session, app, therapist.email, therapist.name, kind="escalation"),
+               context, notices.escalation_subject(notice, style, audience="therapist",
+                                                   initials=initials))
     if evidence.get("notify_physician") and patient.physician_email:
         context = notices.escalation_context(
             notice, style, patient_label=f"{patient.name} (our id {patient.id})",
             addressee="Doctor", reassessment=None)
         _queue(session, app, "escalation_physician", notice, style,
-               Mailbox(patient.physician_email), context,
+               addressable(session, app, patient.physician_email, "", kind="escalation"),
+               context,
                notices.escalation_subject(notice, style, audience="physician",
                                           initials=initials))
 
@@ -88,7 +90,10 @@ def _initials(name: str) -> str:
 
 
 def _queue(session: Session, app: App, template: str, notice: EscalationNotice,
-           style: CalendarStyle, to: Mailbox, context: dict[str, Any], subject: str) -> None:
+           style: CalendarStyle, to: Mailbox | None, context: dict[str, Any],
+           subject: str) -> None:
+    if to is None:
+        return
     key = idempotency_key("escalation", notice.escalation_id, template, to.email)
     message = compose(sender=sender_of(style), to=to, subject=subject,
                       body=templates().render(template, context), idempotency_key=key,
