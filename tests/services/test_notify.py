@@ -114,6 +114,7 @@ def test_moving_a_visit_sends_a_request_with_a_higher_sequence_and_a_changed_ema
     changed = mime(app, entries[-1].id)
     text = changed.get_body(("plain",)).get_content()  # type: ignore[union-attr]
     assert "Tuesday 9 March 2027, 2:00 PM" in text and "Monday 8 March 2027, 9:00 AM" in text
+    assert "therapist for this visit" not in text
 
 
 def test_a_visit_handed_to_another_therapist_cancels_for_one_and_invites_the_other(
@@ -184,3 +185,13 @@ def test_an_address_that_cannot_be_used_skips_that_email_but_keeps_the_booking(
     with transaction(app.engine) as session:
         skipped = list(session.exec(select(AuditRow).where(AuditRow.action == "message.skipped")))
     assert len(skipped) == 1 and "cara:lee@patients.example" in skipped[0].detail
+
+
+def test_a_new_therapist_at_the_same_time_is_told_as_such_to_the_patient(
+        app: App, patient: str) -> None:
+    """Only the therapist changed: the email says who, and no new time."""
+    ids = book(app, patient, weekly(MONDAY_9, 1))
+    reschedule(app, ids[0], MONDAY_9, therapist_id="chen")
+    changed = next(e for e in list_outbox(app) if e.kind == "patient.changed")
+    text = mime(app, changed.id).get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    assert "now David Chen (it was Maria Alvarez)" in text and "NEW TIME" not in text

@@ -109,6 +109,8 @@ def changed_context(visit: CalendarVisit, previous: CalendarVisit, style: Calend
     context = _base(style, recipient, visit.patient.name)
     context["visit"] = visit_line(visit, style.zone)
     context["previous"] = visit_line(previous, style.zone)
+    context["time_changed"] = visit.appointment.start != previous.appointment.start
+    context["therapist_changed"] = visit.therapist.id != previous.therapist.id
     return context
 
 
@@ -146,7 +148,7 @@ def patient_subject(kind: str, style: CalendarStyle, visit: CalendarVisit) -> st
     return {
         "schedule": f"Your appointments at {style.clinic_name}",
         "added": f"A new appointment at {style.clinic_name}",
-        "changed": f"Your appointment has moved: now {weekday} {when}",
+        "changed": f"Your appointment has changed: now {weekday} {when}",
         "cancelled": f"Your appointment on {weekday} {when} is cancelled",
         "reminder": f"Reminder: your appointment on {weekday} {when}",
     }[kind]

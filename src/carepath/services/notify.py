@@ -135,9 +135,8 @@ def queue_due_reminders(app: App, *, now: datetime) -> int:
                         OutboxRow.idempotency_key == key)).first() is not None:
                     continue
                 context = notices.single_context(shown[0], style, recipient, hours_before=hours)
-                _queue_patient(session, app, "reminder", shown[0], recipient, context, style,
-                               None, key=key)
-                queued += 1
+                queued += _queue_patient(session, app, "reminder", shown[0], recipient,
+                                         context, style, None, key=key)
     return queued
 
 
@@ -200,11 +199,11 @@ def _queue_schedule(session: Session, app: App, visits: Sequence[CalendarVisit],
 def _queue_patient(session: Session, app: App, kind: str, visit: CalendarVisit,
                    recipient: Recipient, context: dict[str, object], style: CalendarStyle,
                    attachment: Attachment | None, sequence: int = 0, *,
-                   key: str | None = None) -> None:
+                   key: str | None = None) -> bool:
     to = addressable(session, app, recipient.email, recipient.name,
                      kind=f"{recipient.role}.{kind}")
     if to is None:
-        return
+        return False
     template = "patient_schedule" if kind in ("schedule", "added") else f"patient_{kind}"
     key = key or idempotency_key(kind, visit.appointment.uid, sequence, recipient.email)
     message = compose(
@@ -214,6 +213,7 @@ def _queue_patient(session: Session, app: App, kind: str, visit: CalendarVisit,
         date=app.clock.now(), attachments=[attachment] if attachment else [])
     enqueue(session, app, message, kind=f"{recipient.role}.{kind}", recipient=recipient.email,
             idempotency_key=key)
+    return True
 
 
 def _patient_recipients(visits: Sequence[CalendarVisit],
