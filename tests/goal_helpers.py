@@ -41,11 +41,11 @@ def visit(app: App, episode_id: int, day: date, visit_type: str = "evaluation",
 
 
 def _insert(session: Session, app: App, episode_id: int, visit_type: str, start: datetime,
-            status: str = "booked") -> int:
+            status: str = "booked", tag: str = "") -> int:
     episode = session.get(EpisodeRow, episode_id)
     assert episode is not None and episode.therapist_id is not None
     now = app.clock.now()
-    row = AppointmentRow(uid=f"test-{episode_id}-{start.isoformat()}", episode_id=episode_id,
+    row = AppointmentRow(uid=f"test-{episode_id}-{start.isoformat()}{tag}", episode_id=episode_id,
                          patient_id=episode.patient_id, therapist_id=episode.therapist_id,
                          visit_type=visit_type, visit_name=visit_type, start_utc=start,
                          end_utc=start + timedelta(minutes=60), status=status, created_at=now,
@@ -69,7 +69,8 @@ class FirstMorningBooker:
                            "not_before": not_before, "not_after": not_after,
                            "therapist_id": therapist_id})
         ident = _insert(session, app, episode_id, visit_type,
-                        local_datetime(not_before, time(10, 0), NEW_YORK))
+                        local_datetime(not_before, time(10, 0), NEW_YORK),
+                        tag=f"-{id(self)}-{len(self.calls)}")
         row = session.get(AppointmentRow, ident)
         assert row is not None
         return row

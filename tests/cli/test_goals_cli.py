@@ -66,6 +66,10 @@ def test_review_escalates_a_stall_once_and_lists_it(home: Path) -> None:
     assert "0 new escalation" in _run("review", "--episode", "1")
     [listed] = json.loads(_run("escalations", "list", "--format", "json"))
     assert (listed["level"], listed["kind"]) == (1, "stall")
+    [as_json] = json.loads(_run("escalations", "show", str(listed["id"]), "--format", "json"))
+    assert as_json["evidence"]["notify_therapist"] == "chen"
+    review = json.loads(_run("review", "--format", "json"))
+    assert review[0]["episodes"] == 1 and review[0]["escalations"] == []
     shown = _run("escalations", "show", str(listed["id"]))
     assert "Berg Balance Scale: baseline 40 points" in shown
     assert "dismissed" in _run("escalations", "dismiss", str(listed["id"]), "--reason",

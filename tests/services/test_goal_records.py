@@ -4,7 +4,6 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from goal_helpers import NEW_YORK, active_episode, visit
 from sqlmodel import select
 
 from carepath.adapters.clock import FixedClock
@@ -18,6 +17,7 @@ from carepath.services.goals import (
     record_measurement,
     set_goal,
 )
+from goal_helpers import NEW_YORK, active_episode, visit
 
 
 def test_goals_come_from_the_pathway_with_the_evaluation_as_baseline(app: App) -> None:

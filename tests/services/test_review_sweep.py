@@ -266,3 +266,19 @@ def test_the_sweep_runs_the_same_on_each_backend(any_app: App) -> None:
     assert [(e.episode_id, e.kind, e.status) for e in first.escalations] == [
         (episode, "stall", "scheduled")]
     assert again.escalations == [] and first.verdicts["no_change"] == 1
+
+
+def test_two_sweeps_racing_write_one_escalation(any_app: App) -> None:
+    """A sweep that decided before another one wrote the same stall adds nothing."""
+    from carepath.domain.review import review_episode
+    from carepath.services.review import _apply_one, load_facts
+
+    _stalled_episode(any_app)
+    with transaction(any_app.engine) as session:
+        [stale] = load_facts(session, any_app)
+    decision = review_episode(stale.facts, any_app.config.measures, now=_at(20))
+    review_all(any_app, now=_at(20), book=FirstMorningBooker())
+    with transaction(any_app.engine) as session:
+        late = _apply_one(session, any_app, decision, stale.facts, FirstMorningBooker(),
+                          _at(20))
+    assert late == [] and len(_escalations(any_app)) == 1

@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from carepath.adapters.tables import EscalationRow
@@ -129,9 +130,8 @@ def _book(session: Session, app: App, effect: BookReassessment, episode_id: int,
                 appointment_id = _try_book(session, app, effect, episode_id, book, now,
                                            therapist)
                 break
-            except (CarepathError, ImportError) as error:
-                reason = str(error) if isinstance(error, CarepathError) else "no scheduling"
-                failure = failure or reason
+            except (CarepathError, ImportError, IntegrityError) as error:
+                failure = failure or _why_not_booked(error)
         if appointment_id is not None and failure:
             note = f" with another therapist, because: {failure}"
         elif appointment_id is None and effect.fallback_appointment_id is not None:
@@ -149,6 +149,14 @@ def _book(session: Session, app: App, effect: BookReassessment, episode_id: int,
                                    f"{effect.within_days} days{note}")
         if note.startswith("; no room"):
             evidence["reassess_at_visit"] = appointment_id
+
+
+def _why_not_booked(error: Exception) -> str:
+    if isinstance(error, CarepathError):
+        return str(error)
+    if isinstance(error, IntegrityError):  # a concurrent booking won the slot first
+        return "the slot was taken by another booking at the same moment"
+    return "no scheduling engine is installed"
 
 
 def _try_book(session: Session, app: App, effect: BookReassessment, episode_id: int,

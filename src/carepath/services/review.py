@@ -99,7 +99,9 @@ def _apply_one(session: Session, app: App, decision: ReviewDecision, facts: Epis
     try:
         with session.begin_nested():
             return apply_decision(session, app, decision, facts, book, now=now)
-    except IntegrityError:
+    except IntegrityError as error:
+        if "dedupe_key" not in str(error.orig):
+            raise
         return []
 
 
