@@ -139,28 +139,30 @@ def _save_verdicts(app: App, decisions: list[tuple[Loaded, ReviewDecision]],
 
 def load_facts(session: Session, app: App, episode_id: int | None = None) -> list[Loaded]:
     """Everything the review needs for the active episodes, one query per table."""
+    # Core rows, not ORM results: tens of thousands of plain tuples, no identity map.
+    read = session.connection().execute
     episodes = _episodes(session, episode_id)
     if episode_id is not None and not episodes:
         raise NotFound("active episode", episode_id, "only active episodes are reviewed")
     ids = select(EpisodeRow.id).where(col(EpisodeRow.state) == "active")
     if episode_id is not None:
         ids = ids.where(EpisodeRow.id == episode_id)
-    goals = _group(session.execute(columns(
+    goals = _group(read(columns(
         GoalRow.episode_id, GoalRow.id, GoalRow.measure_id, GoalRow.baseline, GoalRow.target,
         GoalRow.target_kind, GoalRow.due_date, GoalRow.baseline_at, GoalRow.status).where(
         col(GoalRow.episode_id).in_(ids))))
-    readings = _group(session.execute(columns(
+    readings = _group(read(columns(
         MeasurementRow.episode_id, MeasurementRow.measure_id, MeasurementRow.value,
         MeasurementRow.taken_at, MeasurementRow.id).where(
         col(MeasurementRow.episode_id).in_(ids))))
-    recoveries = _group(session.execute(columns(
+    recoveries = _group(read(columns(
         RecoveryReportRow.episode_id, RecoveryReportRow.recovered, RecoveryReportRow.reported_at,
         RecoveryReportRow.id).where(col(RecoveryReportRow.episode_id).in_(ids))))
-    visits = _group(session.execute(columns(
+    visits = _group(read(columns(
         AppointmentRow.episode_id, AppointmentRow.id, AppointmentRow.status,
         AppointmentRow.start_utc, AppointmentRow.updated_at, AppointmentRow.visit_type).where(
         col(AppointmentRow.episode_id).in_(ids))))
-    known = _group(session.execute(columns(
+    known = _group(read(columns(
         EscalationRow.episode_id, EscalationRow.dedupe_key, EscalationRow.level,
         EscalationRow.kind, EscalationRow.status, EscalationRow.created_at,
         AppointmentRow.start_utc, AppointmentRow.status, EscalationRow.appointment_id).join(
