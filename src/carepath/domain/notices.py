@@ -39,7 +39,7 @@ BRING_BY_TAG = {
     "gym": "comfortable clothes you can move in",
     "family-room": "a list of your aids and devices; your caregiver is welcome",
 }
-ALWAYS_BRING = "your walking aid and a bottle of cold water"
+ALWAYS_BRING = "your walking aid and a bottle of cold water"  # said once, not in every row
 
 
 @dataclass(frozen=True)
@@ -64,7 +64,7 @@ def date_text(moment: datetime, zone: ZoneInfo) -> str:
 def bring_list(visit: CalendarVisit) -> str:
     tags = [tag for resource in visit.resources for tag in resource.provides]
     extras = [BRING_BY_TAG[tag] for tag in dict.fromkeys(tags) if tag in BRING_BY_TAG]
-    return "; ".join([*extras, ALWAYS_BRING])
+    return "; ".join(extras) or "Nothing extra"
 
 
 def visit_line(visit: CalendarVisit, zone: ZoneInfo) -> dict[str, Any]:
@@ -91,6 +91,7 @@ def _base(style: CalendarStyle, recipient: Recipient, patient_name: str) -> dict
                    "email": style.organizer_email},
         "recipient": {"name": recipient.name, "role": recipient.role},
         "patient_first_name": first_name,
+        "always_bring": ALWAYS_BRING,
         "advice": [{"title": t, "text": x} for t, x in ADVICE],
     }
 
@@ -130,6 +131,8 @@ def therapist_context(visits: Sequence[CalendarVisit], style: CalendarStyle, *,
     for visit in visits:
         row = visit_line(visit, style.zone)
         row["summary"] = summary(visit, style, "therapist")
+        row["patient"] = (visit.patient.name if style.detail == "full_name"
+                          else visit.patient.initials)
         rows.append(row)
     return {
         "clinic": {"name": style.clinic_name, "address": style.address,
@@ -204,7 +207,8 @@ def escalation_context(notice: EscalationNotice, style: CalendarStyle, *, patien
                        "summary": notice.summary, "facts": list(notice.facts),
                        "actions": list(notice.actions),
                        "proposed_pathway": notice.proposed_pathway},
-        "visits": [visit_line(reassessment, style.zone)] if reassessment else [],
+        "visits": [{**visit_line(reassessment, style.zone), "patient": patient_label}]
+        if reassessment else [],
     }
 
 
