@@ -223,7 +223,9 @@ def import_measurements(app: App, path: Path) -> int:
     row is wrong, and every wrong row is reported with its line number."""
     problems: list[str] = []
     rows: list[tuple[int, dict[str, str | None]]] = read_csv(path)
-    missing = {"episode", "measure", "value"} - set(rows[0][1] if rows else {})
+    if not rows:
+        return 0
+    missing = {"episode", "measure", "value"} - set(rows[0][1])
     if missing:
         raise InputError(str(path), "missing column(s) " + ", ".join(sorted(missing)),
                          "the header is episode,measure,value,at,appointment")
