@@ -71,11 +71,24 @@ class Finder:
         self.cal, self.busy = calendar, busy
         self.heat_minute = minutes_of(calendar.clinic.heat_safe_before)
         self._providers: dict[str, list[Resource]] = {}
+        self._general: dict[str, tuple[list[Resource], list[Resource]]] = {}
         self._qualified: dict[tuple[str, ...], list[Therapist]] = {}
         self._unable: dict[tuple[tuple[str, ...], ...], dict[str, int]] = {}
         self._free_cache: dict[tuple[str, date], tuple[int, list[Span]]] = {}
         self.fit_cache: dict[tuple[str, PatientPreferences], int] = {}
         self._tag_cache: dict[tuple[str, date], tuple[tuple[int, ...], list[Span]]] = {}
+
+    def _rotated(self, tag: str, slot: int) -> list[Resource]:
+        """Providers of ``tag``, the general ones rotated by ``slot``, specialised ones last."""
+        if tag not in self._general:
+            providers = self.providers(tag)
+            general = [r for r in providers if len(r.provides) == len(providers[0].provides)]
+            self._general[tag] = (general, providers[len(general):])
+        general, special = self._general[tag]
+        if len(general) < 2:
+            return general + special
+        turn = slot % len(general)
+        return general[turn:] + general[:turn] + special
 
     def qualified(self, skills: tuple[str, ...]) -> list[Therapist]:
         """Therapists with every skill in ``skills``, in config order."""
@@ -241,10 +254,15 @@ class Finder:
 
     def _free_unit(self, tag: str, start: int, end: int, day: date,
                    taken: set[str]) -> Unit | None:
-        for resource in self.providers(tag):
+        slot = start // self.cal.step
+        for resource in self._rotated(tag, slot):
             if resource.id in taken or self.cal.resource_down(resource, day):
                 continue
-            for number in range(resource.capacity):
+            # Probe from a room and unit that depend on the time, not always from the first:
+            # rooms and units fill evenly, and a free one is found in a couple of probes.
+            first = slot % resource.capacity
+            for step in range(resource.capacity):
+                number = (first + step) % resource.capacity
                 if not self.busy.unit((resource.id, number)).overlaps(start, end):
                     return resource.id, number
         return None

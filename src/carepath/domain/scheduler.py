@@ -32,6 +32,7 @@ SKIP = 1000.0  # cost of leaving a visit out: any complete chain beats any parti
 PRIMARY_CANDIDATES = 2  # therapists tried for continuity before mixing therapists
 MIXED_FEASIBLE = 3  # in a mixed chain, therapists compared per visit and day
 MIXED_SCAN = 6  # least-loaded therapists tried first in a mixed chain
+MIXED_WIDE = 40  # … and when that leaves a visit out (every one, in a clinic this size)
 
 Chosen = list[Candidate | None]
 Options = Callable[[VisitRequirement], list[str]]
@@ -215,7 +216,7 @@ def evaluate(reqs: Sequence[VisitRequirement], finder: Finder, wishes: Wishes, *
             best = (chosen, candidate)
         if not skips(chosen) and all(not c.penalties for c in chosen if c):
             break
-    for limit in (MIXED_SCAN, None):  # the least loaded first; everyone if that fails
+    for limit in (MIXED_SCAN, MIXED_WIDE):  # the least loaded first, then more of them
         if best is not None and not skips(best[0]):
             break
         lead = best[1] if best else None
