@@ -10,7 +10,7 @@ import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Engine
 from sqlmodel import Session, select
@@ -75,26 +75,32 @@ def _restrict_sqlite_file(url: str) -> None:
 
 
 def sync_config(app: App) -> None:
-    """Mirror therapists and resources from the config into their tables (for foreign keys)."""
+    """Mirror therapists and resources from the config into their tables (for foreign keys).
+
+    Rows that left the config are kept (history points at them) but marked inactive.
+    """
     from carepath.adapters.db import transaction
 
     clinic = app.config.clinic
+    therapists = {t.id: {"name": t.name, "email": t.email, "senior": t.senior,
+                         "skills": ",".join(t.skills)} for t in clinic.therapists}
+    resources = {r.id: {"name": r.name, "kind": r.kind, "capacity": r.capacity,
+                        "provides": ",".join(r.provides)} for r in clinic.resources}
     with transaction(app.engine) as session:
-        therapists = {row.id: row for row in session.exec(select(TherapistRow))}
-        for t in clinic.therapists:
-            row = therapists.pop(t.id, None) or TherapistRow(id=t.id, name=t.name, email=t.email)
-            row.name, row.email, row.senior, row.active = t.name, t.email, t.senior, True
-            row.skills = ",".join(t.skills)
-            session.add(row)
-        for gone in therapists.values():
-            gone.active = False
-            session.add(gone)
-        resources = {row.id: row for row in session.exec(select(ResourceRow))}
-        for r in clinic.resources:
-            res = resources.pop(r.id, None) or ResourceRow(id=r.id, name=r.name, kind=r.kind)
-            res.name, res.kind, res.capacity, res.active = r.name, r.kind, r.capacity, True
-            res.provides = ",".join(r.provides)
-            session.add(res)
-        for gone_resource in resources.values():
-            gone_resource.active = False
-            session.add(gone_resource)
+        _mirror(session, TherapistRow, therapists)
+        _mirror(session, ResourceRow, resources)
+
+
+_Mirrored = TypeVar("_Mirrored", TherapistRow, ResourceRow)
+
+
+def _mirror(session: Session, table: type[_Mirrored], wanted: dict[str, dict[str, Any]]) -> None:
+    existing = {row.id: row for row in session.exec(select(table))}
+    for ident, values in wanted.items():
+        row = existing.pop(ident, None) or table(id=ident, **values)
+        for name, value in {**values, "active": True}.items():
+            setattr(row, name, value)
+        session.add(row)
+    for gone in existing.values():
+        gone.active = False
+        session.add(gone)
