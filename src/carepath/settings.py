@@ -73,6 +73,9 @@ class Settings:
             for f in fields(self)
         } | {"database_url": mask_url(self.database_url)}
 
+    def __repr__(self) -> str:  # the dataclass repr would show a password inside the URL
+        return "Settings(" + ", ".join(f"{k}={v!r}" for k, v in self.public().items()) + ")"
+
     @property
     def mail_dir(self) -> Path:
         return self.home / "mail"

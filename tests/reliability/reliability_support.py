@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import os
+import socket
+import threading
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
+from email import message_from_bytes
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from click.testing import Result
@@ -68,3 +72,40 @@ def postgres_schema() -> Iterator[str]:
         with admin.begin() as conn:
             conn.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
         admin.dispose()
+
+
+def free_port() -> int:
+    """A TCP port free on 127.0.0.1 right now (aiosmtpd cannot take port 0)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+class Inbox:
+    """An aiosmtpd handler that keeps every message it accepts, in arrival order."""
+
+    def __init__(self) -> None:
+        self.messages: list[bytes] = []
+        self.lock = threading.Lock()
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        with self.lock:
+            self.messages.append(bytes(envelope.original_content or envelope.content))
+        return "250 OK"
+
+    def message_ids(self) -> list[str]:
+        with self.lock:
+            return [str(message_from_bytes(m).get("Message-ID", "")) for m in self.messages]
+
+
+@contextmanager
+def smtp_server(handler: Any, port: int | None = None, **options: Any) -> Iterator[int]:
+    """A real SMTP server on 127.0.0.1 for the block; yields its port."""
+    from aiosmtpd.controller import Controller
+
+    controller = Controller(handler, hostname="127.0.0.1", port=port or free_port(), **options)
+    controller.start()
+    try:
+        yield int(controller.port)
+    finally:
+        controller.stop()

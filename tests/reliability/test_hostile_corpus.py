@@ -202,3 +202,26 @@ def test_local_times_on_dst_nights_mean_one_instant_or_a_clear_refusal(case: Cas
         return
     assert mode == []
     assert to_utc(local_datetime(*args, shift_gap=True)).isoformat() == case.expect
+
+
+def test_markup_in_a_name_is_escaped_in_the_emails_it_reaches(cli: Cli) -> None:
+    """A patient named with a script tag gets an HTML email showing it as text, and the
+    therapist's invite shows only initials."""
+    from email import message_from_bytes, policy
+
+    name = MARKUP["script tag"]
+    assert cli("patients", "add", "MRN-X1", "--name", name, "--email", "x@example.org"
+               ).exit_code == 0
+    assert cli("enroll", "MRN-X1", "stable-boosters", "--start", "2027-03-01").exit_code == 0
+    assert cli("dispatch").exit_code == 0
+    bodies = []
+    for file in (cli.home / "mail").glob("*.eml"):
+        message = message_from_bytes(file.read_bytes(), policy=policy.default)
+        to = message["To"].addresses[0]
+        assert to.display_name in ("", name) or "riverside" in to.addr_spec  # quoted, whole
+        bodies += [(to.addr_spec, part.get_content_type(), part.get_content())
+                   for part in message.walk() if part.get_content_maintype() == "text"]
+    html = [text for to, kind, text in bodies if to == "x@example.org" and kind == "text/html"]
+    assert html and all("<script>" not in text for text in html)
+    assert any("&lt;script&gt;" in text for text in html)
+    assert all("<script>" not in text for _, kind, text in bodies if kind == "text/html")

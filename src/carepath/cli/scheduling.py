@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 
 import typer
 
+from carepath.adapters.mail import write_private
 from carepath.cli.common import FORMAT_OPTION, Format, console, emit, open_app
 from carepath.domain.schedule_types import EpisodeSchedule
 from carepath.errors import InputError
@@ -213,7 +214,7 @@ def export(fmt: str = typer.Option("json", "--format", help="json or csv"),
     if output is None:
         typer.echo(text, nl=False)
     else:
-        output.write_text(text, encoding="utf-8")
+        write_private(output.resolve(), text.encode("utf-8"))  # patient data: owner only
         console.print(f"wrote {output}", markup=False)
 
 

@@ -140,6 +140,9 @@ def import_patients(app: App, path: Path, *, skip_invalid: bool = False) -> Impo
                 result.updated += 1
             else:
                 result.created += 1
+            # one row per patient too, so `carepath audit --entity patient:ID` shows imports
+            app.audit(session, "patient.update" if existing else "patient.create", "patient",
+                      patient.id, source=path.name)
         app.audit(session, "patient.import", "patient", path.name, created=result.created,
                   updated=result.updated, skipped=len(problems))
     return result

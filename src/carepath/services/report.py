@@ -19,6 +19,7 @@ from markupsafe import Markup
 from sqlmodel import Session, col, select
 
 from carepath.adapters.db import transaction
+from carepath.adapters.mail import write_private
 from carepath.adapters.tables import (
     AppointmentRow,
     EscalationRow,
@@ -96,10 +97,12 @@ def render_episode_report(app: App, episode_id: int) -> str:
 def write_episode_report(app: App, episode_id: int, output: Path) -> Path:
     """Write the report to ``output`` (owner-only: it holds patient data)."""
     html = render_episode_report(app, episode_id)
-    output.parent.mkdir(parents=True, exist_ok=True)
-    descriptor = os.open(output, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-        handle.write(html)
+    folder = output.resolve().parent
+    folder.mkdir(parents=True, exist_ok=True)
+    if folder.is_relative_to(app.settings.home.resolve()):  # patient data: owner only
+        os.chmod(folder, 0o700)
+    # atomic and 0600 even when the file existed with wider permissions (O_TRUNC kept them)
+    write_private(output.resolve(), html.encode("utf-8"))
     return output
 
 
