@@ -22,6 +22,8 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq, TaggedScalar
 from ruamel.yaml.constructor import RoundTripConstructor
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
+from ruamel.yaml.nodes import MappingNode, ScalarNode, SequenceNode
+from ruamel.yaml.reader import ReaderError
 
 from carepath.config_messages import dotted, problems_from, shown_value
 from carepath.domain.config import Clinic, Config, MeasuresFile, Pathway
@@ -31,6 +33,7 @@ from carepath.errors import ConfigError, ConfigProblem
 MAX_CONFIG_BYTES = 1_000_000
 MAX_VALUES = 100_000  # after alias expansion; the example clinic has about 1,000
 MAX_DEPTH = 40
+_COMPLEX_KEY_HINT = "keys are plain words; look for a stray ? or bracket before a colon"
 
 
 class _Constructor(RoundTripConstructor):
@@ -184,9 +187,20 @@ def _parse(text: str, shown: str, problems: list[ConfigProblem]) -> Any:
         problems.append(ConfigProblem(shown, line, "(yaml)", None,
                                       f"not valid YAML: {reason}", _yaml_hint(reason)))
         return None
+    except ReaderError as error:  # a character YAML does not allow, e.g. NUL
+        code = error.character if isinstance(error.character, int) else ord(error.character)
+        problems.append(ConfigProblem(shown, text[:max(error.position, 0)].count("\n") + 1,
+                                      "(yaml)", None, f"not valid YAML: control character "
+                                      f"U+{code:04X}", "remove it; config files are plain text"))
+        return None
+    except TypeError:  # ruamel cannot build a mapping whose key is a list or mapping
+        problems.append(ConfigProblem(shown, _complex_key_line(yaml, text), "(yaml)", None,
+                                      "not valid YAML: a key is a list or a mapping",
+                                      _COMPLEX_KEY_HINT))
+        return None
     except (YAMLError, ValueError, RecursionError) as error:
         problems.append(ConfigProblem(shown, None, "(yaml)", None,
-                                      f"not valid YAML: {str(error)[:120]}",
+                                      f"not valid YAML: {str(error).splitlines()[0][:120]}",
                                       "check the file against the example config"))
         return None
     if data is None:
@@ -194,6 +208,21 @@ def _parse(text: str, shown: str, problems: list[ConfigProblem]) -> Any:
                                       "write the settings as key: value lines; see the "
                                       "example config"))
     return data
+
+
+def _complex_key_line(yaml: YAML, text: str) -> int | None:
+    """The line of the first mapping key that is not a plain scalar."""
+    pending = [yaml.compose(text)]
+    while pending:
+        node = pending.pop()
+        if isinstance(node, MappingNode):
+            for key, value in node.value:
+                if not isinstance(key, ScalarNode):
+                    return int(key.start_mark.line) + 1
+                pending.append(value)
+        elif isinstance(node, SequenceNode):
+            pending.extend(node.value)
+    return None
 
 
 def _yaml_hint(reason: str) -> str:
@@ -248,11 +277,18 @@ def _plain_node(node: Any, budget: list[int], depth: int, line: int | None) -> A
                           "YAML aliases (*name)")
     _refuse_tags(node, line)
     if isinstance(node, dict):
-        return {str(k): _plain_node(v, budget, depth + 1, _line(node, k))
+        return {_plain_key(k, node): _plain_node(v, budget, depth + 1, _line(node, k))
                 for k, v in node.items()}
     if isinstance(node, list):
         return [_plain_node(v, budget, depth + 1, _line(node, i)) for i, v in enumerate(node)]
     return node
+
+
+def _plain_key(key: Any, mapping: Any) -> str:
+    if isinstance(key, str | int | float | bool) or key is None:
+        return str(key)
+    raise _Unreadable("not valid YAML: a key is a list or a mapping", _COMPLEX_KEY_HINT,
+                      _line(mapping, key))
 
 
 def _line(container: Any, key: Any) -> int | None:
