@@ -47,18 +47,18 @@ def test_a_valid_file_imports_every_row_with_its_preferences(app: App, tmp_path:
 
 
 def test_a_bad_row_names_its_line_and_column_and_nothing_is_imported(
-    app: App, tmp_path: Path
+    any_app: App, tmp_path: Path
 ) -> None:
     """One bad email on line 3: the error says so and no row, good or bad, is written."""
     bad = "MRN3,Cy Park,cy-at-example,,,,no,,no,"
     path = write_csv(tmp_path, ANN, bad, BEN)
     with pytest.raises(InputError) as caught:
-        import_patients(app, path)
+        import_patients(any_app, path)
     assert caught.value.why == ("1 problem(s), nothing imported:\n"
                                 "  line 3: email: 'cy-at-example' is not an email address "
                                 "like name@example.org")
     assert caught.value.fix == "fix the rows, or pass --skip-invalid"
-    assert count_patients(app) == 0
+    assert count_patients(any_app) == 0
 
 
 def test_every_bad_row_is_listed_at_once(app: App, tmp_path: Path) -> None:
@@ -87,24 +87,24 @@ def test_skip_invalid_imports_the_good_rows_and_reports_the_rest(
 
 
 def test_reimporting_the_same_file_changes_nothing_and_never_duplicates(
-    app: App, tmp_path: Path
+    any_app: App, tmp_path: Path
 ) -> None:
     """The second import finds every patient unchanged; there are still two rows."""
     path = write_csv(tmp_path, ANN, BEN)
-    import_patients(app, path)
-    again = import_patients(app, path)
+    import_patients(any_app, path)
+    again = import_patients(any_app, path)
     assert (again.created, again.updated, again.unchanged) == (0, 0, 2)
-    assert count_patients(app) == 2
+    assert count_patients(any_app) == 2
 
 
-def test_reimporting_an_edited_file_updates_in_place(app: App, tmp_path: Path) -> None:
+def test_reimporting_an_edited_file_updates_in_place(any_app: App, tmp_path: Path) -> None:
     """A changed email updates the patient with that id; no second row appears."""
-    import_patients(app, write_csv(tmp_path, ANN, BEN))
+    import_patients(any_app, write_csv(tmp_path, ANN, BEN))
     edited = ANN.replace("ann@patients.example", "ann.lee@patients.example")
-    result = import_patients(app, write_csv(tmp_path, edited, BEN, name="p2.csv"))
+    result = import_patients(any_app, write_csv(tmp_path, edited, BEN, name="p2.csv"))
     assert (result.created, result.updated, result.unchanged) == (0, 1, 1)
-    assert get_patient(app, "MRN1").email == "ann.lee@patients.example"
-    assert count_patients(app) == 2
+    assert get_patient(any_app, "MRN1").email == "ann.lee@patients.example"
+    assert count_patients(any_app) == 2
 
 
 def test_an_id_twice_in_one_file_is_a_problem_not_a_silent_overwrite(
