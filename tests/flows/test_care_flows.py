@@ -1,0 +1,53 @@
+"""The episode flows under a real Prefect server: thin wrappers over carepath services."""
+
+from datetime import date
+
+import pytest
+from sqlmodel import col, select
+
+from carepath.adapters.db import transaction
+from carepath.adapters.tables import AppointmentRow, EpisodeRow
+from carepath.errors import InvalidTransition
+from carepath.services import App
+from carepath.services.patients import add_patient
+from carepath.services.runs import list_runs
+from flows.care import complete_episode, enroll_episode, report_relapse
+from flows.context import using_app
+
+
+def _patient(app: App) -> None:
+    add_patient(app, {"id": "MRN1", "name": "Jane Doe", "email": "jane@example.org"})
+
+
+def test_enrol_then_relapse_pauses_boosters_and_starts_post_relapse(
+    app: App, prefect_server: None
+) -> None:
+    """enroll_episode books boosters; report_relapse holds them and books post-relapse care."""
+    _patient(app)
+    with using_app(app):
+        enroll_episode("MRN1", "stable-boosters", date(2027, 3, 2))
+        report_relapse("MRN1")
+    with transaction(app.engine) as session:
+        episodes = session.exec(select(EpisodeRow).order_by(col(EpisodeRow.id))).all()
+        cancelled = session.exec(select(AppointmentRow).where(
+            AppointmentRow.status == "cancelled")).all()
+    assert [(e.pathway_id, e.state) for e in episodes] == [
+        ("stable-boosters", "on_hold"), ("post-relapse", "active")]
+    assert episodes[1].previous_episode_id == episodes[0].id
+    assert cancelled and {c.episode_id for c in cancelled} == {episodes[0].id}
+    assert [r.flow for r in list_runs(app)] == ["report_relapse", "enroll_episode"]
+
+
+def test_a_failing_flow_leaves_a_failed_run_for_the_admin(app: App, prefect_server: None) -> None:
+    """Completing an episode twice is refused, and the refusal is on record."""
+    _patient(app)
+    with using_app(app):
+        enroll_episode("MRN1", "progression-review", date(2027, 3, 2))
+        with transaction(app.engine) as session:
+            episode_id = session.exec(select(EpisodeRow.id)).one()
+        complete_episode(episode_id)
+        with pytest.raises(InvalidTransition, match="finished"):
+            complete_episode(episode_id)
+    latest = list_runs(app)[0]
+    assert (latest.flow, latest.status) == ("complete_episode", "failed")
+    assert "finished" in latest.error
