@@ -7,11 +7,11 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+
 from bench.baseline import schedule_naive
 from bench.checker import check
 from bench.model import Booking, Workload
 from bench.workload import generate
-
 from carepath.domain.config import Period
 
 NEW_YORK = ZoneInfo("America/New_York")

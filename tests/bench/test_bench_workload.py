@@ -8,6 +8,7 @@ from datetime import datetime, time
 from zoneinfo import ZoneInfo
 
 import pytest
+
 from bench.checker import check
 from bench.model import Workload
 from bench.workload import generate

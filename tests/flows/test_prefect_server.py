@@ -2,12 +2,12 @@
 
 import asyncio
 
-from flows.care import extend_boosters
-from flows.context import using_app
 from prefect.client.orchestration import get_client
 
 from carepath.services import App
 from carepath.services.runs import list_runs
+from flows.care import extend_boosters
+from flows.context import using_app
 
 
 def test_a_flow_runs_on_a_prefect_server_and_is_recorded(app: App, prefect_server: None) -> None:
