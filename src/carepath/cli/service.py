@@ -23,9 +23,10 @@ episodes_app = typer.Typer(help="Episodes of care: list, show, complete, relapse
 
 def prefect_runner() -> Callable[[App, str], str]:
     """Run each sweep as a Prefect flow (local ephemeral API unless PREFECT_API_URL is set)."""
+    from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
+
     import flows
     from flows.context import using_app
-    from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
 
     by_name = {"dispatch_outbox": flows.dispatch_outbox, "send_reminders": flows.send_reminders,
                "review_goals": flows.review_goals, "extend_boosters": flows.extend_boosters}
