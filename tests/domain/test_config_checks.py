@@ -89,11 +89,40 @@ def test_a_broken_therapist_keeps_the_index_of_the_others(config_dir: Path) -> N
 def test_a_typo_in_one_room_raises_no_false_alarm_in_the_pathways(
     config_dir: Path, config: Config
 ) -> None:
-    """When a resource cannot be read, "nobody provides gym" would be a guess: say nothing."""
+    """A room with a bad capacity still provides its tags: no "nobody provides gym"."""
     data = _clinic_data(config_dir)
     data["resources"][0]["capacity"] = "four"
     findings = check_all(clinic_parts(data), config.measures, config.pathways)
     assert findings == []
+
+
+def test_a_room_whose_tags_cannot_be_read_silences_only_the_tag_check(
+    config_dir: Path, config: Config
+) -> None:
+    """provides: gym (not a list) makes "nobody provides X" a guess; other checks still run."""
+    data = _clinic_data(config_dir)
+    data["resources"][0]["provides"] = "gym"
+    data["therapists"][0]["working_hours"]["mon"] = ["08:00-12:00", "11:00-13:00"]
+    parts = clinic_parts(data)
+    assert parts.resource_tags is None and parts.therapist_skills is not None
+    findings = check_all(parts, config.measures, config.pathways)
+    assert [f.path for f in findings] == [("therapists", 0, "working_hours", "mon")]
+
+
+def test_a_need_is_still_checked_when_another_room_is_broken(
+    config_dir: Path, config: Config
+) -> None:
+    """One broken room does not hide that no room at all provides a sauna."""
+    data = _clinic_data(config_dir)
+    data["resources"][0]["capacity"] = "four"
+    pathway = config.pathways["stable-boosters"]
+    visit = pathway.visit_types["booster"]
+    broken = pathway.model_copy(update={"visit_types": {"booster": visit.model_copy(
+        update={"needs": visit.needs.model_copy(update={"resources": ["sauna"]})})}})
+    findings = check_all(clinic_parts(data), config.measures, {"stable-boosters": broken},
+                         known_pathways=list(config.pathways))
+    assert [(f.path, f.value) for f in findings] == [
+        (("visit_types", "booster", "needs", "resources", 0), "sauna")]
 
 
 def test_a_whole_clinic_and_its_parts_give_the_same_findings(config: Config) -> None:

@@ -35,7 +35,12 @@ M = TypeVar("M", bound=BaseModel)
 
 @dataclass(frozen=True)
 class ClinicParts:
-    """The sections of ``clinic.yaml`` that passed their shape check, by original index."""
+    """The sections of ``clinic.yaml`` that passed their shape check, by original index.
+
+    ``resource_tags`` and ``therapist_skills`` are every tag and skill the file names, read
+    from the broken entries too; None when some entry's list cannot be read, so that a
+    "nobody provides this" finding is only ever made when it is certain.
+    """
 
     opening_hours: WeeklyHours | None = None
     holidays: Holidays | None = None
@@ -43,11 +48,15 @@ class ClinicParts:
     therapists: Mapping[int, Therapist] = field(default_factory=dict)
     all_resources: bool = False
     all_therapists: bool = False
+    resource_tags: frozenset[str] | None = None
+    therapist_skills: frozenset[str] | None = None
 
     @classmethod
     def of(cls, clinic: Clinic) -> ClinicParts:
         return cls(clinic.opening_hours, clinic.holidays, dict(enumerate(clinic.resources)),
-                   dict(enumerate(clinic.therapists)), True, True)
+                   dict(enumerate(clinic.therapists)), True, True,
+                   frozenset(tag for r in clinic.resources for tag in r.provides),
+                   frozenset(skill for t in clinic.therapists for skill in t.skills))
 
 
 def clinic_parts(data: Mapping[str, Any]) -> ClinicParts:
@@ -62,7 +71,22 @@ def clinic_parts(data: Mapping[str, Any]) -> ClinicParts:
         holidays=_valid_or_none(data.get("holidays"), Holidays),
         resources=resources, therapists=therapists,
         all_resources=all_resources, all_therapists=all_therapists,
+        resource_tags=_named(data.get("resources"), "provides", required=True),
+        therapist_skills=_named(data.get("therapists"), "skills", required=False),
     )
+
+
+def _named(entries: object, key: str, *, required: bool) -> frozenset[str] | None:
+    """Every string listed under ``key`` in the raw entries; None if any list is unreadable."""
+    if not isinstance(entries, list) or not entries:
+        return None
+    names: set[str] = set()
+    for entry in entries:
+        value = entry.get(key, None if required else []) if isinstance(entry, dict) else None
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            return None
+        names.update(v.strip() for v in value)
+    return frozenset(names)
 
 
 def _valid_or_none(value: object, model: type[M]) -> M | None:
