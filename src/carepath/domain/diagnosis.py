@@ -8,6 +8,7 @@ another therapist in the same week, and the earliest times after the week.
 
 from __future__ import annotations
 
+import heapq
 from datetime import date, timedelta
 
 from carepath.domain.placement import Finder, Wishes
@@ -15,7 +16,8 @@ from carepath.domain.planning import EpisodePlan, VisitRequirement
 from carepath.domain.schedule_types import Unplaced
 from carepath.domain.timeutil import minutes_of
 
-LOOK_AHEAD_DAYS = 21
+LOOK_AHEAD_DAYS = 14
+SEARCHED = 40
 ALTERNATIVES = 3
 
 
@@ -27,6 +29,14 @@ def explain(req: VisitRequirement, finder: Finder, wishes: Wishes, therapist_id:
     if plan is not None and plan.weeks < plan.max_weeks:
         constraint += f" (even stretched to {plan.max_weeks} weeks)"
     return Unplaced(req, constraint, alternatives(req, finder, wishes, therapist_id))
+
+
+def least_loaded(finder: Finder, therapists: list[str]) -> list[str]:
+    """The ``SEARCHED`` least-loaded of ``therapists``: in a big clinic, searching every
+    therapist's diary for every failed visit would cost more than the booking."""
+    if len(therapists) <= SEARCHED:
+        return therapists
+    return heapq.nsmallest(SEARCHED, therapists, key=lambda t: finder.busy.load.get(t, 0))
 
 
 def week_words(req: VisitRequirement) -> str:
@@ -71,7 +81,8 @@ def binding_constraint(req: VisitRequirement, finder: Finder, wishes: Wishes,
             down = sorted({m for r in finder.providers(tag) for d in working
                            if (m := cal.resource_down(r, d))})
             return f"no {tag} is available in {week}: " + "; ".join(down or ["none configured"])
-    roomy = [d for d in working if any(finder.best(req, d, t, wishes) for t in therapists)]
+    nearest = least_loaded(finder, therapists)
+    roomy = [d for d in working if any(finder.best(req, d, t, wishes) for t in nearest)]
     if not roomy:
         needs = " and a free " + "/".join(req.resources) if req.resources else ""
         return (f"{who}{needs} is free on {day_words(working)}{_part_of_day(wishes, finder)} "
@@ -93,7 +104,7 @@ def alternatives(req: VisitRequirement, finder: Finder, wishes: Wishes,
                  therapist_id: str | None) -> tuple[str, ...]:
     """Nearest real options: another therapist this week, then the first slots after it."""
     out: list[str] = []
-    everyone = [t.id for t in finder.qualified(req.skills)]
+    everyone = least_loaded(finder, [t.id for t in finder.qualified(req.skills)])
     for day in finder.window_days(req, wishes):
         found = _first(req, day, [therapist_id] if therapist_id else everyone, finder, wishes)
         if found:

@@ -194,7 +194,8 @@ def mixed_options(finder: Finder, primary: str | None, limit: int | None = None)
 
 def evaluate(reqs: Sequence[VisitRequirement], finder: Finder, wishes: Wishes, *,
              therapist_id: str | None, primary: str | None, after: date | None,
-             gap: int, whole: Sequence[VisitRequirement] = ()) -> tuple[Chosen, str | None]:
+             gap: int, whole: Sequence[VisitRequirement] = (),
+             wide: bool = True) -> tuple[Chosen, str | None]:
     """Days and slots for ``reqs``: one therapist throughout when possible, else mixed.
 
     ``whole`` (default ``reqs``) are the episode's visits the continuity therapist is
@@ -216,7 +217,7 @@ def evaluate(reqs: Sequence[VisitRequirement], finder: Finder, wishes: Wishes, *
             best = (chosen, candidate)
         if not skips(chosen) and all(not c.penalties for c in chosen if c):
             break
-    for limit in (MIXED_SCAN, MIXED_WIDE):  # the least loaded first, then more of them
+    for limit in (MIXED_SCAN, MIXED_WIDE) if wide else (MIXED_SCAN,):  # least loaded first
         if best is not None and not skips(best[0]):
             break
         lead = best[1] if best else None
@@ -278,16 +279,22 @@ def schedule_run(run: Run, finder: Finder, *, partial: bool) -> EpisodeSchedule:
     used, stretched_from = plan, None
     chosen, primary = evaluate(plan.requirements, finder, run.wishes,
                                therapist_id=request.therapist_id, primary=None, after=None,
-                               gap=gap)
+                               gap=gap, wide=False)
     for weeks in range(plan.weeks + 1, plan.max_weeks + 1):
         if not skips(chosen):
             break
         longer = stretch(plan, weeks)
         tried, lead = evaluate(longer.requirements, finder, run.wishes,
                                therapist_id=request.therapist_id, primary=None, after=None,
-                               gap=gap)
+                               gap=gap, wide=False)
         if skips(tried) < skips(chosen):
             used, chosen, primary, stretched_from = longer, tried, lead, plan.weeks
+    if skips(chosen):  # the quick passes left a visit out: look wider, once
+        tried, lead = evaluate(used.requirements, finder, run.wishes,
+                               therapist_id=request.therapist_id, primary=None, after=None,
+                               gap=gap)
+        if cost(tried) < cost(chosen):
+            chosen, primary = tried, lead
     run.primary = primary
     run.wishes = replace(run.wishes, primary=primary)
     if skips(chosen) and not partial:
