@@ -170,14 +170,30 @@ def test_cancelled_visits_not_rebooked_flag_an_under_scheduled_episode(config: C
     """Fewer held visits than the plan asks for, after a cancellation, is flagged."""
     late = Visit(2, "cancelled", _at(3), _at(3) - timedelta(hours=20), "treatment")
     visits = (_visit(1, "completed", 1), late, _visit(3, "booked", 5))
-    decision = review_episode(_facts(config, [], visits=visits, planned_visits=3),
+    planned = tuple(_at(day).date() for day in (1, 3, 5))
+    decision = review_episode(_facts(config, [], visits=visits, planned_days=planned),
                               config.measures, now=_at(4))
     [escalation] = decision.escalations
-    assert escalation.kind == "under_scheduled" and "1 of 3" in escalation.summary
+    assert escalation.kind == "under_scheduled" and "1 of the 3" in escalation.summary
     assert attendance(visits).late_cancellations == 1
     rebooked = (*visits, _visit(4, "booked", 6))
-    assert review_episode(_facts(config, [], visits=rebooked, planned_visits=3),
+    assert review_episode(_facts(config, [], visits=rebooked, planned_days=planned),
                           config.measures, now=_at(4)).effects == ()
+
+
+def test_visits_not_yet_booked_on_a_rolling_horizon_are_not_a_shortfall(config: Config) -> None:
+    """Boosters booked a few weeks ahead: a rebooked cancellation leaves nothing to flag,
+    though later boosters are planned and not booked yet."""
+    planned = tuple(_at(7 * week).date() for week in range(26))
+    visits = (_visit(1, "completed", 0), _visit(2, "cancelled", 7), _visit(3, "completed", 9),
+              _visit(4, "booked", 14), _visit(5, "booked", 21))
+    decision = review_episode(_facts(config, [], visits=visits, planned_days=planned),
+                              config.measures, now=_at(10))
+    assert decision.effects == ()
+    not_rebooked = (*visits[:3], visits[4])  # the week-2 booster was never booked again
+    short = review_episode(_facts(config, [], visits=not_rebooked, planned_days=planned),
+                           config.measures, now=_at(10))
+    assert [e.kind for e in short.escalations] == ["under_scheduled"]
 
 
 def test_escalation_status_follows_its_table() -> None:

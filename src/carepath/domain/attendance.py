@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from carepath.domain.config import StallRule
 from carepath.domain.escalations import EscalationKind
@@ -110,17 +110,23 @@ def no_shows(episode_id: int, visits: Sequence[Visit], rule: StallRule) -> list[
     return found
 
 
-def under_scheduled(episode_id: int, visits: Sequence[Visit],
-                    planned_visits: int) -> list[Condition]:
-    """Cancelled or missed visits not rebooked leave the episode short of its cadence."""
-    held = sum(1 for v in visits if v.status in HELD)
+def under_scheduled(episode_id: int, visits: Sequence[Visit], planned_days: Sequence[date],
+                    today: date) -> list[Condition]:
+    """Cancelled or missed visits not rebooked leave the episode short of its cadence.
+
+    Compared up to the booking horizon — the later of today and the last visit held — so an
+    episode booked a few weeks at a time (rolling boosters) is not short of visits it has
+    simply not booked yet. ``planned_days`` are the first days of the planned visits' windows.
+    """
+    held = [v for v in visits if v.status in HELD]
     lost = sorted((v for v in visits if v.status in LOST), key=lambda v: (v.changed_at, v.ident))
-    if planned_visits <= 0 or held >= planned_visits or not lost:
+    horizon = max([today, *(v.start.date() for v in held)])
+    due = sum(1 for day in planned_days if day <= horizon)
+    if due <= len(held) or not lost:
         return []
-    short = planned_visits - held
     return [Condition(
         f"e{episode_id}:under_scheduled:a{lost[-1].ident}", "under_scheduled",
-        f"{short} of {planned_visits} planned visits are not booked: cancelled or missed "
-        "visits were not rebooked",
+        f"{due - len(held)} of the {due} visits planned up to {horizon} are not booked: "
+        "cancelled or missed visits were not rebooked",
         tuple(f"visit {v.ident} ({v.visit_type}) on {v.start:%Y-%m-%d}: {v.status}"
               for v in lost))]

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from carepath.domain import attendance as rules
 from carepath.domain.attendance import Condition, Recovery, Visit
@@ -52,7 +52,7 @@ class EpisodeFacts:
     recoveries: tuple[Recovery, ...] = ()
     visits: tuple[Visit, ...] = ()
     escalations: tuple[KnownEscalation, ...] = ()
-    planned_visits: int = 0
+    planned_days: tuple[date, ...] = ()  # first day of each planned visit's window
     has_physician: bool = False
 
 
@@ -99,7 +99,7 @@ def review_episode(facts: EpisodeFacts, measures: Mapping[str, Measure], *, now:
                           senior_therapists)
     effects += _level_two(facts, _multi_worsening(facts, conditions, known), evidence,
                           senior_therapists)
-    effects += _other_rules(facts, known)
+    effects += _other_rules(facts, known, now)
     goals = tuple(GoalReview(s.goal.measure_id, s.points[-1].verdict if s.points else "pending",
                              s.points[-1].reading.value if s.points else None,
                              len(s.points), s.plateau) for s in states)
@@ -239,11 +239,13 @@ def _level_two(facts: EpisodeFacts, conditions: list[Condition],
     return effects
 
 
-def _other_rules(facts: EpisodeFacts, known: Mapping[str, KnownEscalation]) -> list[Effect]:
+def _other_rules(facts: EpisodeFacts, known: Mapping[str, KnownEscalation],
+                 now: datetime) -> list[Effect]:
     rule = facts.pathway.stall_rule
     found = (rules.two_hour_failures(facts.episode_id, facts.recoveries, rule)
              + rules.no_shows(facts.episode_id, facts.visits, rule)
-             + rules.under_scheduled(facts.episode_id, facts.visits, facts.planned_visits))
+             + rules.under_scheduled(facts.episode_id, facts.visits, facts.planned_days,
+                                     now.date()))
     effects: list[Effect] = []
     for c in found:
         key = f"{c.key}:L1"

@@ -13,7 +13,7 @@ import time as timer
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Select, update
@@ -168,14 +168,14 @@ def load_facts(session: Session, app: App, episode_id: int | None = None) -> lis
         AppointmentRow.start_utc, AppointmentRow.status, EscalationRow.appointment_id).join(
         AppointmentRow, col(EscalationRow.appointment_id) == AppointmentRow.id, isouter=True)
         .where(col(EscalationRow.episode_id).in_(ids))))
-    planned = _planned_counts(app)
+    planned = _planned_offsets(app)
     return [_facts(app, e, goals[e[0]], readings[e[0]], recoveries[e[0]], visits[e[0]],
                    known[e[0]], planned) for e in episodes]
 
 
 def _episodes(session: Session, episode_id: int | None) -> list[Any]:
     query = (columns(EpisodeRow.id, EpisodeRow.pathway_id, EpisodeRow.therapist_id,
-                    PatientRow.physician_email)
+                     PatientRow.physician_email, EpisodeRow.start_date)
              .join(PatientRow, col(EpisodeRow.patient_id) == PatientRow.id)
              .where(col(EpisodeRow.state) == "active").order_by(col(EpisodeRow.id)))
     if episode_id is not None:
@@ -195,17 +195,19 @@ def _group(rows: Iterable[Any]) -> defaultdict[int, list[Any]]:
     return grouped
 
 
-def _planned_counts(app: App) -> dict[str, int]:
-    """Visits each pathway plans (the count does not depend on the start date)."""
-    from datetime import date
-
-    return {pid: len(plan_episode(p, date(2000, 1, 3)).requirements)
+def _planned_offsets(app: App) -> dict[str, tuple[int, ...]]:
+    """Days from an episode's start to each planned visit's window, per pathway: planning
+    once per pathway instead of once per episode (the offsets do not depend on the start)."""
+    reference = date(2000, 1, 3)
+    return {pid: tuple((r.earliest - reference).days
+                       for r in plan_episode(p, reference).requirements)
             for pid, p in app.config.pathways.items()}
 
 
 def _facts(app: App, episode: Any, goals: list[Any], readings: list[Any], recoveries: list[Any],
-           visits: list[Any], known: list[Any], planned: dict[str, int]) -> Loaded:
-    episode_id, pathway_id, therapist_id, physician = episode
+           visits: list[Any], known: list[Any],
+           planned: dict[str, tuple[int, ...]]) -> Loaded:
+    episode_id, pathway_id, therapist_id, physician, start = episode
     by_measure: defaultdict[str, list[Reading]] = defaultdict(list)
     for measure_id, value, at, ident in readings:
         by_measure[measure_id].append(Reading(value, at, ident))
@@ -216,7 +218,8 @@ def _facts(app: App, episode: Any, goals: list[Any], readings: list[Any], recove
         visits=tuple(Visit(i, s, start, changed, vt) for i, s, start, changed, vt in visits),
         escalations=tuple(KnownEscalation(k, lv, kd, st, at, rs, rst, aid)
                           for k, lv, kd, st, at, rs, rst, aid in known),
-        planned_visits=planned.get(pathway_id, 0), has_physician=bool(physician))
+        planned_days=tuple(start + timedelta(days=d) for d in planned.get(pathway_id, ())),
+        has_physician=bool(physician))
     return Loaded(facts, {g[1]: (g[0], g[7]) for g in goals})
 
 
