@@ -30,5 +30,9 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m bench
 
+# Hostile input, security, load and faults (tests/reliability), the slow cases included.
+reliability: $(STAMP)
+	CAREPATH_RELIABILITY=full $(BIN)/python -m pytest -q tests/reliability
+
 clean:
 	rm -rf var/demo .pytest_cache

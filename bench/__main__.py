@@ -8,7 +8,7 @@ from __future__ import annotations
 import importlib
 import sys
 
-BENCHMARKS = ("scheduling", "messaging", "goals")
+BENCHMARKS = ("scheduling", "messaging", "goals", "reliability")
 
 
 def main(argv: list[str]) -> None:
