@@ -1,0 +1,29 @@
+"""What the fault tests run in a child process, so that it can be killed with SIGKILL."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from carepath.adapters.clock import FixedClock
+from carepath.adapters.mail import FolderTransport, SmtpOptions, SmtpTransport, Transport
+from carepath.config_loader import load_config
+from carepath.services import App
+from carepath.services.outbox import dispatch
+from carepath.settings import Settings
+from carepath.testing import StallingTransport
+
+
+def dispatcher(options: dict[str, Any], ready: Any) -> None:
+    """Open the app at ``options["now"]``, say so, then dispatch through a stalling
+    transport (SMTP on ``options["port"]``, or the home's mail folder) until done."""
+    home, config_dir = Path(options["home"]), Path(options["config_dir"])
+    app = App.open(Settings(home=home, config_dir=config_dir, database_url=options["url"],
+                            actor="dispatcher"),
+                   FixedClock(datetime.fromisoformat(options["now"])),
+                   config=load_config(config_dir))
+    inner: Transport = (SmtpTransport(SmtpOptions("127.0.0.1", options["port"], timeout=10))
+                        if options.get("port") else FolderTransport(app.settings.mail_dir))
+    ready.set()
+    dispatch(app, StallingTransport(inner, options["stall"]))
