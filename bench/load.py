@@ -74,7 +74,7 @@ class RaceReport:
                 f"{self.attempts} attempts, {self.won} won, {self.taken} SlotTaken, "
                 f"{sum(self.other.values())} other {dict(self.other)}; overlaps "
                 f"{len(self.overlaps)}; latency p50 {median:.1f} ms, p99 "
-                f"{self.percentile(0.99):.1f} ms; {rate:.0f} bookings/s")
+                f"{self.percentile(0.99):.1f} ms; {rate:.0f} attempts/s")
 
 
 def open_app(home: Path, url: str, config_dir: Path, actor: str = "load") -> App:
