@@ -106,3 +106,17 @@ def test_measurements_keep_their_instant_on_each_backend(any_app: App) -> None:
                        at=datetime(2027, 3, 8, 9, tzinfo=NEW_YORK))
     goal = next(g for g in list_goals(any_app, episode) if g.measure == "t25fw")
     assert (goal.baseline, goal.target) == ("10", "8")
+
+
+def test_enrolment_creates_the_pathways_goals_at_once(app: App) -> None:
+    """Goals exist as soon as the episode is booked, before any measurement."""
+    from datetime import date
+
+    from carepath.services.goals import list_goals
+    from carepath.services.patients import add_patient
+    from carepath.services.scheduling import enroll
+
+    add_patient(app, {"id": "MRN77", "name": "Goal Keeper", "email": "gk@example.org"})
+    enrolment = enroll(app, "MRN77", "post-relapse", date(2027, 3, 2), partial=True)
+    goals = list_goals(app, enrolment.episode_id)
+    assert sorted(g.measure for g in goals) == ["bbs", "msws12", "t25fw"]
