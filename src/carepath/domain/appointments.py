@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
-from carepath.errors import InvalidTransition
+from carepath.domain.transitions import advance
 
 AppointmentStatus = Literal["booked", "completed", "cancelled", "no_show"]
 
@@ -49,8 +49,4 @@ class Appointment:
 
 
 def next_status(appointment_id: object, current: str, event: str) -> str:
-    try:
-        return STATUS_TRANSITIONS[(current, event)]
-    except KeyError:
-        wanted = {e: s for (_, e), s in STATUS_TRANSITIONS.items()}.get(event, event)
-        raise InvalidTransition("appointment", appointment_id, current, wanted) from None
+    return advance(STATUS_TRANSITIONS, "appointment", appointment_id, current, event)

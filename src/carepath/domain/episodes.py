@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from carepath.errors import InvalidTransition
+from carepath.domain.transitions import advance
 
 EpisodeState = Literal["planned", "active", "on_hold", "finished", "cancelled"]
 
@@ -29,8 +29,4 @@ OPEN_STATES = frozenset({"planned", "active", "on_hold"})
 
 def next_state(episode_id: object, current: str, event: str) -> str:
     """The state after ``event``, or ``InvalidTransition`` naming both states."""
-    try:
-        return TRANSITIONS[(current, event)]
-    except KeyError:
-        wanted = {e: s for (_, e), s in TRANSITIONS.items()}.get(event, event)
-        raise InvalidTransition("episode", episode_id, current, wanted) from None
+    return advance(TRANSITIONS, "episode", episode_id, current, event)

@@ -19,7 +19,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
-from carepath.errors import InputError, InvalidTransition
+from carepath.domain.transitions import advance
+from carepath.errors import InputError
 
 EscalationStatus = Literal["open", "scheduled", "resolved", "dismissed"]
 EscalationKind = Literal["stall", "worsening", "two_hour", "no_show", "under_scheduled",
@@ -41,11 +42,7 @@ def next_status(escalation_id: object, current: str, event: str, reason: str = "
     if event == "dismiss" and not reason.strip():
         raise InputError(f"escalation {escalation_id}", "a dismissal needs a reason",
                          "say why, e.g. --reason 'seen in clinic, plateau expected'")
-    try:
-        return TRANSITIONS[(current, event)]
-    except KeyError:
-        wanted = {e: s for (_, e), s in TRANSITIONS.items()}.get(event, event)
-        raise InvalidTransition("escalation", escalation_id, current, wanted) from None
+    return advance(TRANSITIONS, "escalation", escalation_id, current, event)
 
 
 @dataclass(frozen=True)
