@@ -87,7 +87,7 @@ def _place_week(run: Run, week: int, finder: Finder) -> bool:
     chosen, primary = evaluate(reqs, finder, run.wishes, therapist_id=run.request.therapist_id,
                                primary=run.primary, after=run.last_day,
                                gap=gap_days(plan.min_rest_days, plan.same_day_visits),
-                               whole=plan.requirements)
+                               whole=plan.requirements, wide=False)
     if skips(chosen):
         return False
     if run.primary is None:

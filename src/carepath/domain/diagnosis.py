@@ -17,7 +17,7 @@ from carepath.domain.schedule_types import Unplaced
 from carepath.domain.timeutil import minutes_of
 
 LOOK_AHEAD_DAYS = 14
-SEARCHED = 40
+SEARCHED = 12
 ALTERNATIVES = 3
 
 

@@ -17,7 +17,6 @@ from carepath.domain.availability import (
     Span,
     cut,
     intersect,
-    normalize,
     subtract,
 )
 from carepath.domain.config import Resource, Therapist
@@ -76,6 +75,7 @@ class Finder:
         self._unable: dict[tuple[tuple[str, ...], ...], dict[str, int]] = {}
         self._free_cache: dict[tuple[str, date], tuple[int, list[Span]]] = {}
         self.fit_cache: dict[tuple[str, PatientPreferences], int] = {}
+        self._full_cache: dict[tuple[str, date], tuple[tuple[int, ...], list[Span]]] = {}
         self._tag_cache: dict[tuple[str, date], tuple[tuple[int, ...], list[Span]]] = {}
 
     def _rotated(self, tag: str, slot: int) -> list[Resource]:
@@ -155,7 +155,7 @@ class Finder:
         """``free`` narrowed to when a unit of each scarce needed resource is free: a full
         pool or gait trainer rules its hours out before any slot is cut."""
         for tag in tags:
-            if free and self.scarce(tag):
+            if free:
                 free = intersect(free, self.tag_free(tag, day))
         return free
 
@@ -165,23 +165,35 @@ class Finder:
 
     def tag_free(self, tag: str, day: date) -> list[Span]:
         """When at least one unit of some resource providing ``tag`` is free on ``day``
-        (cached until one of those resources' diaries changes)."""
-        providers = self.providers(tag)
-        versions = tuple(self.busy.version.get(r.id, 0) for r in providers)
-        cached = self._tag_cache.get((tag, day))
-        if cached is not None and cached[0] == versions:
-            return cached[1]
+        (cached until a booking of one of those resources on that day changes)."""
         lo, hi = self.cal.day_bounds(day)
-        spans: list[Span] = []
+        providers = [r for r in self.providers(tag) if not self.cal.resource_down(r, day)]
+        version = tuple(v for r in providers for v in self.busy.resource_version(r.id, lo, hi))
+        cached = self._tag_cache.get((tag, day))
+        if cached is not None and cached[0] == version:
+            return cached[1]
+        full = [(lo, hi)]
         for resource in providers:
-            if self.cal.resource_down(resource, day):
-                continue
-            for number in range(resource.capacity):
-                taken = self.busy.unit((resource.id, number)).within(lo, hi)
-                spans += subtract([(lo, hi)], taken)
-        free = normalize(spans)
-        self._tag_cache[(tag, day)] = (versions, free)
+            if full:
+                full = intersect(full, self.resource_full(resource, day, lo, hi))
+        free = subtract([(lo, hi)], full)
+        self._tag_cache[(tag, day)] = (version, free)
         return free
+
+    def resource_full(self, resource: Resource, day: date, lo: int, hi: int) -> list[Span]:
+        """When every unit of ``resource`` is booked on ``day`` (cached per resource and day
+        until a booking of that resource on that day changes)."""
+        version = self.busy.resource_version(resource.id, lo, hi)
+        cached = self._full_cache.get((resource.id, day))
+        if cached is not None and cached[0] == version:
+            return cached[1]
+        full = [(lo, hi)]
+        for number in range(resource.capacity):
+            if not full:
+                break
+            full = intersect(full, self.busy.unit((resource.id, number)).within(lo, hi))
+        self._full_cache[(resource.id, day)] = (version, full)
+        return full
 
     def _therapist_free(self, therapist_id: str, day: date, work: list[Span]) -> list[Span]:
         """Working spans minus bookings, cached until the therapist's diary changes."""

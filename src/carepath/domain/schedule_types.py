@@ -23,9 +23,8 @@ class Busy:
         self.units: dict[Unit, BusyList] = {}
         self.patients: dict[str, BusyList] = {}
         self.load: dict[str, int] = {}  # booked minutes per therapist (balanced load)
-        self.version: dict[str, int] = {}  # rises on every change of a therapist's or a
-        # resource's diary (ids of therapists and resources never clash in practice; a clash
-        # only costs a cache refresh)
+        self.version: dict[str, int] = {}  # rises on every change of a therapist's diary
+        self.day_version: dict[tuple[str, int], int] = {}  # per resource and UTC day
 
     def add(self, start: datetime, end: datetime, *, therapist_id: str | None = None,
             units: Iterable[Unit] = (), patient_id: str | None = None) -> None:
@@ -41,7 +40,7 @@ class Busy:
             self.version[therapist_id] = self.version.get(therapist_id, 0) + 1
         for unit in units:
             self.units.setdefault(unit, BusyList()).add(start, end)
-            self.version[unit[0]] = self.version.get(unit[0], 0) + 1
+            self._touch(unit[0], start, end)
         if patient_id:
             self.patients.setdefault(patient_id, BusyList()).add(start, end)
 
@@ -54,9 +53,20 @@ class Busy:
         for unit in units:
             if unit in self.units:
                 self.units[unit].remove(start, end)
-                self.version[unit[0]] = self.version.get(unit[0], 0) + 1
+                self._touch(unit[0], start, end)
         if patient_id and patient_id in self.patients:
             self.patients[patient_id].remove(start, end)
+
+    def _touch(self, resource_id: str, start: int, end: int) -> None:
+        """Note a change of the resource on each UTC day it touches (cache invalidation)."""
+        for utc_day in range(start // 1440, (end - 1) // 1440 + 1):
+            key = (resource_id, utc_day)
+            self.day_version[key] = self.day_version.get(key, 0) + 1
+
+    def resource_version(self, resource_id: str, start: int, end: int) -> tuple[int, ...]:
+        """The change counters of a resource over the UTC days ``[start, end)`` touches."""
+        return tuple(self.day_version.get((resource_id, d), 0)
+                     for d in range(start // 1440, (end - 1) // 1440 + 1))
 
     def therapist(self, therapist_id: str) -> BusyList:
         return self.therapists.get(therapist_id, _EMPTY)
@@ -74,6 +84,7 @@ class Busy:
         clone.patients = {k: v.copy() for k, v in self.patients.items()}
         clone.load = dict(self.load)
         clone.version = dict(self.version)
+        clone.day_version = dict(self.day_version)
         return clone
 
 

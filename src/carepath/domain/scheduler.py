@@ -32,7 +32,7 @@ SKIP = 1000.0  # cost of leaving a visit out: any complete chain beats any parti
 PRIMARY_CANDIDATES = 2  # therapists tried for continuity before mixing therapists
 MIXED_FEASIBLE = 3  # in a mixed chain, therapists compared per visit and day
 MIXED_SCAN = 6  # least-loaded therapists tried first in a mixed chain
-MIXED_WIDE = 40  # … and when that leaves a visit out (every one, in a clinic this size)
+MIXED_WIDE = 20  # … and when that leaves a visit out (every one, in a clinic this size)
 
 Chosen = list[Candidate | None]
 Options = Callable[[VisitRequirement], list[str]]
@@ -210,7 +210,7 @@ def evaluate(reqs: Sequence[VisitRequirement], finder: Finder, wishes: Wishes, *
     best: tuple[Chosen, str | None] | None = None
     if not single and tried:
         best = ([None] * len(reqs), tried[0])
-    for candidate in single:
+    for candidate in single[:1] if not wide else single:
         chosen = chain(reqs, finder, replace(wishes, primary=candidate),
                        _only(candidate), after=after, gap=gap)
         if best is None or cost(chosen) < cost(best[0]):
