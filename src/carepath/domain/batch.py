@@ -5,7 +5,9 @@ time windows, heat sensitivity, a fixed therapist, scarce rooms or skills, dense
 Then placement runs round-robin by episode week: every episode gets its week 1 before any
 gets its week 2, so the first rows of a file cannot take every morning of the quarter. An
 episode that does not fit this way is taken back and placed again whole (with automatic
-stretching) after the rounds.
+stretching) after the rounds. Once many of those retries in a row still leave visits out,
+the clinic is full for this horizon: the rest are placed without trying longer plans, which
+would only cost time.
 """
 
 from __future__ import annotations
@@ -31,6 +33,8 @@ from carepath.domain.scheduler import (
     schedule_run,
     skips,
 )
+
+FULL_AFTER = 25  # consecutive failed retries after which stretching stops being tried
 
 
 def tightness(request: EpisodeRequest, finder: Finder) -> float:
@@ -69,10 +73,13 @@ def schedule_batch(requests: Sequence[EpisodeRequest], clinic: Clinic, busy: Bus
                 rollback(run, finder)
                 retry.append(i)
     results: dict[int, EpisodeSchedule] = {}
+    misses = 0  # retries in a row that still left visits out: the clinic is full
     for i in order:
         if i in retry:
             runs[i] = new_run(requests[i], not_before)
-            results[i] = schedule_run(runs[i], finder, partial=partial)
+            results[i] = schedule_run(runs[i], finder, partial=partial, wide=False,
+                                      stretching=misses < FULL_AFTER)
+            misses = misses + 1 if results[i].unplaced or not results[i].booked else 0
         else:
             results[i] = finish(runs[i], runs[i].request.plan, finder, None)
     return [results[i] for i in range(len(requests))]

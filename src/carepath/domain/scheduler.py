@@ -272,15 +272,20 @@ def rollback(run: Run, finder: Finder) -> None:
     run.placed, run.skipped, run.last_day, run.baseline = [], [], None, None
 
 
-def schedule_run(run: Run, finder: Finder, *, partial: bool) -> EpisodeSchedule:
-    """Place a whole episode, stretching toward the pathway's maximum when visits do not fit."""
+def schedule_run(run: Run, finder: Finder, *, partial: bool, wide: bool = True,
+                 stretching: bool = True) -> EpisodeSchedule:
+    """Place a whole episode, stretching toward the pathway's maximum when visits do not fit.
+
+    ``wide`` allows one last search over more therapists; ``stretching`` allows the longer
+    plans (a batch turns both off once the clinic is visibly full: they cost, not help).
+    """
     plan, request = run.request.plan, run.request
     gap = gap_days(plan.min_rest_days, plan.same_day_visits)
     used, stretched_from = plan, None
     chosen, primary = evaluate(plan.requirements, finder, run.wishes,
                                therapist_id=request.therapist_id, primary=None, after=None,
                                gap=gap, wide=False)
-    for weeks in range(plan.weeks + 1, plan.max_weeks + 1):
+    for weeks in range(plan.weeks + 1, plan.max_weeks + 1 if stretching else 0):
         if not skips(chosen):
             break
         longer = stretch(plan, weeks)
@@ -289,7 +294,7 @@ def schedule_run(run: Run, finder: Finder, *, partial: bool) -> EpisodeSchedule:
                                gap=gap, wide=False)
         if skips(tried) < skips(chosen):
             used, chosen, primary, stretched_from = longer, tried, lead, plan.weeks
-    if skips(chosen):  # the quick passes left a visit out: look wider, once
+    if skips(chosen) and wide:  # the quick passes left a visit out: look wider, once
         tried, lead = evaluate(used.requirements, finder, run.wishes,
                                therapist_id=request.therapist_id, primary=None, after=None,
                                gap=gap)
