@@ -12,7 +12,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
-from sqlalchemy.exc import ArgumentError, OperationalError
+from sqlalchemy.exc import ArgumentError, DataError, OperationalError
 from typer.core import TyperGroup
 
 from carepath.errors import CarepathError
@@ -51,6 +51,11 @@ class ErrorGroup(TyperGroup):
             err_console.print(f"[bold red]error:[/] cannot use{escape(where)}: "
                               f"{escape(error.strerror or str(error))}", soft_wrap=True)
             raise typer.Exit(7) from None
+        except (OverflowError, DataError) as error:  # e.g. an id past 64 bits reaching SQLite
+            reason = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
+            err_console.print(f"[bold red]error:[/] a value is out of range: {escape(reason)}",
+                              soft_wrap=True)
+            raise typer.Exit(2) from None
 
 
 def settings() -> Settings:
