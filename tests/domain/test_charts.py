@@ -3,7 +3,14 @@
 from datetime import UTC, datetime, timedelta
 from xml.etree import ElementTree
 
-from carepath.domain.charts import ChartSpec, measure_chart
+from carepath.domain.charts import (
+    SVG_FRAME,
+    ChartSpec,
+    axis_ticks,
+    describe,
+    measure_chart,
+    scale_for,
+)
 
 T0 = datetime(2027, 3, 1, 14, tzinfo=UTC)
 SPEC = ChartSpec(title="Berg <Balance> & Scale", unit="points", better="higher",
@@ -38,3 +45,29 @@ def test_ordinal_charts_label_levels_and_an_empty_chart_says_so() -> None:
                          levels=("0", "1", "1+", "2", "3", "4"), bounds=(0, 5))
     assert "1+" in measure_chart(ashworth)
     assert "no measurements yet" in measure_chart(ChartSpec("MAS", "grade", "lower", ()))
+
+
+def test_the_svg_and_any_zoomed_frame_share_one_scale() -> None:
+    """The PNG's geometry is the SVG's: positions in a zoomed frame are the SVG's, zoomed."""
+    svg, double = scale_for(SPEC, SVG_FRAME), scale_for(SPEC, SVG_FRAME.zoomed(2))
+    for at, value in SPEC.points:
+        assert double.x(at) == 2 * svg.x(at) and double.y(value) == 2 * svg.y(value)
+
+
+def test_describe_says_every_value_the_band_and_the_target() -> None:
+    """The text alternative of a chart carries what the picture shows."""
+    words = describe(SPEC)
+    assert words.startswith("Berg <Balance> & Scale (points; higher is better).")
+    assert "2027-03-01: 40, 2027-03-15: 41, 2027-03-29: 44" in words
+    assert "No real change between 37 and 43." in words and "Target: 43." in words
+    assert "no measurements yet" in describe(ChartSpec("MAS", "grade", "lower", ()))
+
+
+def test_an_ordinal_axis_is_labelled_with_its_levels_not_padded_numbers() -> None:
+    """Ashworth 1+ → 2: the axis reads 2, 1+ (and the padding's 0.8 or 3.2 nowhere)."""
+    ashworth = ChartSpec(title="MAS", unit="grade", better="lower",
+                         points=((T0, 2.0), (T0 + timedelta(days=7), 3.0)),
+                         levels=("0", "1", "1+", "2", "3", "4"), bounds=(0, 5))
+    ticks = axis_ticks(ashworth, scale_for(ashworth, SVG_FRAME))
+    assert [text for _, text in ticks] == ["2", "1+"]
+    assert "3.2" not in measure_chart(ashworth)

@@ -10,6 +10,16 @@ as an invite with Accept buttons *and* a readable body)::
     │   └── text/calendar; method=REQUEST; charset=UTF-8    (invites only)
     └── application/ics attachment (invite.ics, schedule.ics, …)
 
+An email with pictures (the escalation's charts) puts the HTML and its images in a
+``multipart/related`` (RFC 2387) in the HTML's place; the HTML shows each image by
+``<img src="cid:…">`` (RFC 2392), so nothing is fetched from the network::
+
+    multipart/alternative
+    ├── text/plain                      (says in words what the pictures show)
+    └── multipart/related; type="text/html"
+        ├── text/html
+        └── image/png; Content-ID: <chart-1.…@clinic>; inline
+
 The ``method=`` parameter always equals the METHOD inside the calendar (Outlook ignores an
 invite where they differ). One iTIP object per email and one email per attendee: ``compose``
 takes exactly one recipient and at most one invite.
@@ -30,7 +40,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from email import policy
 from email.headerregistry import Address, BaseHeader, HeaderRegistry
-from email.message import EmailMessage
+from email.message import EmailMessage, MIMEPart
 from email.utils import format_datetime
 
 from carepath.domain.invites import Invite
@@ -102,6 +112,22 @@ class Attachment:
     subtype: str = "ics"
 
 
+@dataclass(frozen=True)
+class InlineImage:
+    """A picture the HTML body shows by ``<img src="cid:{content_id}">``."""
+
+    content_id: str  # without the angle brackets
+    content: bytes
+    filename: str
+    subtype: str = "png"
+
+
+def content_id_for(idempotency_key: str, name: str, domain: str) -> str:
+    """A stable, globally unique Content-ID for picture ``name`` of one message."""
+    digest = hashlib.sha256(idempotency_key.encode("utf-8")).hexdigest()[:24]
+    return f"{name}.{digest}.carepath@{domain}"
+
+
 def safe_subject(subject: str) -> str:
     """The subject, or ``InputError`` when it could break out of its header line."""
     if _CONTROL.search(subject) or not subject.strip() or len(subject) > MAX_SUBJECT:
@@ -118,8 +144,10 @@ def message_id_for(idempotency_key: str, domain: str) -> str:
 
 def compose(*, sender: Mailbox, to: Mailbox, subject: str, body: Body, idempotency_key: str,
             date: datetime, invite: Invite | None = None,
-            attachments: Sequence[Attachment] = ()) -> EmailMessage:
-    """One email to one recipient: text + HTML (+ the invite), then the attachments."""
+            attachments: Sequence[Attachment] = (),
+            images: Sequence[InlineImage] = ()) -> EmailMessage:
+    """One email to one recipient: text + HTML (with its pictures) (+ the invite), then the
+    attachments."""
     message = EmailMessage(policy=WIRE)
     message["From"] = sender.address
     message["To"] = to.address
@@ -129,6 +157,8 @@ def compose(*, sender: Mailbox, to: Mailbox, subject: str, body: Body, idempoten
     message["Auto-Submitted"] = "auto-generated"  # RFC 3834: no vacation replies, please
     message.set_content(body.text, subtype="plain", charset="utf-8", cte="quoted-printable")
     message.add_alternative(body.html, subtype="html", charset="utf-8", cte="quoted-printable")
+    if images:
+        _relate(list(message.iter_parts())[-1], images)
     if invite is not None:
         message.add_alternative(invite.ics, maintype="text", subtype="calendar")
         calendar_part = list(message.iter_parts())[-1]
@@ -142,6 +172,18 @@ def compose(*, sender: Mailbox, to: Mailbox, subject: str, body: Body, idempoten
                                subtype=attachment.subtype, filename=attachment.filename)
     _stable_boundaries(message, idempotency_key)
     return message
+
+
+def _relate(html: MIMEPart, images: Sequence[InlineImage]) -> None:
+    """Turn the HTML part into multipart/related: the HTML, then each picture, inline."""
+    for image in images:
+        if _CONTROL.search(image.content_id + image.filename):
+            raise InputError("inline image", f"{image.filename[:60]!r} has control characters",
+                             "use one line of plain text")
+        html.add_related(image.content, maintype="image", subtype=image.subtype,
+                         cid=f"<{image.content_id}>", filename=image.filename,
+                         disposition="inline")
+    html.set_param("type", "text/html")  # RFC 2387: the root part's type
 
 
 def _stable_boundaries(message: EmailMessage, idempotency_key: str) -> None:

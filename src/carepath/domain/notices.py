@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
+from carepath.domain.charts import ChartSpec, describe, title_text
 from carepath.domain.invites import CalendarStyle, CalendarVisit, Method, summary
 from carepath.domain.timeutil import WEEKDAY_NAMES
 
@@ -195,8 +196,10 @@ KIND_WORDS = {
 
 
 def escalation_context(notice: EscalationNotice, style: CalendarStyle, *, patient_label: str,
-                       addressee: str, reassessment: CalendarVisit | None) -> dict[str, Any]:
-    """The body of an escalation email: why, what was done, what is proposed."""
+                       addressee: str, reassessment: CalendarVisit | None,
+                       charts: Sequence[tuple[str, ChartSpec]] = ()) -> dict[str, Any]:
+    """The body of an escalation email: why, what was done, what is proposed, and the
+    readings as charts (each ``(content id, spec)``) with the same said in words."""
     return {
         "clinic": {"name": style.clinic_name, "address": style.address,
                    "email": style.organizer_email},
@@ -209,6 +212,8 @@ def escalation_context(notice: EscalationNotice, style: CalendarStyle, *, patien
                        "proposed_pathway": notice.proposed_pathway},
         "visits": [{**visit_line(reassessment, style.zone), "patient": patient_label}]
         if reassessment else [],
+        "charts": [{"cid": cid, "title": title_text(spec), "text": describe(spec)}
+                   for cid, spec in charts],
     }
 
 

@@ -3,13 +3,17 @@
 Subscribes to ``EscalationRaised`` (raised by the goal review in its transaction) and reads
 the escalation's evidence: ``notify_therapist`` names the episode's therapist (told why, and
 when the reassessment is), the case-review assignee is told too, and ``notify_physician``
-writes to the patient's referring physician. Therapists see initials; the physician, who
-must know whom we mean, sees the name and the clinic's patient id. Subjects carry neither.
+writes to the patient's referring physician. A therapist's email shows each measure of the
+evidence as the episode report's chart, drawn as an inline PNG (mail clients show no SVG)
+and said in words for the plain-text part and the image's ``alt``. Therapists see
+initials; the physician, who must know whom we mean, sees the name and the clinic's patient
+id. Subjects carry neither.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
 
 from sqlmodel import Session
@@ -17,12 +21,13 @@ from sqlmodel import Session
 from carepath.adapters.tables import EpisodeRow, EscalationRow, PatientRow
 from carepath.domain import notices
 from carepath.domain.invites import CalendarStyle, CalendarVisit
-from carepath.domain.messages import Mailbox, compose
+from carepath.domain.messages import InlineImage, Mailbox, compose, content_id_for
 from carepath.domain.notices import EscalationNotice
 from carepath.errors import NotFound
 from carepath.services import App
 from carepath.services.calendar_views import calendar_style, load_visits
 from carepath.services.events import EscalationRaised, subscribe
+from carepath.services.measure_charts import MeasureChart, episode_charts
 from carepath.services.notify import addressable, idempotency_key, sender_of, templates
 from carepath.services.outbox import enqueue
 
@@ -41,16 +46,22 @@ def on_escalation(session: Session, app: App, event: EscalationRaised) -> None:
     style = calendar_style(app)
     visit = _reassessment(session, app, row)
     initials = _initials(patient.name)
+    charts = _charts(session, app, row, evidence)
     for therapist_id in _therapists_to_tell(evidence, row):
         therapist = next((t for t in app.config.clinic.therapists if t.id == therapist_id), None)
         if therapist is None:
             continue
-        context = notices.escalation_context(notice, style, patient_label=initials,
-                                             addressee=therapist.name, reassessment=visit)
-        _queue(session, app, "escalation_therapist", notice, style,
-               addressable(session, app, therapist.email, therapist.name, kind="escalation"),
-               context, notices.escalation_subject(notice, style, audience="therapist",
-                                                   initials=initials))
+        to = addressable(session, app, therapist.email, therapist.name, kind="escalation")
+        if to is None:
+            continue
+        images = _pictures(_key(notice, "escalation_therapist", to), style, charts)
+        context = notices.escalation_context(
+            notice, style, patient_label=initials, addressee=therapist.name, reassessment=visit,
+            charts=[(image.content_id, chart.spec) for image, chart in zip(images, charts,
+                                                                           strict=True)])
+        _queue(session, app, "escalation_therapist", notice, style, to, context,
+               notices.escalation_subject(notice, style, audience="therapist",
+                                          initials=initials), images)
     if evidence.get("notify_physician") and patient.physician_email:
         context = notices.escalation_context(
             notice, style, patient_label=f"{patient.name} (our id {patient.id})",
@@ -89,14 +100,42 @@ def _initials(name: str) -> str:
     return Patient(id="-", name=name).initials
 
 
+def _charts(session: Session, app: App, row: EscalationRow,
+            evidence: dict[str, Any]) -> list[MeasureChart]:
+    """The charts of the measures in the escalation's evidence that have values, drawn
+    from the same specs as the episode report's."""
+    wanted = [str(m.get("measure_id")) for m in evidence.get("measures", [])]
+    if not wanted:
+        return []  # two-hour rule, attendance: no measure to show
+    return [chart for chart in episode_charts(session, app, row.episode_id, only=wanted)
+            if chart.spec.points]
+
+
+def _pictures(key: str, style: CalendarStyle,
+              charts: Sequence[MeasureChart]) -> list[InlineImage]:
+    if not charts:
+        return []
+    # Pillow loads only when a chart is drawn: every CLI command would pay ~40 ms otherwise.
+    from carepath.adapters.chart_png import chart_png
+
+    domain = sender_of(style).domain
+    return [InlineImage(content_id_for(key, f"chart-{n}", domain), chart_png(chart.spec),
+                        f"chart-{n}-{chart.measure_id}.png")
+            for n, chart in enumerate(charts, start=1)]
+
+
+def _key(notice: EscalationNotice, template: str, to: Mailbox) -> str:
+    return idempotency_key("escalation", notice.escalation_id, template, to.email)
+
+
 def _queue(session: Session, app: App, template: str, notice: EscalationNotice,
            style: CalendarStyle, to: Mailbox | None, context: dict[str, Any],
-           subject: str) -> None:
+           subject: str, images: Sequence[InlineImage] = ()) -> None:
     if to is None:
         return
-    key = idempotency_key("escalation", notice.escalation_id, template, to.email)
+    key = _key(notice, template, to)
     message = compose(sender=sender_of(style), to=to, subject=subject,
                       body=templates().render(template, context), idempotency_key=key,
-                      date=app.clock.now())
+                      date=app.clock.now(), images=images)
     enqueue(session, app, message, kind=template.replace("_", "."), recipient=to.email,
             idempotency_key=key)

@@ -23,15 +23,14 @@ from carepath.adapters.mail import write_private
 from carepath.adapters.tables import (
     AppointmentRow,
     EscalationRow,
-    MeasurementRow,
     PatientRow,
     RecoveryReportRow,
 )
 from carepath.domain.attendance import Visit, attendance
-from carepath.domain.charts import ChartSpec, measure_chart
-from carepath.domain.goals import band, bounds, show_value
+from carepath.domain.charts import measure_chart
 from carepath.services import App
 from carepath.services.goals import GoalView, episode_of, list_goals
+from carepath.services.measure_charts import episode_charts
 
 TEMPLATE = """<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
@@ -125,7 +124,7 @@ def _context(session: Session, app: App, episode_id: int, goals: list[GoalView],
         "episode": episode, "patient": patient.name if patient else episode.patient_id,
         "pathway": pathway.name if pathway else episode.pathway_id,
         "generated": _local(app.clock.now(), zone), "goals": goals,
-        "charts": _charts(session, app, episode_id, goals),
+        "charts": _charts(session, app, episode_id),
         "counts": attendance([Visit(v.id or 0, v.status, v.start_utc, v.updated_at)
                               for v in visits]),
         "visits": [{"when": _local(v.start_utc, zone), "name": v.visit_name, "status": v.status}
@@ -143,32 +142,6 @@ def _escalation(row: EscalationRow, zone: ZoneInfo) -> dict[str, Any]:
             "summary": row.summary, "actions": "; ".join(str(a) for a in actions)}
 
 
-def _charts(session: Session, app: App, episode_id: int,
-            goals: list[GoalView]) -> list[dict[str, Any]]:
-    rows = session.exec(select(MeasurementRow).where(MeasurementRow.episode_id == episode_id)
-                        .order_by(col(MeasurementRow.taken_at)))
-    by_measure: dict[str, list[tuple[datetime, float]]] = {}
-    for m in rows:
-        by_measure.setdefault(m.measure_id, []).append((m.taken_at, m.value))
-    targets = {g.measure: g for g in goals}
-    charts = []
-    for measure_id in [g.measure for g in goals] + sorted(set(by_measure) - set(targets)):
-        measure = app.config.measures.get(measure_id)
-        if measure is None:
-            continue
-        spec = _spec(app, measure_id, by_measure.get(measure_id, []), targets.get(measure_id))
-        caption = f"{measure.name}: " + ", ".join(
-            show_value(measure, v) for _, v in by_measure.get(measure_id, [])) or "no values"
-        charts.append({"svg": Markup(measure_chart(spec)), "caption": caption})
-    return charts
-
-
-def _spec(app: App, measure_id: str, points: list[tuple[datetime, float]],
-          goal: GoalView | None) -> ChartSpec:
-    measure = app.config.measures[measure_id]
-    baseline = goal.baseline_value if goal else None
-    target = goal.target_value if goal else None
-    return ChartSpec(title=measure.name, unit=measure.unit, better=measure.better,
-                     points=tuple(points),
-                     band=band(measure, baseline) if baseline is not None else None,
-                     target=target, bounds=bounds(measure), levels=tuple(measure.levels))
+def _charts(session: Session, app: App, episode_id: int) -> list[dict[str, Any]]:
+    return [{"svg": Markup(measure_chart(chart.spec)), "caption": chart.caption}
+            for chart in episode_charts(session, app, episode_id)]

@@ -1,0 +1,128 @@
+"""The measure chart as a PNG, for email: most mail clients (Gmail, Outlook) show no SVG.
+
+Draws what ``carepath.domain.charts.measure_chart`` draws — the values over time, the band
+of no real change around the baseline, the dashed target line — from the same ``ChartSpec``,
+placed by the same ``Scale`` and labelled with the same words. Only the frame differs: more
+room for large type (axis labels are 20 px at the size the email shows, twice that in
+pixels so the picture stays sharp on high-density screens), and the band and the latest
+value are labelled in the picture, since an image has no tooltips.
+
+Deterministic: Pillow's bundled font (Aileron, drawn by FreeType), no timestamp or other
+metadata chunk in the file, so the same spec gives the same bytes on the same Pillow.
+"""
+
+from __future__ import annotations
+
+import io
+from functools import lru_cache
+
+from PIL import Image, ImageDraw, ImageFont
+
+from carepath.domain.charts import (
+    EMPTY_TEXT,
+    ChartSpec,
+    Frame,
+    Scale,
+    axis_ticks,
+    band_text,
+    date_text,
+    scale_for,
+    target_text,
+    title_text,
+    value_text,
+)
+
+# In CSS pixels, as the email shows it (``DISPLAY_WIDTH`` wide); drawn ``ZOOM`` times larger.
+PNG_FRAME = Frame(640, 320, 88, 24, 52, 56)
+DISPLAY_WIDTH, DISPLAY_HEIGHT = int(PNG_FRAME.width), int(PNG_FRAME.height)
+ZOOM = 2
+PALETTE_SIZE = 32
+TITLE_PX, LABEL_PX, NOTE_PX = 22, 20, 17
+
+INK, AXIS, BAND, BAND_INK = "#111111", "#333333", "#dde8f5", "#29446b"
+LINE, TARGET = "#1f3a93", "#1b7f3b"
+
+Font = ImageFont.FreeTypeFont | ImageFont.ImageFont
+
+
+@lru_cache(maxsize=8)
+def _font(px: int) -> Font:
+    return ImageFont.load_default(size=px * ZOOM)
+
+
+@lru_cache(maxsize=64)
+def chart_png(spec: ChartSpec) -> bytes:
+    """The PNG bytes of one measure's chart (``DISPLAY_WIDTH`` × ``DISPLAY_HEIGHT`` at 2×).
+
+    Kept for recent specs: a review sweep that opens two escalations in one episode, or one
+    email to two therapists, draws each chart once (~15 ms of CPU each).
+    """
+    frame = PNG_FRAME.zoomed(ZOOM)
+    image = Image.new("RGB", (int(frame.width), int(frame.height)), "#ffffff")
+    draw = ImageDraw.Draw(image)
+    draw.text((frame.left, 12 * ZOOM), title_text(spec), fill=INK, font=_font(TITLE_PX))
+    if spec.points:
+        _plot(draw, spec, scale_for(spec, frame))
+    else:
+        draw.text((frame.left, frame.height / 2), EMPTY_TEXT, fill=AXIS, font=_font(LABEL_PX),
+                  anchor="lm")
+    return _encode(image)
+
+
+def _encode(image: Image.Image) -> bytes:
+    """A palette PNG: a chart has a few flat colours plus the text's anti-aliasing, and a
+    32-colour palette keeps the file about half the size of RGB (fast octree: ~10 ms)."""
+    palette = image.quantize(colors=PALETTE_SIZE, method=Image.Quantize.FASTOCTREE,
+                             dither=Image.Dither.NONE)
+    out = io.BytesIO()
+    palette.save(out, format="PNG", compress_level=3)
+    return out.getvalue()
+
+
+def _plot(draw: ImageDraw.ImageDraw, spec: ChartSpec, scale: Scale) -> None:
+    frame = scale.frame
+    right = frame.width - frame.right
+    if spec.band:
+        top, bottom = scale.y(spec.band[1]), scale.y(spec.band[0])
+        draw.rectangle((frame.left, top, right, bottom), fill=BAND)
+        draw.text((frame.left + 8 * ZOOM, bottom - 4 * ZOOM),
+                  band_text(spec.band, spec, dash=" to "),  # the font has no en dash
+                  fill=BAND_INK, font=_font(NOTE_PX), anchor="ld")
+    _axes(draw, spec, scale)
+    if spec.target is not None:
+        ty = scale.y(spec.target)
+        _dashed(draw, frame.left, right, ty)
+        draw.text((right, ty - 4 * ZOOM), target_text(spec.target, spec), fill=TARGET,
+                  font=_font(NOTE_PX), anchor="rd")
+    points = [(scale.x(at), scale.y(value)) for at, value in spec.points]
+    if len(points) > 1:
+        draw.line(points, fill=LINE, width=2 * ZOOM, joint="curve")
+    radius = 5 * ZOOM
+    for px, py in points:
+        draw.ellipse((px - radius, py - radius, px + radius, py + radius), fill=LINE)
+    last_x, last_y = points[-1]
+    draw.text((last_x - 8 * ZOOM if len(points) > 1 else last_x + 8 * ZOOM, last_y - 8 * ZOOM),
+              value_text(spec, spec.points[-1][1]), fill=LINE, font=_font(LABEL_PX),
+              anchor="rd" if len(points) > 1 else "ld")
+
+
+def _axes(draw: ImageDraw.ImageDraw, spec: ChartSpec, scale: Scale) -> None:
+    frame = scale.frame
+    bottom, right = frame.height - frame.bottom, frame.width - frame.right
+    draw.line((frame.left, frame.top, frame.left, bottom), fill=AXIS, width=ZOOM)
+    draw.line((frame.left, bottom, right, bottom), fill=AXIS, width=ZOOM)
+    label, gap = _font(LABEL_PX), 8 * ZOOM
+    for value, text in axis_ticks(spec, scale):
+        draw.text((frame.left - gap, scale.y(value)), text, fill=AXIS, font=label, anchor="rm")
+    under = bottom + gap
+    draw.text((frame.left, under), date_text(scale.first), fill=AXIS, font=label, anchor="la")
+    if scale.last != scale.first:
+        draw.text((right, under), date_text(scale.last), fill=AXIS, font=label, anchor="ra")
+
+
+def _dashed(draw: ImageDraw.ImageDraw, start: float, end: float, y: float) -> None:
+    dash, gap = 12 * ZOOM, 8 * ZOOM
+    x = start
+    while x < end:
+        draw.line((x, y, min(x + dash, end), y), fill=TARGET, width=2 * ZOOM)
+        x += dash + gap

@@ -1,0 +1,154 @@
+"""The therapist's escalation email carries the report's charts as inline PNGs, over real SMTP."""
+
+from __future__ import annotations
+
+import email
+import io
+import socket
+from collections.abc import Iterator
+from datetime import date, datetime
+from email import policy
+from email.message import EmailMessage
+from html.parser import HTMLParser
+from typing import Any
+
+import pytest
+from aiosmtpd.controller import Controller
+from PIL import Image
+
+from carepath.adapters.chart_png import chart_png
+from carepath.adapters.clock import FixedClock
+from carepath.adapters.db import transaction
+from carepath.adapters.mail import SmtpOptions, SmtpTransport
+from carepath.services import App
+from carepath.services.goals import record_measurement, record_recovery, review_all
+from carepath.services.measure_charts import episode_charts
+from carepath.services.outbox import dispatch
+from goal_helpers import NEW_YORK, FirstMorningBooker, active_episode, visit
+
+
+class Inbox:
+    """Keeps every message aiosmtpd accepts."""
+
+    def __init__(self) -> None:
+        self.messages: list[EmailMessage] = []
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        parsed = email.message_from_bytes(envelope.original_content or envelope.content,
+                                          policy=policy.default)
+        assert isinstance(parsed, EmailMessage)
+        self.messages.append(parsed)
+        return "250 Message accepted"
+
+    def to(self, address: str) -> list[EmailMessage]:
+        return [m for m in self.messages if address in str(m["To"])]
+
+
+class Images(HTMLParser):
+    """The ``src`` and ``alt`` of every ``<img>`` in an HTML body."""
+
+    def __init__(self, html: str) -> None:
+        super().__init__()
+        self.found: list[dict[str, str | None]] = []
+        self.feed(html)
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "img":
+            self.found.append(dict(attrs))
+
+
+@pytest.fixture
+def inbox() -> Iterator[tuple[Inbox, int]]:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+    handler = Inbox()
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller.start()
+    yield handler, port
+    controller.stop()
+
+
+def _at(day: int, hour: int = 10) -> datetime:
+    return datetime(2027, 3, day, hour, tzinfo=NEW_YORK)
+
+
+def stall_and_deliver(app: App, inbox: tuple[Inbox, int]) -> int:
+    """Berg and T25FW without a real change at two reviews; review, then send over SMTP."""
+    episode = active_episode(app)
+    evaluation = visit(app, episode, date(2027, 3, 1))
+    app.clock = FixedClock(_at(20))
+    for value, day in (("40", 1), ("41", 8), ("42", 15)):
+        record_measurement(app, episode, "bbs", value, at=_at(day),
+                           appointment_id=evaluation if day == 1 else None)
+    for value, day in (("10.0", 1), ("9.6", 8), ("9.4", 15)):
+        record_measurement(app, episode, "t25fw", value, at=_at(day),
+                           appointment_id=evaluation if day == 1 else None)
+    review_all(app, now=_at(20), book=FirstMorningBooker())
+    transport = SmtpTransport(SmtpOptions(host="127.0.0.1", port=inbox[1], security="none",
+                                          timeout=5))
+    dispatch(app, transport)
+    return episode
+
+
+THERAPIST = "d.chen@riverside-ms.example"
+
+
+def test_the_escalation_email_shows_each_chart_inline_by_content_id(
+        app: App, inbox: tuple[Inbox, int]) -> None:
+    """alternative → (text, related → (HTML, PNG…)); every <img> points at one PNG's Content-ID."""
+    stall_and_deliver(app, inbox)
+    (message, *_) = inbox[0].to(THERAPIST)
+    assert message.get_content_type() == "multipart/alternative"
+    text, related = message.iter_parts()
+    assert (text.get_content_type(), related.get_content_type()) == (
+        "text/plain", "multipart/related")
+    assert related.get_param("type") == "text/html"
+    html, *pngs = related.iter_parts()
+    assert html.get_content_type() == "text/html" and len(pngs) == 2
+    assert all(p.get_content_type() == "image/png" for p in pngs)
+    assert all(p.get_content_disposition() == "inline" for p in pngs)
+    cids = [str(p["Content-ID"]).strip("<>") for p in pngs]
+    shown = Images(html.get_content()).found
+    assert [img["src"] for img in shown] == [f"cid:{cid}" for cid in cids]
+    for part in pngs:
+        assert Image.open(io.BytesIO(part.get_content())).size == (1280, 640)
+
+
+def test_each_picture_is_the_reports_chart_and_says_its_values_in_words(
+        app: App, inbox: tuple[Inbox, int]) -> None:
+    """The PNG is drawn from the report's spec; alt and plain text give the values, band, target."""
+    episode = stall_and_deliver(app, inbox)
+    (message, *_) = inbox[0].to(THERAPIST)
+    _, related = message.iter_parts()
+    html, *pngs = related.iter_parts()
+    with transaction(app.engine) as session:
+        charts = {c.measure_id: c.spec for c in episode_charts(session, app, episode)}
+    measures = [str(p.get_filename()).split("-", 2)[2].removesuffix(".png") for p in pngs]
+    assert sorted(measures) == ["bbs", "t25fw"]
+    for measure, part in zip(measures, pngs, strict=True):
+        assert part.get_content() == chart_png.__wrapped__(charts[measure])
+    alts = dict(zip(measures, (str(i["alt"]) for i in Images(html.get_content()).found),
+                    strict=True))
+    assert alts["bbs"].startswith("Berg Balance Scale (points; higher is better).")
+    assert "2027-03-01: 40, 2027-03-08: 41, 2027-03-15: 42" in alts["bbs"]
+    assert "No real change between" in alts["bbs"] and "Target: 43." in alts["bbs"]
+    plain = message.get_body(("plain",))
+    assert plain is not None
+    assert "The readings:" in plain.get_content()
+    assert all(alt in plain.get_content() for alt in alts.values())
+
+
+def test_an_escalation_without_measures_carries_no_picture(
+        app: App, inbox: tuple[Inbox, int]) -> None:
+    """Two-hour-rule failures have no measure to draw: text and HTML only, as before."""
+    episode = active_episode(app)
+    app.clock = FixedClock(_at(20))
+    record_recovery(app, episode, False, at=_at(15))
+    record_recovery(app, episode, False, at=_at(17))
+    review_all(app, now=_at(20), book=FirstMorningBooker())
+    dispatch(app, SmtpTransport(SmtpOptions(host="127.0.0.1", port=inbox[1], security="none",
+                                            timeout=5)))
+    (message,) = inbox[0].to(THERAPIST)
+    assert [p.get_content_type() for p in message.iter_parts()] == ["text/plain", "text/html"]
+    assert not any(p.get_content_maintype() == "image" for p in message.walk())
