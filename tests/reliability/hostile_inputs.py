@@ -34,6 +34,7 @@ class Case:
     target: Target
     payload: Any
     expect: Any
+    slow: bool = False  # runs in make reliability only
 
     def __str__(self) -> str:
         return self.name
@@ -171,8 +172,8 @@ def _csv_cases() -> list[Case]:
                   "S3,=HYPERLINK(\"x\"),,,,,no,,no,"), 3),
         Case("csv rtl and emoji names", "csv",
              _csv("R1,محمد الأحمد,,,,,no,,no,", "R2,Zoë 🙂 Smith,,,,,no,,no,"), 2),
-        Case("csv three thousand good rows", "csv", _good_rows(3_000), 3_000),
-        Case("csv over 20 MB", "csv", _oversized, REJECTED),
+        Case("csv three thousand good rows", "csv", _good_rows(3_000), 3_000, slow=True),
+        Case("csv over 20 MB", "csv", _oversized, REJECTED, slow=True),
     ]
 
 
@@ -245,7 +246,7 @@ def _config_cases() -> list[Case]:
         Case("config clinic.yaml over 1 MB", "config",
              ("file", "clinic", b"# padding\n" * 110_000), REJECTED),
         Case("config clinic.yaml nested 5,000 deep", "config",
-             ("file", "clinic", b"a: " + b"[" * 5_000 + b"]" * 5_000), REJECTED),
+             ("file", "clinic", b"a: " + b"[" * 5_000 + b"]" * 5_000), REJECTED, slow=True),
         Case("config clinic.yaml alias bomb", "config", ("file", "clinic", _alias_bomb()),
              REJECTED),
         Case("config clinic.yaml python object tag", "config",

@@ -28,7 +28,8 @@ BASE_PATIENT = {"id": "MRN-H1", "name": "Ann Lee", "email": "ann@example.org"}
 
 
 def _cases(target: str) -> list[Any]:
-    return [pytest.param(c, id=c.name) for c in CASES if c.target == target]
+    return [pytest.param(c, id=c.name, marks=[pytest.mark.slow] if c.slow else [])
+            for c in CASES if c.target == target]
 
 
 def test_the_corpus_has_at_least_a_hundred_distinct_named_cases() -> None:
