@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 from carepath.config_loader import load_config
 from carepath.domain.appointments import Appointment
+from carepath.domain.charts import ChartSpec
 from carepath.domain.invites import CalendarStyle, CalendarVisit
 from carepath.domain.notices import (
     EscalationNotice,
@@ -44,19 +45,25 @@ def sample_contexts() -> dict[str, dict[str, Any]]:
         "patient_schedule": schedule_context([visit, moved], style, patient),
         "patient_changed": changed_context(moved, visit, style, patient),
         "patient_cancelled": single_context(visit, style, patient),
+        "patient_cancelled_many": schedule_context([visit, moved], style, patient),
         "patient_reminder": single_context(visit, style,
                                            Recipient("fam@x.example", "", "caregiver"),
                                            hours_before=24),
         "therapist_invite": therapist_context([visit], style, method="REQUEST"),
         "therapist_digest": therapist_context([visit, moved], style),
         "escalation_therapist": escalation_context(
-            NOTICE, style, patient_label="A.T.", addressee="Maria Alvarez", reassessment=visit),
+            NOTICE, style, patient_label="A.T.", addressee="Maria Alvarez", reassessment=visit,
+            charts=[("chart-1.x.carepath@riverside-ms.example", CHART)]),
         "escalation_physician": escalation_context(
             NOTICE, style, patient_label="Ava Thompson (our id MRN1)", addressee="Doctor",
             reassessment=None),
     }
 
 
+CHART = ChartSpec(title="6-Minute Walk Test", unit="m", better="higher",
+                  points=((datetime(2027, 3, 1, 14, tzinfo=NY), 310.0),
+                          (datetime(2027, 3, 15, 14, tzinfo=NY), 312.0)),
+                  band=(302.8, 339.7), target=340.0, bounds=(0, 1000))
 NOTICE = EscalationNotice(
     escalation_id=4, level=2, kind="stall", summary="No MCID improvement in two reviews",
     facts=("6MWT 310 m → 312 m (MCID 30 m)",), actions=("reassessment booked",),

@@ -19,8 +19,9 @@ from carepath.domain.messages import Body
 from carepath.errors import ConfigError, ConfigProblem
 from carepath.resources import templates_dir
 
-EMAILS = ("patient_schedule", "patient_changed", "patient_cancelled", "patient_reminder",
-          "therapist_invite", "therapist_digest", "escalation_therapist", "escalation_physician")
+EMAILS = ("patient_schedule", "patient_changed", "patient_cancelled", "patient_cancelled_many",
+          "patient_reminder", "therapist_invite", "therapist_digest", "escalation_therapist",
+          "escalation_physician")
 
 
 class EmailTemplates:

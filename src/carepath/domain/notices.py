@@ -99,7 +99,8 @@ def _base(style: CalendarStyle, recipient: Recipient, patient_name: str) -> dict
 
 def schedule_context(visits: Sequence[CalendarVisit], style: CalendarStyle,
                      recipient: Recipient, *, added: bool = False) -> dict[str, Any]:
-    """Every visit of a booking (an episode at enrolment, or visits added later)."""
+    """Every visit of a booking (an episode at enrolment, or visits added later), or of a
+    cancellation of many visits at once."""
     context = _base(style, recipient, visits[0].patient.name)
     context["visits"] = [visit_line(v, style.zone) for v in visits]
     context["added"] = added
@@ -154,6 +155,7 @@ def patient_subject(kind: str, style: CalendarStyle, visit: CalendarVisit) -> st
         "added": f"A new appointment at {style.clinic_name}",
         "changed": f"Your appointment has changed: now {weekday} {when}",
         "cancelled": f"Your appointment on {weekday} {when} is cancelled",
+        "cancelled_many": f"Your appointments from {weekday} {when} on are cancelled",
         "reminder": f"Reminder: your appointment on {weekday} {when}",
     }[kind]
 

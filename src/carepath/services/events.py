@@ -1,6 +1,7 @@
 """Domain events raised inside a use case's transaction, handled in the same transaction.
 
-Scheduling raises ``AppointmentsBooked`` / ``AppointmentChanged`` / ``AppointmentCancelled``;
+Scheduling raises ``AppointmentsBooked`` / ``AppointmentChanged`` / ``AppointmentCancelled``
+(``AppointmentsCancelled`` for many visits at once);
 messaging subscribes and writes outbox rows, so a change and the messages it causes commit
 (or roll back) together. Handlers register with ``@subscribe(EventType)``.
 """
@@ -44,6 +45,16 @@ class AppointmentCancelled:
 
 
 @dataclass(frozen=True)
+class AppointmentsCancelled:
+    """Many visits of one episode cancelled at once (a relapse pauses a booster series):
+    one event, so the patient hears once, not once per visit."""
+
+    appointment_ids: tuple[int, ...]
+    episode_id: int | None = None
+    reason: str = "cancelled"
+
+
+@dataclass(frozen=True)
 class EscalationRaised:
     """A goal review opened an escalation; the row's evidence says whom to tell and why."""
 
@@ -52,7 +63,8 @@ class EscalationRaised:
     kind: str  # stall, worsening, multi_worsening, two_hour, no_show, under_scheduled
 
 
-Event = AppointmentsBooked | AppointmentChanged | AppointmentCancelled | EscalationRaised
+Event = (AppointmentsBooked | AppointmentChanged | AppointmentCancelled | AppointmentsCancelled
+         | EscalationRaised)
 Handler = Callable[[Session, "App", Any], None]
 _HANDLERS: dict[type, list[Handler]] = {}
 H = TypeVar("H", bound=Handler)

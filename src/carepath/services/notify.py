@@ -9,6 +9,8 @@ idempotency key built from what changed, so the same change never queues twice:
   therapist is a CANCEL for the previous one and a REQUEST for the new one.
 - patients: the schedule (with ``schedule.ics``), a changed or cancelled visit (with the
   updated calendar object), and reminders (``queue_due_reminders``, a periodic sweep).
+  Many visits cancelled at once (``AppointmentsCancelled``: a relapse pauses boosters) are
+  one email listing them all with ``cancelled.ics``; therapists still get a CANCEL each.
 - caregivers: a copy of everything about visits marked ``caregiver_invited`` (progression
   reviews), only when the patient has consented.
 """
@@ -46,6 +48,7 @@ from carepath.services.events import (
     AppointmentCancelled,
     AppointmentChanged,
     AppointmentsBooked,
+    AppointmentsCancelled,
     subscribe,
 )
 from carepath.services.outbox import enqueue
@@ -73,6 +76,13 @@ def on_booked(session: Session, app: App, event: AppointmentsBooked) -> None:
     if not visits:
         return
     style, enrolment = calendar_style(app), event.reason == "enrolment"
+    if event.reason == "imported":
+        # Patients have these visits from the previous system; therapists get real invites
+        # for the upcoming ones, so their calendars hold carepath's UIDs for later changes.
+        for visit in visits:
+            if visit.appointment.start > app.clock.now():
+                _queue_invite(session, app, visit, style, reason="imported")
+        return
     if enrolment and app.config.clinic.new_episode_invites == "digest":
         for group in _by_therapist(visits):
             _queue_digest(session, app, group, style)
@@ -80,6 +90,7 @@ def on_booked(session: Session, app: App, event: AppointmentsBooked) -> None:
         for visit in visits:
             _queue_invite(session, app, visit, style, reason=_reason_text(event.reason))
     for group in _by_patient(visits):
+        _audit_if_no_email(session, app, group, "schedule")
         for recipient, shown in _patient_recipients(group):
             _queue_schedule(session, app, shown, style, recipient, added=not enrolment)
 
@@ -95,6 +106,7 @@ def on_changed(session: Session, app: App, event: AppointmentChanged) -> None:
                              appointment=replace(visit.appointment, status="cancelled"))
         _queue_invite(session, app, moved_away, style, reason="moved to another therapist")
     _queue_invite(session, app, visit, style, reason=_reason_text(event.reason))
+    _audit_if_no_email(session, app, [visit], "change notice")
     for recipient, shown in _patient_recipients([visit]):
         context = notices.changed_context(shown[0], previous, style, recipient)
         ics = calendar_object(shown[0], style, stamp=app.clock.now(), audience="patient")
@@ -104,14 +116,42 @@ def on_changed(session: Session, app: App, event: AppointmentChanged) -> None:
 
 @subscribe(AppointmentCancelled)
 def on_cancelled(session: Session, app: App, event: AppointmentCancelled) -> None:
-    (visit,) = load_visits(session, app, [event.appointment_id])
+    _cancelled(session, app, load_visits(session, app, [event.appointment_id]), event.reason)
+
+
+@subscribe(AppointmentsCancelled)
+def on_cancelled_many(session: Session, app: App, event: AppointmentsCancelled) -> None:
+    _cancelled(session, app, load_visits(session, app, event.appointment_ids), event.reason)
+
+
+def _cancelled(session: Session, app: App, visits: Sequence[CalendarVisit], reason: str) -> None:
+    """Therapists: one CANCEL per visit (one iTIP object per email); each patient: one email."""
     style = calendar_style(app)
-    _queue_invite(session, app, visit, style, reason=_reason_text(event.reason))
-    for recipient, shown in _patient_recipients([visit]):
-        context = notices.single_context(shown[0], style, recipient)
-        ics = calendar_object(shown[0], style, stamp=app.clock.now(), audience="patient")
-        _queue_patient(session, app, "cancelled", shown[0], recipient, context, style,
-                       Attachment("appointment.ics", ics), visit.appointment.sequence)
+    for visit in visits:
+        _queue_invite(session, app, visit, style, reason=_reason_text(reason))
+    for group in _by_patient(visits):
+        _audit_if_no_email(session, app, group, "cancellation notice")
+        for recipient, shown in _patient_recipients(group):
+            _queue_cancellation(session, app, shown, style, recipient)
+
+
+def _queue_cancellation(session: Session, app: App, visits: Sequence[CalendarVisit],
+                        style: CalendarStyle, recipient: Recipient) -> None:
+    """One visit: it and its updated calendar object. Many: one list and one import file of
+    the updated objects (each STATUS:CANCELLED, SEQUENCE up; no METHOD: an iTIP CANCEL
+    holds one UID, and the patient is no attendee)."""
+    now, first = app.clock.now(), visits[0]
+    if len(visits) == 1:
+        context = notices.single_context(first, style, recipient)
+        ics = calendar_object(first, style, stamp=now, audience="patient")
+        _queue_patient(session, app, "cancelled", first, recipient, context, style,
+                       Attachment("appointment.ics", ics), first.appointment.sequence)
+        return
+    context = notices.schedule_context(visits, style, recipient)
+    key = idempotency_key("cancelled_many", _fingerprint(visits), recipient.email)
+    _queue_patient(session, app, "cancelled_many", first, recipient, context, style,
+                   Attachment("cancelled.ics", feed(visits, style, stamp=now,
+                                                    audience="patient")), key=key)
 
 
 def queue_due_reminders(app: App, *, now: datetime) -> int:
@@ -227,6 +267,17 @@ def _patient_recipients(visits: Sequence[CalendarVisit],
     if shared and patient.caregiver_consent and patient.caregiver_email:
         out.append((Recipient(patient.caregiver_email, "", "caregiver"), shared))
     return out
+
+
+def _audit_if_no_email(session: Session, app: App, visits: Sequence[CalendarVisit],
+                       what: str) -> None:
+    """A patient without an address is on record, not skipped silently (reminders, a sweep
+    that runs every few minutes, stay quiet: the schedule's entry already says it)."""
+    patient = visits[0].patient
+    if not patient.email:
+        app.audit(session, "message.skipped", "patient", patient.id,
+                  appointments=[v.appointment.id for v in visits],
+                  reason=f"patient has no email: {what} not sent")
 
 
 def addressable(session: Session, app: App, email: str, name: str, *,

@@ -32,7 +32,12 @@ from carepath.services.booking_store import (
     load_busy,
     release_units,
 )
-from carepath.services.events import AppointmentCancelled, AppointmentChanged, publish
+from carepath.services.events import (
+    AppointmentCancelled,
+    AppointmentChanged,
+    AppointmentsCancelled,
+    publish,
+)
 
 RACE_RETRIES = 5  # a move that lost a race is tried again on fresh data
 
@@ -196,7 +201,7 @@ def _set_status(app: App, appointment_id: int, event: str, reason: str = "") -> 
 
 
 def set_status(session: Session, app: App, row: AppointmentRow, event: str,
-               reason: str = "") -> None:
+               reason: str = "", *, announce: bool = True) -> None:
     assert row.id is not None
     before = row.status
     row.status = next_status(row.id, row.status, event)
@@ -207,7 +212,7 @@ def set_status(session: Session, app: App, row: AppointmentRow, event: str,
         release_units(session, row.id)
     app.audit(session, f"appointment.{event}", "appointment", row.id, before=before,
               after=row.status, reason=reason)
-    if row.status == "cancelled":
+    if row.status == "cancelled" and announce:
         publish(session, app, AppointmentCancelled(row.id, reason or "cancelled"))
 
 
@@ -226,13 +231,17 @@ def no_show(app: App, appointment_id: int) -> AppointmentRow:
 
 def cancel_future(session: Session, app: App, episode_id: int, after: datetime,
                   reason: str) -> list[int]:
-    """Cancel the episode's booked visits after ``after`` (e.g. a relapse pauses boosters)."""
+    """Cancel the episode's booked visits after ``after`` (e.g. a relapse pauses boosters),
+    announced as one ``AppointmentsCancelled``: the patient gets one email, not one a visit."""
     rows = session.exec(select(AppointmentRow).where(
         AppointmentRow.episode_id == episode_id, AppointmentRow.status == "booked",
         col(AppointmentRow.start_utc) > after).order_by(col(AppointmentRow.start_utc))).all()
     for row in rows:
-        set_status(session, app, row, "cancel", reason)
-    return [row.id for row in rows if row.id is not None]
+        set_status(session, app, row, "cancel", reason, announce=False)
+    ids = [row.id for row in rows if row.id is not None]
+    if ids:
+        publish(session, app, AppointmentsCancelled(tuple(ids), episode_id, reason))
+    return ids
 
 
 def therapist_leave(app: App, therapist_id: str, start: date, end: date,
