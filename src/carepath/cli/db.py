@@ -6,6 +6,7 @@ driver traceback; ``db info`` still prints the settings, so the admin can see wh
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import TypeVar
 
@@ -53,8 +54,9 @@ def _reach(url: str, action: Callable[[], T]) -> T:
 @db_app.command("upgrade")
 def upgrade_cmd(revision: str = typer.Argument("head")) -> None:
     """Apply schema migrations (creates the database when it does not exist)."""
-    if not revision.strip():  # alembic asserts on an empty name
-        raise InputError("revision", "empty", "use head, or a revision id such as 0005")
+    if not re.fullmatch(r"[A-Za-z0-9_]+", revision):  # alembic asserts on "" or "0001-01-01"
+        raise InputError("revision", f"{revision!r} is not a revision name",
+                         "use head, or a revision id such as 0005")
     url = settings().database_url
     engine = _engine(url)
     before = _reach(url, lambda: current_revision(engine))
