@@ -22,20 +22,15 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
-from functools import lru_cache
-from pathlib import Path
 
 from sqlmodel import Session, col, select
 
 from carepath.adapters.db import transaction
 from carepath.adapters.tables import AppointmentRow, OutboxRow
-from carepath.adapters.templates import EmailTemplates
 from carepath.domain import notices
 from carepath.domain.invites import CalendarStyle, CalendarVisit, calendar_object, feed, invite_for
-from carepath.domain.messages import Attachment, Mailbox, compose
+from carepath.domain.messages import Attachment, compose
 from carepath.domain.notices import Recipient
-from carepath.errors import InputError
-from carepath.resources import templates_dir
 from carepath.services import App
 from carepath.services.calendar_views import (
     calendar_style,
@@ -51,23 +46,8 @@ from carepath.services.events import (
     AppointmentsCancelled,
     subscribe,
 )
+from carepath.services.mailing import addressable, idempotency_key, sender_of, templates
 from carepath.services.outbox import enqueue
-
-MAX_KEY = 200
-
-
-@lru_cache(maxsize=4)
-def templates(folder: Path | None = None) -> EmailTemplates:
-    """The checked templates, compiled once per process (per folder)."""
-    return EmailTemplates(folder or templates_dir())
-
-
-def idempotency_key(*parts: object) -> str:
-    """``kind:part:part…``, hashed when too long for the column (emails and UIDs can be)."""
-    key = ":".join(str(p) for p in parts)
-    if len(key) <= MAX_KEY:
-        return key
-    return f"{parts[0]}:sha256:{hashlib.sha256(key.encode()).hexdigest()}"
 
 
 @subscribe(AppointmentsBooked)
@@ -278,25 +258,6 @@ def _audit_if_no_email(session: Session, app: App, visits: Sequence[CalendarVisi
         app.audit(session, "message.skipped", "patient", patient.id,
                   appointments=[v.appointment.id for v in visits],
                   reason=f"patient has no email: {what} not sent")
-
-
-def addressable(session: Session, app: App, email: str, name: str, *,
-                kind: str) -> Mailbox | None:
-    """The recipient's mailbox, or None when the address cannot be used safely.
-
-    A booking never fails because one email cannot be written: the skip is audited (who,
-    which message, why) and the change commits.
-    """
-    try:
-        return Mailbox(email, name)
-    except InputError as error:
-        app.audit(session, "message.skipped", "outbox", kind, recipient=email[:254],
-                  reason=str(error))
-        return None
-
-
-def sender_of(style: CalendarStyle) -> Mailbox:
-    return Mailbox(style.organizer_email, style.clinic_name)
 
 
 def _fingerprint(visits: Sequence[CalendarVisit]) -> str:

@@ -27,8 +27,8 @@ from carepath.errors import NotFound
 from carepath.services import App
 from carepath.services.calendar_views import calendar_style, load_visits
 from carepath.services.events import EscalationRaised, subscribe
+from carepath.services.mailing import addressable, idempotency_key, sender_of, templates
 from carepath.services.measure_charts import MeasureChart, episode_charts
-from carepath.services.notify import addressable, idempotency_key, sender_of, templates
 from carepath.services.outbox import enqueue
 
 

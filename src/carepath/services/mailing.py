@@ -1,0 +1,54 @@
+"""What every notifier shares: the checked templates, idempotency keys, safe recipients and
+the sender. ``notify`` (visits) and ``notify_escalations`` (escalations) build on these.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from functools import lru_cache
+from pathlib import Path
+
+from sqlmodel import Session
+
+from carepath.adapters.templates import EmailTemplates
+from carepath.domain.invites import CalendarStyle
+from carepath.domain.messages import Mailbox
+from carepath.errors import InputError
+from carepath.resources import templates_dir
+from carepath.services import App
+
+MAX_KEY = 200
+
+
+@lru_cache(maxsize=4)
+def templates(folder: Path | None = None) -> EmailTemplates:
+    """The checked templates, compiled once per process (per folder)."""
+    return EmailTemplates(folder or templates_dir())
+
+
+def idempotency_key(*parts: object) -> str:
+    """``kind:part:part…``, hashed when too long for the column (emails and UIDs can be)."""
+    key = ":".join(str(p) for p in parts)
+    if len(key) <= MAX_KEY:
+        return key
+    return f"{parts[0]}:sha256:{hashlib.sha256(key.encode()).hexdigest()}"
+
+
+def addressable(session: Session, app: App, email: str, name: str, *,
+                kind: str) -> Mailbox | None:
+    """The recipient's mailbox, or None when the address cannot be used safely.
+
+    A booking never fails because one email cannot be written: the skip is audited (who,
+    which message, why) and the change commits.
+    """
+    try:
+        return Mailbox(email, name)
+    except InputError as error:
+        app.audit(session, "message.skipped", "outbox", kind, recipient=email[:254],
+                  reason=str(error))
+        return None
+
+
+def sender_of(style: CalendarStyle) -> Mailbox:
+    return Mailbox(style.organizer_email, style.clinic_name)
+
