@@ -1,8 +1,13 @@
-"""What the fault tests run in a child process, so that it can be killed with SIGKILL."""
+"""What the fault tests run in a child process, so that it can be killed with SIGKILL.
+
+Imported once by the forkserver (preload), so each child starts warm: the modules App.open
+would import lazily are imported here.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
+from importlib import import_module
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +18,10 @@ from carepath.services import App
 from carepath.services.outbox import dispatch
 from carepath.settings import Settings
 from carepath.testing import StallingTransport
+
+import_module("alembic.command")
+import_module("alembic.runtime.migration")
+import_module("carepath.services.wiring")
 
 
 def dispatcher(options: dict[str, Any], ready: Any) -> None:

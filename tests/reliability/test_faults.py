@@ -55,7 +55,10 @@ def _integrity(app: App) -> str:
 def _kill_dispatchers(app: App, config_dir: Path, port: int | None, kills: int) -> int:
     """Start a dispatcher ``kills`` times, SIGKILL each at a random moment; the clock moves
     ten minutes per run, so claims left by a killed run fall due again."""
-    ctx, rng = multiprocessing.get_context("fork"), random.Random(7)
+    # forkserver: children fork from a clean, single-threaded server that has imported
+    # carepath once (fork from this process would copy the SMTP server's thread)
+    ctx, rng = multiprocessing.get_context("forkserver"), random.Random(7)
+    ctx.set_forkserver_preload(["fault_workers"])
     killed = 0
     for number in range(kills):
         ready = ctx.Event()
