@@ -3,11 +3,11 @@
 Order matters (DESIGN.md): the most constrained episodes go first — restricted weekdays,
 time windows, heat sensitivity, a fixed therapist, scarce rooms or skills, dense weeks.
 Then placement runs round-robin by episode week: every episode gets its week 1 before any
-gets its week 2, so the first rows of a file cannot take every morning of the quarter. An
-episode that does not fit this way is taken back and placed again whole (with automatic
-stretching) after the rounds. Once many of those retries in a row still leave visits out,
-the clinic is full for this horizon: the rest are placed without trying longer plans, which
-would only cost time.
+gets its week 2, so the first rows of a file cannot take every morning of the quarter.
+When an episode's week does not fit, that week and all its later visits are placed at
+once in the windows of the plan stretched to the pathway's maximum length (after the visits
+already booked, keeping rest days) — stretching when capacity is short, reported in the
+answer. Without ``partial`` an episode that still does not fit is taken back whole.
 """
 
 from __future__ import annotations
@@ -20,21 +20,22 @@ from zoneinfo import ZoneInfo
 
 from carepath.domain.config import Clinic
 from carepath.domain.placement import Finder
+from carepath.domain.planning import stretch
 from carepath.domain.schedule_types import Busy, EpisodeRequest, EpisodeSchedule
 from carepath.domain.scheduler import (
+    MIXED_SCAN,
     Run,
     calendar_for,
+    chain,
     commit,
     evaluate,
     finish,
     gap_days,
+    mixed_options,
     new_run,
     rollback,
-    schedule_run,
     skips,
 )
-
-FULL_AFTER = 25  # consecutive failed retries after which stretching stops being tried
 
 
 def tightness(request: EpisodeRequest, finder: Finder) -> float:
@@ -62,31 +63,49 @@ def schedule_batch(requests: Sequence[EpisodeRequest], clinic: Clinic, busy: Bus
     finder = Finder(calendar_for(clinic, zone), busy)
     order = sorted(range(len(requests)), key=lambda i: (-tightness(requests[i], finder), i))
     runs = {i: new_run(requests[i], not_before) for i in order}
-    retry: list[int] = []
+    done: dict[int, EpisodeSchedule] = {}
     last_week = max((r.plan.weeks for r in requests), default=0)
     for week in range(1, last_week + 1):
         for i in order:
             run = runs[i]
-            if i in retry:
+            if i in done:
                 continue
             if not _place_week(run, week, finder):
-                rollback(run, finder)
-                retry.append(i)
+                done[i] = _stretch_rest(run, week, finder, partial=partial)
     results: dict[int, EpisodeSchedule] = {}
-    misses = 0  # retries in a row that still left visits out: the clinic is full
     for i in order:
-        if i in retry:
-            runs[i] = new_run(requests[i], not_before)
-            results[i] = schedule_run(runs[i], finder, partial=partial, wide=False,
-                                      stretching=misses < FULL_AFTER)
-            misses = misses + 1 if results[i].unplaced or not results[i].booked else 0
-        else:
-            results[i] = finish(runs[i], runs[i].request.plan, finder, None)
+        results[i] = done[i] if i in done else finish(runs[i], runs[i].request.plan, finder,
+                                                       None)
     return [results[i] for i in range(len(requests))]
 
 
+def _stretch_rest(run: Run, week: int, finder: Finder, *, partial: bool) -> EpisodeSchedule:
+    """Week ``week`` does not fit: place it and every later visit now, in the windows of the
+    plan stretched to the pathway's maximum, after the visits already booked.
+
+    Without ``partial`` an episode that still does not fit is taken back whole.
+    """
+    plan = run.request.plan
+    longer = {r.seq: r for r in stretch(plan, plan.max_weeks).requirements}
+    rest = [longer[r.seq] for r in plan.requirements if r.week >= week]
+    chosen = chain(rest, finder, run.wishes, mixed_options(finder, run.primary, MIXED_SCAN),
+                   after=run.last_day,
+                   gap=gap_days(plan.min_rest_days, plan.same_day_visits))
+    used = replace(plan, requirements=tuple(longer[r.seq] if r.week >= week else r
+                                            for r in plan.requirements),
+                   weeks=max(plan.weeks, plan.max_weeks))
+    stretched_from = plan.weeks if used.weeks > plan.weeks else None
+    if skips(chosen) and not partial:
+        rollback(run, finder)
+        return finish(run, used, finder, stretched_from,
+                      refused=[r for r, c in zip(rest, chosen, strict=True) if c is None])
+    commit(run, rest, chosen, finder)
+    return finish(run, used, finder, stretched_from)
+
+
 def _place_week(run: Run, week: int, finder: Finder) -> bool:
-    """Place this episode's visits of ``week``; False when one of them does not fit."""
+    """Place this episode's visits of ``week``; False (and nothing placed) when one of them
+    does not fit."""
     plan = run.request.plan
     reqs = [r for r in plan.requirements if r.week == week]
     if not reqs:

@@ -195,7 +195,7 @@ def mixed_options(finder: Finder, primary: str | None, limit: int | None = None)
 def evaluate(reqs: Sequence[VisitRequirement], finder: Finder, wishes: Wishes, *,
              therapist_id: str | None, primary: str | None, after: date | None,
              gap: int, whole: Sequence[VisitRequirement] = (),
-             wide: bool = True) -> tuple[Chosen, str | None]:
+             wide: bool = True, skip_single: bool = False) -> tuple[Chosen, str | None]:
     """Days and slots for ``reqs``: one therapist throughout when possible, else mixed.
 
     ``whole`` (default ``reqs``) are the episode's visits the continuity therapist is
@@ -208,9 +208,10 @@ def evaluate(reqs: Sequence[VisitRequirement], finder: Finder, wishes: Wishes, *
     single = [t for t in tried[:PRIMARY_CANDIDATES]
               if all(t in {q.id for q in finder.qualified(r.skills)} for r in reqs)]
     best: tuple[Chosen, str | None] | None = None
-    if not single and tried:
-        best = ([None] * len(reqs), tried[0])
-    for candidate in single[:1] if not wide else single:
+    single = single if wide else single[:1]
+    if (not single or skip_single) and tried:
+        best, single = ([None] * len(reqs), tried[0]), []
+    for candidate in single:
         chosen = chain(reqs, finder, replace(wishes, primary=candidate),
                        _only(candidate), after=after, gap=gap)
         if best is None or cost(chosen) < cost(best[0]):
@@ -276,22 +277,24 @@ def schedule_run(run: Run, finder: Finder, *, partial: bool, wide: bool = True,
                  stretching: bool = True) -> EpisodeSchedule:
     """Place a whole episode, stretching toward the pathway's maximum when visits do not fit.
 
-    ``wide`` allows one last search over more therapists; ``stretching`` allows the longer
-    plans (a batch turns both off once the clinic is visibly full: they cost, not help).
+    ``wide`` allows one last search over more therapists and tries every longer plan (a
+    batch, short of time, tries only the longest); ``stretching`` allows longer plans at all
+    (a batch turns it off once the clinic is visibly full: it costs, not helps).
     """
     plan, request = run.request.plan, run.request
     gap = gap_days(plan.min_rest_days, plan.same_day_visits)
     used, stretched_from = plan, None
     chosen, primary = evaluate(plan.requirements, finder, run.wishes,
                                therapist_id=request.therapist_id, primary=None, after=None,
-                               gap=gap, wide=False)
-    for weeks in range(plan.weeks + 1, plan.max_weeks + 1 if stretching else 0):
+                               gap=gap, wide=False, skip_single=not wide)
+    longest = [plan.max_weeks] if stretching and plan.max_weeks > plan.weeks else []
+    for weeks in range(plan.weeks + 1, plan.max_weeks + 1) if wide else longest:
         if not skips(chosen):
             break
         longer = stretch(plan, weeks)
         tried, lead = evaluate(longer.requirements, finder, run.wishes,
                                therapist_id=request.therapist_id, primary=None, after=None,
-                               gap=gap, wide=False)
+                               gap=gap, wide=False, skip_single=not wide)
         if skips(tried) < skips(chosen):
             used, chosen, primary, stretched_from = longer, tried, lead, plan.weeks
     if skips(chosen) and wide:  # the quick passes left a visit out: look wider, once
@@ -303,20 +306,24 @@ def schedule_run(run: Run, finder: Finder, *, partial: bool, wide: bool = True,
     run.primary = primary
     run.wishes = replace(run.wishes, primary=primary)
     if skips(chosen) and not partial:
-        return finish(run, used, finder, stretched_from, chosen=chosen)
+        return finish(run, used, finder, stretched_from,
+                      refused=[r for r, c in zip(used.requirements, chosen, strict=True)
+                               if c is None])
     commit(run, used.requirements, chosen, finder)
     return finish(run, used, finder, stretched_from)
 
 
 def finish(run: Run, plan: EpisodePlan, finder: Finder, stretched_from: int | None, *,
-           chosen: Chosen | None = None) -> EpisodeSchedule:
-    """The answer; with ``chosen`` the episode is refused whole and nothing stays booked."""
+           refused: Sequence[VisitRequirement] | None = None) -> EpisodeSchedule:
+    """The answer; with ``refused`` (the visits that did not fit) the episode is refused
+    whole and nothing stays booked."""
     request = run.request
-    if chosen is not None:
-        missing = [r for r, c in zip(plan.requirements, chosen, strict=True) if c is None]
+    if refused is not None:
+        missing = list(refused)
         unplaced = tuple(explain(r, finder, run.wishes, request.therapist_id, plan)
                          for r in missing)
-        note = f"{len(chosen) - len(missing)} of {len(chosen)} visits fit; nothing was booked"
+        total = len(plan.requirements)
+        note = f"{total - len(missing)} of {total} visits fit; nothing was booked"
         return EpisodeSchedule(plan, (), unplaced, stretched_from, request.key,
                                request.patient_id, booked=False, notes=(note,))
     unplaced = tuple(explain(r, finder, run.wishes, request.therapist_id, plan)
