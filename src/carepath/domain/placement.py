@@ -150,12 +150,14 @@ class Finder:
             free = subtract(free, [(lo, wishes.not_before)])
         return free, self.cal.offset(lo)
 
-    def with_scarce_resources(self, free: list[Span], tags: tuple[str, ...],
-                              day: date) -> list[Span]:
-        """``free`` narrowed to when a unit of each scarce needed resource is free: a full
-        pool or gait trainer rules its hours out before any slot is cut."""
+    def with_scarce_resources(self, free: list[Span], tags: tuple[str, ...], day: date, *,
+                              everything: bool = False) -> list[Span]:
+        """``free`` narrowed to when a unit of each scarce needed resource (``everything``:
+        of each needed resource) is free: a full pool or gym rules its hours out before any
+        slot is cut. A long-lived finder (a batch) caches this per day and is best served by
+        ``everything``; a one-off query (free slots) only by the scarce ones."""
         for tag in tags:
-            if free:
+            if free and (everything or self.scarce(tag)):
                 free = intersect(free, self.tag_free(tag, day))
         return free
 
@@ -209,7 +211,7 @@ class Finder:
              wishes: Wishes) -> Candidate | None:
         """The cheapest slot for ``req`` on ``day`` with ``therapist_id``, or None."""
         free, offset = self.free(therapist_id, day, wishes)
-        free = self.with_scarce_resources(free, req.resources, day)
+        free = self.with_scarce_resources(free, req.resources, day, everything=True)
         if not free:
             return None
         base, day_penalty = self.day_cost(req, day, wishes)
