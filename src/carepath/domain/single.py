@@ -56,6 +56,20 @@ def free_slots(visit: VisitType, clinic: Clinic, busy: Busy, *, zone: ZoneInfo,
     return found[:limit]
 
 
+def has_room(visit: VisitType, clinic: Clinic, busy: Busy, *, zone: ZoneInfo, first: date,
+             days: int) -> bool:
+    """Whether the clinic is open and every room or device ``visit`` needs has a free unit
+    at some time on one of ``days`` days from ``first`` (therapists not considered)."""
+    finder = Finder(calendar_for(clinic, zone), busy)
+    for offset in range(days):
+        day = first + timedelta(days=offset)
+        open_spans = finder.cal.open_spans(day)
+        if open_spans and finder.with_scarce_resources(
+                open_spans, tuple(visit.needs.resources), day, everything=True):
+            return True
+    return False
+
+
 def _day_slots(req: VisitRequirement, day: date, therapists: list[str], finder: Finder,
                wishes: Wishes, limit: int) -> list[Slot]:
     starts: list[tuple[int, str]] = []

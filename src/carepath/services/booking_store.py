@@ -72,9 +72,10 @@ def load_busy(session: Session, start: datetime, end: datetime, *,
               therapists: Collection[str] | None = None,
               resources: Collection[str] | None = None,
               patients: Collection[str] | None = None,
-              exclude: Collection[int] = ()) -> Busy:
-    """Active bookings meeting ``[start, end)``; ``None`` filters mean everyone/everything."""
-    busy = Busy()
+              exclude: Collection[int] = (), into: Busy | None = None) -> Busy:
+    """Active bookings meeting ``[start, end)``; ``None`` filters mean everyone/everything,
+    an empty one nobody/nothing. Added to ``into`` when given."""
+    busy = into if into is not None else Busy()
     appointment = AppointmentRow
     query = core_select(col(appointment.id), col(appointment.therapist_id),
                         col(appointment.patient_id), col(appointment.start_utc),
@@ -83,6 +84,9 @@ def load_busy(session: Session, start: datetime, end: datetime, *,
         col(appointment.start_utc) >= start - LONGEST_VISIT,
         col(appointment.start_utc) < end)
     who = []
+    if therapists is not None and not therapists and not patients:
+        _load_units(session, busy, start, end, resources, exclude)
+        return busy
     if therapists is not None:
         who.append(col(appointment.therapist_id).in_(sorted(therapists)))
     if patients is not None:
@@ -105,6 +109,8 @@ def load_busy(session: Session, start: datetime, end: datetime, *,
 def _load_units(session: Session, busy: Busy, start: datetime, end: datetime,
                 resources: Collection[str] | None, exclude: Collection[int]) -> None:
     booking = ResourceBookingRow
+    if resources is not None and not resources:
+        return
     query = core_select(col(booking.appointment_id), col(booking.resource_id), col(booking.unit),
                         col(booking.start_utc), col(booking.end_utc)).where(
         col(booking.active).is_(True),

@@ -24,7 +24,7 @@ from carepath.domain.episodes import next_state
 from carepath.domain.planning import EpisodePlan, plan_episode
 from carepath.domain.schedule_types import EpisodeSchedule, Placement, Slot, Unplaced
 from carepath.domain.scheduling import free_slots, place_visit, schedule_episode
-from carepath.domain.single import requirement_for
+from carepath.domain.single import has_room, requirement_for
 from carepath.domain.timeutil import local_datetime
 from carepath.errors import InputError, NoSlotAvailable, NotFound, SlotTaken
 from carepath.services import App
@@ -238,7 +238,10 @@ def find_slots(app: App, visit_type: str, *, pathway_id: str, therapist_id: str 
             day = first.astimezone(zone).date() + timedelta(days=offset)
             lo = max(first, local_datetime(day, time(0), zone, shift_gap=True))
             hi = local_datetime(day + timedelta(days=length), time(0), zone, shift_gap=True)
-            busy = load_busy(session, lo, hi, therapists=therapists, resources=resources)
+            busy = load_busy(session, lo, hi, therapists=[], resources=resources)
+            if not has_room(visit, clinic, busy, zone=zone, first=day, days=length):
+                continue  # closed, or every pool/gait trainer taken: no therapist to read
+            load_busy(session, lo, hi, therapists=therapists, resources=[], into=busy)
             found += free_slots(visit, clinic, busy, zone=zone, not_before=lo,
                                 therapist_id=therapist_id, limit=limit - len(found),
                                 horizon_days=length - 1)
