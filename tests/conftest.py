@@ -21,6 +21,16 @@ os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("DO_NOT_TRACK", "1")
 
+from hypothesis import settings as hypothesis_settings  # noqa: E402
+
+# Property tests explore new inputs on a developer's machine; in CI they replay a fixed
+# sequence, so a landing never depends on luck (`HYPOTHESIS_PROFILE=dev` to explore).
+hypothesis_settings.register_profile("ci", derandomize=True, deadline=None,
+                                     print_blob=True)
+hypothesis_settings.register_profile("dev", deadline=None, print_blob=True)
+hypothesis_settings.load_profile(
+    os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") else "dev"))
+
 from carepath.adapters.clock import FixedClock  # noqa: E402
 from carepath.config_loader import load_config  # noqa: E402
 from carepath.domain.config import Config  # noqa: E402
