@@ -18,9 +18,11 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
+	mkdir -p $(PREFECT_HOME)
 	$(BIN)/carepath demo --home var/demo
 
 test: $(STAMP)
+	mkdir -p $(PREFECT_HOME)
 	$(BIN)/python -m pytest -q
 
 lint: $(STAMP)
@@ -28,10 +30,12 @@ lint: $(STAMP)
 	$(BIN)/mypy
 
 bench: $(STAMP)
+	mkdir -p $(PREFECT_HOME)
 	$(BIN)/python -m bench
 
 # Hostile input, security, load and faults (tests/reliability), the slow cases included.
 reliability: $(STAMP)
+	mkdir -p $(PREFECT_HOME)
 	CAREPATH_RELIABILITY=full $(BIN)/python -m pytest -q tests/reliability
 
 clean:

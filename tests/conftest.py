@@ -16,7 +16,7 @@ import pytest
 
 # Prefect must never reach out or start a server by accident inside unit tests.
 _PREFECT_HOME = tempfile.mkdtemp(prefix="carepath-prefect-")
-os.environ.setdefault("PREFECT_HOME", _PREFECT_HOME)
+os.environ["PREFECT_HOME"] = _PREFECT_HOME  # never the user's Prefect home
 os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("DO_NOT_TRACK", "1")
