@@ -239,9 +239,18 @@ def find_slots(app: App, visit_type: str, *, pathway_id: str, therapist_id: str 
             lo = max(first, local_datetime(day, time(0), zone, shift_gap=True))
             hi = local_datetime(day + timedelta(days=length), time(0), zone, shift_gap=True)
             busy = load_busy(session, lo, hi, therapists=[], resources=resources)
-            if not has_room(visit, clinic, busy, zone=zone, first=day, days=length):
-                continue  # closed, or every pool/gait trainer taken: no therapist to read
-            load_busy(session, lo, hi, therapists=therapists, resources=[], into=busy)
+            roomy = [day + timedelta(days=i) for i in range(length)
+                     if has_room(visit, clinic, busy, zone=zone, first=day + timedelta(days=i),
+                                 days=1)]
+            for room_day in roomy:  # closed days, or days with every pool/gait trainer
+                # taken, need no therapist's diary
+                load_busy(session, max(lo, local_datetime(room_day, time(0), zone,
+                                                          shift_gap=True)),
+                          local_datetime(room_day + timedelta(days=1), time(0), zone,
+                                         shift_gap=True),
+                          therapists=therapists, resources=[], into=busy)
+            if not roomy:
+                continue
             found += free_slots(visit, clinic, busy, zone=zone, not_before=lo,
                                 therapist_id=therapist_id, limit=limit - len(found),
                                 horizon_days=length - 1)
