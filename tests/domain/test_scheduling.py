@@ -177,3 +177,21 @@ def test_existing_bookings_are_never_double_booked() -> None:
     placed = schedule_episode(plan, make_clinic(), busy, zone=NEW_YORK,
                               not_before=DAWN).placements[0]
     assert _local(placed.start) >= datetime(2027, 3, 1, 16, tzinfo=NEW_YORK)
+
+
+def test_free_slots_never_offers_a_therapist_without_the_visits_skills(config: Config) -> None:
+    """Chen has no aquatic skill, so no pool slot is ever his, however free he is."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from carepath.domain.schedule_types import Busy
+    from carepath.domain.single import free_slots
+
+    zone = ZoneInfo(config.clinic.timezone)
+    aquatic = config.pathway("post-relapse").visit_types["aquatic"]
+    start = datetime(2027, 3, 1, 7, tzinfo=zone)
+    assert free_slots(aquatic, config.clinic, Busy(), zone=zone, not_before=start,
+                      therapist_id="chen", limit=3) == []
+    assert {s.therapist_id for s in free_slots(aquatic, config.clinic, Busy(), zone=zone,
+                                               not_before=start, limit=20)} <= {
+        "alvarez", "okafor", "nguyen"}

@@ -44,7 +44,9 @@ def free_slots(visit: VisitType, clinic: Clinic, busy: Busy, *, zone: ZoneInfo,
     first = not_before.astimezone(zone).date()
     req = requirement_for(visit, "", first, first + timedelta(days=horizon_days))
     wishes = Wishes(patient_id=patient_id, not_before=to_minute(not_before))
-    therapists = [therapist_id] if therapist_id else [t.id for t in finder.qualified(req.skills)]
+    qualified = [t.id for t in finder.qualified(req.skills)]
+    # A named therapist without the visit's skills has no slot for it, however free.
+    therapists = [t for t in qualified if t == therapist_id] if therapist_id else qualified
     found: list[Slot] = []
     for offset in range(horizon_days + 1):
         day = first + timedelta(days=offset)
