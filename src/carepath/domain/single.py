@@ -17,7 +17,7 @@ from carepath.domain.config import Clinic, VisitType
 from carepath.domain.diagnosis import alternatives, explain
 from carepath.domain.placement import Candidate, Finder, Wishes, rest_days
 from carepath.domain.planning import PatientPreferences, VisitRequirement
-from carepath.domain.schedule_types import Busy, Placement, Slot, Unplaced
+from carepath.domain.schedule_types import Busy, Placement, Slot, Unit, Unplaced
 from carepath.domain.scheduler import best_of, calendar_for, mixed_options
 from carepath.domain.timeutil import minutes_of
 
@@ -81,9 +81,14 @@ def _day_slots(req: VisitRequirement, day: date, therapists: list[str], finder: 
         cut_starts = cut(free, length=req.duration_minutes, step=finder.cal.step, offset=offset)
         starts += [(start, therapist_id) for start in cut_starts[:limit]]
     slots: list[Slot] = []
+    # Rooms and devices do not depend on the therapist: look each start up once, not once
+    # per therapist free then (hundreds of therapists share the same quarter-hours).
+    units_at: dict[int, tuple[Unit, ...] | None] = {}
     for start, therapist_id in sorted(starts):
         end = start + req.duration_minutes
-        units = finder.units_for(req.resources, start, end, day)
+        if start not in units_at:
+            units_at[start] = finder.units_for(req.resources, start, end, day)
+        units = units_at[start]
         if units is not None:
             slots.append(Slot(from_minute(start), from_minute(end), therapist_id, units))
             if len(slots) >= limit:
