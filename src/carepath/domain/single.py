@@ -60,14 +60,18 @@ def free_slots(visit: VisitType, clinic: Clinic, busy: Busy, *, zone: ZoneInfo,
 
 def has_room(visit: VisitType, clinic: Clinic, busy: Busy, *, zone: ZoneInfo, first: date,
              days: int) -> bool:
-    """Whether the clinic is open and every room or device ``visit`` needs has a free unit
-    at some time on one of ``days`` days from ``first`` (therapists not considered)."""
+    """Whether the clinic is open and the rooms or devices ``visit`` needs have a free unit
+    for a stretch as long as the visit on one of ``days`` days from ``first`` (therapists
+    not considered). A necessary condition only: it lets a caller skip reading therapists'
+    diaries for days that cannot host the visit."""
     finder = Finder(calendar_for(clinic, zone), busy)
+    length = visit.duration_minutes
     for offset in range(days):
         day = first + timedelta(days=offset)
         open_spans = finder.cal.open_spans(day)
-        if open_spans and finder.with_scarce_resources(
-                open_spans, tuple(visit.needs.resources), day, everything=True):
+        spans = finder.with_scarce_resources(open_spans, tuple(visit.needs.resources), day,
+                                             everything=True) if open_spans else []
+        if any(end - start >= length for start, end in spans):
             return True
     return False
 
