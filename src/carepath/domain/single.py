@@ -58,22 +58,20 @@ def free_slots(visit: VisitType, clinic: Clinic, busy: Busy, *, zone: ZoneInfo,
     return found[:limit]
 
 
-def has_room(visit: VisitType, clinic: Clinic, busy: Busy, *, zone: ZoneInfo, first: date,
-             days: int) -> bool:
-    """Whether the clinic is open and the rooms or devices ``visit`` needs have a free unit
-    for a stretch as long as the visit on one of ``days`` days from ``first`` (therapists
-    not considered). A necessary condition only: it lets a caller skip reading therapists'
-    diaries for days that cannot host the visit."""
+def room_windows(visit: VisitType, clinic: Clinic, busy: Busy, *, zone: ZoneInfo,
+                 day: date) -> list[tuple[datetime, datetime]]:
+    """The stretches of ``day``, at least as long as the visit, when every room or device it
+    needs has a free unit (therapists not considered).
+
+    A necessary condition only: a slot of ``visit`` lies inside one of them, so a caller
+    need not read therapists' diaries for days without one, nor outside them.
+    """
     finder = Finder(calendar_for(clinic, zone), busy)
-    length = visit.duration_minutes
-    for offset in range(days):
-        day = first + timedelta(days=offset)
-        open_spans = finder.cal.open_spans(day)
-        spans = finder.with_scarce_resources(open_spans, tuple(visit.needs.resources), day,
-                                             everything=True) if open_spans else []
-        if any(end - start >= length for start, end in spans):
-            return True
-    return False
+    open_spans = finder.cal.open_spans(day)
+    spans = finder.with_scarce_resources(open_spans, tuple(visit.needs.resources), day,
+                                         everything=True) if open_spans else []
+    return [(from_minute(lo), from_minute(hi)) for lo, hi in spans
+            if hi - lo >= visit.duration_minutes]
 
 
 def _day_slots(req: VisitRequirement, day: date, therapists: list[str], finder: Finder,

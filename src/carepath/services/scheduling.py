@@ -24,7 +24,7 @@ from carepath.domain.episodes import next_state
 from carepath.domain.planning import EpisodePlan, plan_episode
 from carepath.domain.schedule_types import EpisodeSchedule, Placement, Slot, Unplaced
 from carepath.domain.scheduling import free_slots, place_visit, schedule_episode
-from carepath.domain.single import has_room, requirement_for
+from carepath.domain.single import requirement_for, room_windows
 from carepath.domain.timeutil import local_datetime
 from carepath.errors import InputError, NoSlotAvailable, NotFound, SlotTaken
 from carepath.services import App
@@ -239,17 +239,14 @@ def find_slots(app: App, visit_type: str, *, pathway_id: str, therapist_id: str 
             lo = max(first, local_datetime(day, time(0), zone, shift_gap=True))
             hi = local_datetime(day + timedelta(days=length), time(0), zone, shift_gap=True)
             busy = load_busy(session, lo, hi, therapists=[], resources=resources)
-            roomy = [day + timedelta(days=i) for i in range(length)
-                     if has_room(visit, clinic, busy, zone=zone, first=day + timedelta(days=i),
-                                 days=1)]
-            for room_day in roomy:  # closed days, or days with every pool/gait trainer
-                # taken, need no therapist's diary
-                load_busy(session, max(lo, local_datetime(room_day, time(0), zone,
-                                                          shift_gap=True)),
-                          local_datetime(room_day + timedelta(days=1), time(0), zone,
-                                         shift_gap=True),
+            # Therapists' diaries are read only where a slot can be: on open days, between
+            # the first and last stretch when every needed room or device has a free unit.
+            windows = [room_windows(visit, clinic, busy, zone=zone, day=day + timedelta(days=i))
+                       for i in range(length)]
+            for stretches in filter(None, windows):
+                load_busy(session, max(lo, stretches[0][0]), stretches[-1][1],
                           therapists=therapists, resources=[], into=busy)
-            if not roomy:
+            if not any(windows):
                 continue
             found += free_slots(visit, clinic, busy, zone=zone, not_before=lo,
                                 therapist_id=therapist_id, limit=limit - len(found),
