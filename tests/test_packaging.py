@@ -103,4 +103,4 @@ def test_an_installed_copy_finds_its_bundled_config_and_validates_it(
     assert config_line == str(target / "carepath" / "_bundled" / "config")
     assert templates_line == str(target / "carepath" / "_bundled" / "templates" / "emails")
     assert pathways_line == "['post-relapse', 'progression-review', 'stable-boosters']"
-    assert rest[0].startswith(f"ok {config_line}: Riverside MS Rehabilitation")
+    assert rest[0].startswith(f"ok {config_line}: Riverside Rehabilitation Center")

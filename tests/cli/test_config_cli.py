@@ -44,7 +44,7 @@ def test_validate_says_ok_for_the_example_config(config_dir: Path) -> None:
     """A valid folder: exit 0 and a one-line summary of what was found."""
     result = invoke("config", "validate", str(config_dir))
     assert result.exit_code == 0, result.output
-    assert result.output.startswith(f"ok {config_dir}: Riverside MS Rehabilitation")
+    assert result.output.startswith(f"ok {config_dir}: Riverside Rehabilitation Center")
     assert "6 therapists" in result.output
 
 
