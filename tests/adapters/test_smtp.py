@@ -75,7 +75,7 @@ def transport(port: int) -> SmtpTransport:
 
 
 def queue(app: App, key: str = "smtp:1") -> int:
-    message = compose(sender=Mailbox("scheduling@riverside-ms.example"),
+    message = compose(sender=Mailbox("scheduling@riverside-rehab.example"),
                       to=Mailbox("ava@patients.example", "Ava Thompson"), subject="Hello",
                       body=Body("Hi\n", "<p>Hi</p>\n"), idempotency_key=key,
                       date=app.clock.now())

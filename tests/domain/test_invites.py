@@ -15,10 +15,10 @@ from carepath.domain.invites import feed, invite_for
 
 def request_and_cancel(config: Config) -> tuple[Calendar, Calendar]:
     style = make_style(config)
-    booked = invite_for(make_visit(config), style, attendee="m.alvarez@riverside-ms.example",
+    booked = invite_for(make_visit(config), style, attendee="m.alvarez@riverside-rehab.example",
                         attendee_name="Maria Alvarez", stamp=STAMP)
     cancelled = invite_for(make_visit(config, status="cancelled", sequence=1), style,
-                           attendee="m.alvarez@riverside-ms.example",
+                           attendee="m.alvarez@riverside-rehab.example",
                            attendee_name="Maria Alvarez", stamp=STAMP)
     return Calendar.from_ical(booked.ics), Calendar.from_ical(cancelled.ics)
 
@@ -26,7 +26,7 @@ def request_and_cancel(config: Config) -> tuple[Calendar, Calendar]:
 def test_a_request_matches_its_golden_file_byte_for_byte(config: Config) -> None:
     """For a fixed clock the REQUEST is the same bytes every time."""
     invite = invite_for(make_visit(config), make_style(config),
-                        attendee="m.alvarez@riverside-ms.example", attendee_name="Maria Alvarez",
+                        attendee="m.alvarez@riverside-rehab.example", attendee_name="Maria Alvarez",
                         stamp=STAMP)
     golden("invite_request.ics", invite.ics)
 
@@ -34,7 +34,7 @@ def test_a_request_matches_its_golden_file_byte_for_byte(config: Config) -> None
 def test_a_cancel_matches_its_golden_file_byte_for_byte(config: Config) -> None:
     """For a fixed clock the CANCEL is the same bytes every time."""
     invite = invite_for(make_visit(config, status="cancelled", sequence=1), make_style(config),
-                        attendee="m.alvarez@riverside-ms.example", attendee_name="Maria Alvarez",
+                        attendee="m.alvarez@riverside-rehab.example", attendee_name="Maria Alvarez",
                         stamp=STAMP)
     golden("invite_cancel.ics", invite.ics)
 
@@ -56,8 +56,8 @@ def test_organizer_is_the_clinic_and_the_attendee_is_exactly_the_recipient(
     request, cancel = request_and_cancel(config)
     for calendar in (request, cancel):
         (event,) = calendar.walk("VEVENT")
-        assert str(event["ORGANIZER"]) == "mailto:scheduling@riverside-ms.example"
-        assert str(event["ATTENDEE"]) == "mailto:m.alvarez@riverside-ms.example"
+        assert str(event["ORGANIZER"]) == "mailto:scheduling@riverside-rehab.example"
+        assert str(event["ATTENDEE"]) == "mailto:m.alvarez@riverside-rehab.example"
 
 
 def test_stamp_is_utc_every_tzid_has_a_vtimezone_and_alarms_display(config: Config) -> None:

@@ -16,16 +16,16 @@ from carepath.domain.invites import invite_for
 from carepath.domain.messages import Body, Mailbox, compose, message_id_for, to_bytes
 from carepath.errors import InputError
 
-SENDER = Mailbox("scheduling@riverside-ms.example", "Riverside MS Rehabilitation")
+SENDER = Mailbox("scheduling@riverside-rehab.example", "Riverside Rehabilitation Center")
 BODY = Body("Hello\n", "<p>Hello</p>\n")
 
 
 def invite_email(config: Config, status: str = "booked", to: Mailbox | None = None,
                  key: str = "invite:1") -> EmailMessage:
     invite = invite_for(make_visit(config, status=status, sequence=int(status != "booked")),
-                        make_style(config), attendee="m.alvarez@riverside-ms.example",
+                        make_style(config), attendee="m.alvarez@riverside-rehab.example",
                         attendee_name="Maria Alvarez", stamp=STAMP)
-    recipient = to or Mailbox("m.alvarez@riverside-ms.example", "Maria Alvarez")
+    recipient = to or Mailbox("m.alvarez@riverside-rehab.example", "Maria Alvarez")
     return compose(sender=SENDER, to=recipient, subject="Appointment 10 March 2027",
                    body=BODY, idempotency_key=key, date=STAMP, invite=invite)
 
@@ -57,7 +57,7 @@ def test_the_message_id_is_stable_for_one_key_and_differs_between_keys(config: C
     first, again = invite_email(config), invite_email(config)
     other = invite_email(config, key="invite:2")
     assert first["Message-ID"] == again["Message-ID"] == message_id_for(
-        "invite:1", "riverside-ms.example")
+        "invite:1", "riverside-rehab.example")
     assert other["Message-ID"] != first["Message-ID"]
 
 
@@ -90,10 +90,10 @@ def test_a_subject_with_a_line_break_is_rejected(config: Config) -> None:
 
 def test_quotes_commas_and_brackets_in_a_name_are_escaped_not_parsed(config: Config) -> None:
     """A hostile but one-line display name stays inside one quoted header value."""
-    hostile = Mailbox("m.alvarez@riverside-ms.example", 'Eve "x" <evil@example.org>, bob@x.org')
+    hostile = Mailbox("m.alvarez@riverside-rehab.example", 'Eve "x" <evil@example.org>, bob@x.org')
     message = parsed(invite_email(config, to=hostile))
     (address,) = message["To"].addresses
-    assert address.addr_spec == "m.alvarez@riverside-ms.example"
+    assert address.addr_spec == "m.alvarez@riverside-rehab.example"
     assert address.display_name == 'Eve "x" <evil@example.org>, bob@x.org'
     assert "Bcc" not in message and len(message.get_all("To")) == 1
 

@@ -91,7 +91,7 @@ def stall_and_deliver(app: App, inbox: tuple[Inbox, int]) -> int:
     return episode
 
 
-THERAPIST = "d.chen@riverside-ms.example"
+THERAPIST = "d.chen@riverside-rehab.example"
 
 
 def test_the_escalation_email_shows_each_chart_inline_by_content_id(

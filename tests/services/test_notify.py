@@ -58,7 +58,7 @@ def test_enrolment_queues_one_invite_per_visit_and_one_schedule_email(
         app: App, patient: str) -> None:
     """Per-visit invites (the default) to the therapist; the schedule to the patient."""
     book(app, patient, weekly(MONDAY_9, 3))
-    assert kinds(app) == [("invite.request", "m.alvarez@riverside-ms.example")] * 3 + [
+    assert kinds(app) == [("invite.request", "m.alvarez@riverside-rehab.example")] * 3 + [
         ("patient.schedule", "ava@patients.example")]
 
 
@@ -78,10 +78,10 @@ def test_a_digest_clinic_sends_one_email_per_therapist_at_enrolment(
     clinic = app.config.clinic.model_copy(update={"new_episode_invites": "digest"})
     app.config = app.config.model_copy(update={"clinic": clinic})
     ids = book(app, patient, weekly(MONDAY_9, 3))
-    assert kinds(app)[0] == ("invite.digest", "m.alvarez@riverside-ms.example")
+    assert kinds(app)[0] == ("invite.digest", "m.alvarez@riverside-rehab.example")
     assert [k for k, _ in kinds(app)].count("invite.request") == 0
     reschedule(app, ids[0], datetime(2027, 3, 9, 9, 0, tzinfo=NY))
-    assert ("invite.request", "m.alvarez@riverside-ms.example") in kinds(app)
+    assert ("invite.request", "m.alvarez@riverside-rehab.example") in kinds(app)
 
 
 def test_a_caregiver_with_consent_gets_only_the_caregiver_visits(app: App, patient: str) -> None:
@@ -122,8 +122,8 @@ def test_a_visit_handed_to_another_therapist_cancels_for_one_and_invites_the_oth
     """Previous therapist: CANCEL; new therapist: REQUEST; both with the same UID."""
     ids = book(app, patient, weekly(MONDAY_9, 1))
     reschedule(app, ids[0], MONDAY_9, therapist_id="chen")
-    assert kinds(app)[-3:] == [("invite.cancel", "m.alvarez@riverside-ms.example"),
-                               ("invite.request", "d.chen@riverside-ms.example"),
+    assert kinds(app)[-3:] == [("invite.cancel", "m.alvarez@riverside-rehab.example"),
+                               ("invite.request", "d.chen@riverside-rehab.example"),
                                ("patient.changed", "ava@patients.example")]
 
 

@@ -52,7 +52,7 @@ def escalation_mail(app: App) -> list[tuple[str, str]]:
 def test_level_one_tells_the_episodes_therapist_why_and_when(app: App) -> None:
     """One email to the therapist, with the reason and the reassessment's time."""
     raise_escalation(app, level=1, physician=False)
-    assert escalation_mail(app) == [("escalation.therapist", "m.alvarez@riverside-ms.example")]
+    assert escalation_mail(app) == [("escalation.therapist", "m.alvarez@riverside-rehab.example")]
     entry = next(e for e in list_outbox(app) if e.kind == "escalation.therapist")
     message = email.message_from_string(show(app, entry.id).body, policy=policy.default)
     text = message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
@@ -64,8 +64,8 @@ def test_level_two_tells_the_case_reviewer_and_the_physician(app: App) -> None:
     """The senior therapist and the referring physician, who sees the name; the subject not."""
     raise_escalation(app, level=2, physician=True)
     assert escalation_mail(app) == [
-        ("escalation.therapist", "m.alvarez@riverside-ms.example"),
-        ("escalation.therapist", "g.okafor@riverside-ms.example"),
+        ("escalation.therapist", "m.alvarez@riverside-rehab.example"),
+        ("escalation.therapist", "g.okafor@riverside-rehab.example"),
         ("escalation.physician", "referrals@neuro.example")]
     letter = next(e for e in list_outbox(app) if e.kind == "escalation.physician")
     assert "Ava" not in letter.subject and "MCID" not in letter.subject

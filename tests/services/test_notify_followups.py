@@ -154,7 +154,7 @@ def test_imported_visits_invite_therapists_but_send_the_patient_nothing(
     assert len(result.imported) == 3
     queued = list(reversed(list_outbox(clinic)))
     assert [(e.kind, e.recipient) for e in queued] == [
-        ("invite.request", "m.alvarez@riverside-ms.example")] * 2  # not the past visit
+        ("invite.request", "m.alvarez@riverside-rehab.example")] * 2  # not the past visit
     assert not any(e.recipient == PATIENT for e in queued)
 
 

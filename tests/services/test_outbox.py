@@ -38,7 +38,7 @@ def app(any_app: App) -> App:
 
 
 def queue(app: App, key: str = "test:1", to: str = "ava@patients.example") -> int:
-    message = compose(sender=Mailbox("scheduling@riverside-ms.example"), to=Mailbox(to),
+    message = compose(sender=Mailbox("scheduling@riverside-rehab.example"), to=Mailbox(to),
                       subject="Hello", body=Body("Hi\n", "<p>Hi</p>\n"), idempotency_key=key,
                       date=app.clock.now())
     with transaction(app.engine) as session:

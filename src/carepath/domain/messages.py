@@ -124,8 +124,9 @@ class InlineImage:
 
 def content_id_for(idempotency_key: str, name: str, domain: str) -> str:
     """A stable, globally unique Content-ID for picture ``name`` of one message."""
-    digest = hashlib.sha256(idempotency_key.encode("utf-8")).hexdigest()[:24]
-    return f"{name}.{digest}.carepath@{domain}"
+    # Short enough that "Content-ID: <…>" stays on one header line for a typical domain.
+    digest = hashlib.sha256(idempotency_key.encode("utf-8")).hexdigest()[:16]
+    return f"{name}.{digest}@{domain}"
 
 
 def safe_subject(subject: str) -> str:
@@ -138,8 +139,10 @@ def safe_subject(subject: str) -> str:
 
 def message_id_for(idempotency_key: str, domain: str) -> str:
     """A stable Message-ID: the same key always gives the same id."""
-    digest = hashlib.sha256(idempotency_key.encode("utf-8")).hexdigest()[:32]
-    return f"<{digest}.carepath@{domain}>"
+    # 96 bits of the key's hash: unique enough, and short enough that the header is not
+    # folded for a typical domain (folding is legal, but log tools often mishandle it).
+    digest = hashlib.sha256(idempotency_key.encode("utf-8")).hexdigest()[:24]
+    return f"<{digest}@{domain}>"
 
 
 def compose(*, sender: Mailbox, to: Mailbox, subject: str, body: Body, idempotency_key: str,
