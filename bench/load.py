@@ -14,17 +14,11 @@ Used by ``tests/reliability`` with small counts and by ``python -m bench reliabi
 from __future__ import annotations
 
 import multiprocessing
-import socket
 import statistics
-import threading
 import time
-import uuid
 from collections import Counter
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from email import message_from_bytes
 from itertools import combinations
 from pathlib import Path
 from typing import Any
@@ -246,59 +240,3 @@ def drain_outbox(app: App, count: int, inbox: Any, port: int) -> DrainReport:
         pending = len(session.exec(select(OutboxRow.id).where(
             OutboxRow.status == "pending")).all())
     return DrainReport(count, len(ids), len(set(ids)), seconds, pending)
-
-
-@contextmanager
-def postgres_schema(base_url: str) -> Iterator[str]:
-    """A URL whose search_path is a fresh schema of ``base_url``'s database, dropped after."""
-    from sqlalchemy import create_engine
-
-    base = base_url.replace("postgresql://", "postgresql+psycopg://", 1)
-    schema = f"r_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(base)
-    with admin.begin() as conn:
-        conn.exec_driver_sql("CREATE EXTENSION IF NOT EXISTS btree_gist")
-        conn.exec_driver_sql(f"CREATE SCHEMA {schema}")
-    try:
-        yield f"{base}{'&' if '?' in base else '?'}options=-csearch_path%3D{schema},public"
-    finally:
-        with admin.begin() as conn:
-            conn.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
-        admin.dispose()
-
-
-def free_port() -> int:
-    """A TCP port free on 127.0.0.1 right now (aiosmtpd cannot take port 0)."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-class Inbox:
-    """An aiosmtpd handler that keeps every message it accepts, in arrival order."""
-
-    def __init__(self) -> None:
-        self.messages: list[bytes] = []
-        self.lock = threading.Lock()
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        with self.lock:
-            self.messages.append(bytes(envelope.original_content or envelope.content))
-        return "250 OK"
-
-    def message_ids(self) -> list[str]:
-        with self.lock:
-            return [str(message_from_bytes(m).get("Message-ID", "")) for m in self.messages]
-
-
-@contextmanager
-def smtp_server(handler: Any, port: int | None = None, **options: Any) -> Iterator[int]:
-    """A real SMTP server on 127.0.0.1 for the block; yields its port."""
-    from aiosmtpd.controller import Controller
-
-    controller = Controller(handler, hostname="127.0.0.1", port=port or free_port(), **options)
-    controller.start()
-    try:
-        yield int(controller.port)
-    finally:
-        controller.stop()

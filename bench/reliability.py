@@ -15,15 +15,9 @@ import os
 import tempfile
 from pathlib import Path
 
-from bench.load import (
-    Inbox,
-    contested_bookings,
-    drain_outbox,
-    open_app,
-    postgres_schema,
-    smtp_server,
-)
+from bench.load import contested_bookings, drain_outbox, open_app
 from carepath.resources import bundled_config_dir
+from carepath.testing import Inbox, postgres_schema, smtp_server
 
 
 def _arguments(argv: list[str]) -> argparse.Namespace:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import tempfile
-import uuid
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
@@ -37,6 +36,7 @@ from carepath.domain.config import Config  # noqa: E402
 from carepath.resources import bundled_config_dir  # noqa: E402
 from carepath.services import App  # noqa: E402
 from carepath.settings import Settings  # noqa: E402
+from carepath.testing import postgres_schema  # noqa: E402
 
 NEW_YORK = ZoneInfo("America/New_York")
 POSTGRES_URL = os.environ.get("CAREPATH_TEST_POSTGRES_URL")
@@ -59,25 +59,6 @@ def clock() -> FixedClock:
     return FixedClock(datetime(2027, 3, 1, 7, 0, tzinfo=NEW_YORK))
 
 
-def _postgres_schema_url() -> Iterator[str]:
-    import sqlalchemy as sa
-
-    assert POSTGRES_URL is not None
-    base = POSTGRES_URL.replace("postgresql://", "postgresql+psycopg://", 1)
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(base)
-    with admin.begin() as conn:
-        conn.exec_driver_sql("CREATE EXTENSION IF NOT EXISTS btree_gist")
-        conn.exec_driver_sql(f"CREATE SCHEMA {schema}")
-    sep = "&" if "?" in base else "?"
-    try:
-        yield f"{base}{sep}options=-csearch_path%3D{schema},public"
-    finally:
-        with admin.begin() as conn:
-            conn.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
-        admin.dispose()
-
-
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """A fresh, empty database: SQLite in a temp folder, or a fresh PostgreSQL schema."""
@@ -86,7 +67,8 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
         return
     if not POSTGRES_URL:
         pytest.skip(NO_POSTGRES)
-    yield from _postgres_schema_url()
+    with postgres_schema(POSTGRES_URL) as url:
+        yield url
 
 
 @pytest.fixture

@@ -6,12 +6,26 @@
   flaky SMTP relay does.
 
 Both wrap a real transport (``FolderTransport``, ``SmtpTransport``) and keep its name.
+
+- ``postgres_schema(url)`` gives a fresh PostgreSQL schema for a block (dropped after).
+- ``smtp_server(Inbox())`` runs a real SMTP server (aiosmtpd, from the test extra) on
+  127.0.0.1 for a block; ``Inbox`` keeps every message it accepts.
 """
 
 from __future__ import annotations
 
+import socket
+import threading
 import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+from typing import Any
+
+from sqlalchemy import create_engine
 
 from carepath.adapters.mail import Envelope, Transport
 from carepath.errors import DeliveryFailed
@@ -52,3 +66,65 @@ class FailingTransport:
             raise DeliveryFailed(envelope.message_id, self.name, "failing on purpose",
                                  permanent=self.permanent)
         self.inner.send(envelope, message)
+
+
+def free_port() -> int:
+    """A TCP port free on 127.0.0.1 right now (aiosmtpd cannot take port 0)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+class Inbox:
+    """An aiosmtpd handler that keeps every message it accepts, in arrival order."""
+
+    def __init__(self) -> None:
+        self.messages: list[bytes] = []
+        self.lock = threading.Lock()
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        with self.lock:
+            self.messages.append(bytes(envelope.original_content or envelope.content))
+        return "250 OK"
+
+    def parsed(self) -> list[EmailMessage]:
+        with self.lock:
+            raw = list(self.messages)
+        return [message_from_bytes(m, _class=EmailMessage, policy=policy.default) for m in raw]
+
+    def to(self, address: str) -> list[EmailMessage]:
+        """The messages whose To header names ``address``."""
+        return [m for m in self.parsed() if address in str(m["To"])]
+
+    def message_ids(self) -> list[str]:
+        return [str(m.get("Message-ID", "")) for m in self.parsed()]
+
+
+@contextmanager
+def smtp_server(handler: Any, port: int | None = None, **options: Any) -> Iterator[int]:
+    """A real SMTP server on 127.0.0.1 for the block; yields its port."""
+    from aiosmtpd.controller import Controller
+
+    controller = Controller(handler, hostname="127.0.0.1", port=port or free_port(), **options)
+    controller.start()
+    try:
+        yield int(controller.port)
+    finally:
+        controller.stop()
+
+
+@contextmanager
+def postgres_schema(base_url: str) -> Iterator[str]:
+    """A URL whose search_path is a fresh schema of ``base_url``'s database, dropped after."""
+    base = base_url.replace("postgresql://", "postgresql+psycopg://", 1)
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(base)
+    with admin.begin() as conn:
+        conn.exec_driver_sql("CREATE EXTENSION IF NOT EXISTS btree_gist")
+        conn.exec_driver_sql(f"CREATE SCHEMA {schema}")
+    try:
+        yield f"{base}{'&' if '?' in base else '?'}options=-csearch_path%3D{schema},public"
+    finally:
+        with admin.begin() as conn:
+            conn.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
+        admin.dispose()

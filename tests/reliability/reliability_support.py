@@ -15,14 +15,14 @@ from sqlalchemy import func
 from sqlmodel import SQLModel, select
 from typer.testing import CliRunner
 
-from bench.load import Inbox, free_port, smtp_server
 from carepath.adapters.db import transaction
 from carepath.cli import app as cli_app
 from carepath.services import App
+from carepath.testing import Inbox, free_port, smtp_server
 
 FIXED_START = datetime(2027, 3, 1, 7, 0, tzinfo=ZoneInfo("America/New_York"))
 POSTGRES_URL = os.environ.get("CAREPATH_TEST_POSTGRES_URL")
-__all__ = ["Inbox", "free_port", "smtp_server"]  # shared with the bench
+__all__ = ["Inbox", "free_port", "smtp_server"]  # from carepath.testing
 
 
 @dataclass
@@ -56,7 +56,7 @@ def count(app: App, table: type[SQLModel]) -> int:
 @contextmanager
 def postgres_schema() -> Iterator[str]:
     """A URL whose search_path is a fresh schema, dropped afterwards."""
-    from bench.load import postgres_schema as schema
+    from carepath.testing import postgres_schema as schema
 
     assert POSTGRES_URL is not None
     with schema(POSTGRES_URL) as url:

@@ -2,18 +2,12 @@
 
 from __future__ import annotations
 
-import email
 import io
-import socket
 from collections.abc import Iterator
 from datetime import date, datetime
-from email import policy
-from email.message import EmailMessage
 from html.parser import HTMLParser
-from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
 from PIL import Image
 
 from carepath.adapters.chart_png import chart_png
@@ -24,24 +18,8 @@ from carepath.services import App
 from carepath.services.goals import record_measurement, record_recovery, review_all
 from carepath.services.measure_charts import episode_charts
 from carepath.services.outbox import dispatch
+from carepath.testing import Inbox, smtp_server
 from goal_helpers import NEW_YORK, FirstMorningBooker, active_episode, visit
-
-
-class Inbox:
-    """Keeps every message aiosmtpd accepts."""
-
-    def __init__(self) -> None:
-        self.messages: list[EmailMessage] = []
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        parsed = email.message_from_bytes(envelope.original_content or envelope.content,
-                                          policy=policy.default)
-        assert isinstance(parsed, EmailMessage)
-        self.messages.append(parsed)
-        return "250 Message accepted"
-
-    def to(self, address: str) -> list[EmailMessage]:
-        return [m for m in self.messages if address in str(m["To"])]
 
 
 class Images(HTMLParser):
@@ -59,14 +37,9 @@ class Images(HTMLParser):
 
 @pytest.fixture
 def inbox() -> Iterator[tuple[Inbox, int]]:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
     handler = Inbox()
-    controller = Controller(handler, hostname="127.0.0.1", port=port)
-    controller.start()
-    yield handler, port
-    controller.stop()
+    with smtp_server(handler) as port:
+        yield handler, port
 
 
 def _at(day: int, hour: int = 10) -> datetime:

@@ -4,18 +4,15 @@ from __future__ import annotations
 
 import email
 import json
-import socket
 from collections.abc import Iterator
 from datetime import date, datetime
 from email import policy
-from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
 import vobject
-from aiosmtpd.controller import Controller
 from icalendar import Calendar
 from sqlmodel import col, select
 
@@ -30,36 +27,18 @@ from carepath.services.messaging_testing import add_patient_row, book, cancel, w
 from carepath.services.outbox import OutboxEntry, dispatch, list_outbox, show
 from carepath.services.patients import import_patients
 from carepath.services.scheduling_io import import_appointments
+from carepath.testing import Inbox, smtp_server
 
 NEW_YORK = ZoneInfo("America/New_York")
 PATIENT = "ben.garcia@patients.example"
 
 
-class Inbox:
-    """Keeps every message aiosmtpd accepts, parsed."""
-
-    def __init__(self) -> None:
-        self.messages: list[EmailMessage] = []
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        parsed = email.message_from_bytes(envelope.original_content or envelope.content,
-                                          policy=policy.default)
-        assert isinstance(parsed, EmailMessage)
-        self.messages.append(parsed)
-        return "250 Message accepted"
-
-
 @pytest.fixture
 def smtp() -> Iterator[tuple[Inbox, SmtpTransport]]:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
     inbox = Inbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    yield inbox, SmtpTransport(SmtpOptions(host="127.0.0.1", port=port, security="none",
-                                           timeout=5))
-    controller.stop()
+    with smtp_server(inbox) as port:
+        yield inbox, SmtpTransport(SmtpOptions(host="127.0.0.1", port=port, security="none",
+                                               timeout=5))
 
 
 @pytest.fixture
@@ -108,8 +87,8 @@ def test_the_summary_lists_every_visit_and_cancels_each_in_its_calendar_file(
     cancelled, _ = relapse(clinic)
     inbox, transport = smtp
     dispatch(clinic, transport, limit=200)
-    (summary,) = [m for m in inbox.messages if PATIENT in str(m["To"])
-                  and "cancelled.ics" in [p.get_filename() for p in m.iter_attachments()]]
+    (summary,) = [m for m in inbox.to(PATIENT)
+                  if "cancelled.ics" in [p.get_filename() for p in m.iter_attachments()]]
     subject = str(summary["Subject"]).lower()
     assert "cancelled" in subject and "relapse" not in subject and "booster" not in subject
     with transaction(clinic.engine) as session:
