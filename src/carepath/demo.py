@@ -27,6 +27,7 @@ from sqlmodel import Session, col, select
 from carepath.adapters.clock import FixedClock
 from carepath.adapters.db import transaction
 from carepath.adapters.tables import AppointmentRow, EpisodeRow, EscalationRow, OutboxRow
+from carepath.config_loader import load_config
 from carepath.domain.config import Measure
 from carepath.domain.timeutil import local_datetime
 from carepath.resources import bundled_config_dir
@@ -78,9 +79,10 @@ def run_demo(home: Path, *, start: date, seed: int = 7, weeks: int = 12,
     if home.exists():
         shutil.rmtree(home)
     settings = demo_settings(home, config_dir)
-    zone_name = _clinic_zone(settings)
+    config = load_config(settings.config_dir)  # a ConfigError stops here, before any write
+    zone_name = config.clinic.timezone
     clock = FixedClock(local_datetime(start, time(7, 0), ZoneInfo(zone_name)))
-    app = App.open(settings, clock)  # loads and checks the config: a ConfigError stops here
+    app = App.open(settings, clock, config=config)
     say(f"config ok: {app.config.clinic.name} ({zone_name}), "
         f"{len(app.config.clinic.therapists)} therapists, {len(app.config.pathways)} pathways")
     imported = import_patients(app, settings.config_dir / "demo-patients.csv")
@@ -90,12 +92,6 @@ def run_demo(home: Path, *, start: date, seed: int = 7, weeks: int = 12,
     _live_through(app, clock, start, weeks, rng, story, say)
     _write_outputs(app, say)
     return DemoResult(app=app, home=settings.home, story=story, summary=summarise(app))
-
-
-def _clinic_zone(settings: Settings) -> str:
-    from carepath.config_loader import load_config
-
-    return load_config(settings.config_dir).clinic.timezone
 
 
 def _local_day(app: App, moment: datetime) -> date:

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from datetime import date
 
 import typer
+from sqlalchemy import func
 from sqlmodel import col, select
 
 from carepath.adapters.db import transaction
@@ -14,7 +15,7 @@ from carepath.cli.common import FORMAT_OPTION, Format, console, emit, open_app
 from carepath.cli.config import parse_date
 from carepath.services import App, lifecycle
 from carepath.services.runs import list_runs
-from carepath.services.sweeps import run_sweep
+from carepath.services.sweeps import SWEEPS, run_sweep
 
 runs_app = typer.Typer(help="Workflow runs and their outcome.", no_args_is_help=True)
 episodes_app = typer.Typer(help="Episodes of care: list, show, complete, relapse.",
@@ -71,8 +72,6 @@ def runs_list(
 def runs_sweep(name: str = typer.Argument(..., help="dispatch_outbox, send_reminders, "
                                                     "review_goals or extend_boosters")) -> None:
     """Run one sweep now, recorded like a scheduled run."""
-    from carepath.services.sweeps import SWEEPS
-
     if name not in SWEEPS:
         raise typer.BadParameter(f"one of {', '.join(SWEEPS)}", param_hint="NAME")
     console.print(run_sweep(open_app(), name), markup=False)
@@ -93,10 +92,10 @@ def episodes_list(
         if patient:
             query = query.where(EpisodeRow.patient_id == patient)
         episodes = session.exec(query).all()
-        visits = session.exec(select(AppointmentRow.episode_id, AppointmentRow.status)).all()
-    counts: dict[tuple[int | None, str], int] = {}
-    for episode_id, status in visits:
-        counts[(episode_id, status)] = counts.get((episode_id, status), 0) + 1
+        counted = session.exec(
+            select(AppointmentRow.episode_id, AppointmentRow.status, func.count())
+            .group_by(col(AppointmentRow.episode_id), col(AppointmentRow.status))).all()
+    counts = {(episode_id, status): n for episode_id, status, n in counted}
     rows = [{"id": e.id, "patient": e.patient_id, "pathway": f"{e.pathway_id} v{e.pathway_version}",
              "state": e.state, "start": e.start_date.isoformat(), "therapist": e.therapist_id,
              "booked": counts.get((e.id, "booked"), 0),

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from carepath.adapters.db import transaction
@@ -18,6 +19,7 @@ from carepath.adapters.tables import AppointmentRow, EpisodeRow
 from carepath.domain.episodes import OPEN_STATES, next_state
 from carepath.errors import InputError, NotFound
 from carepath.services import App
+from carepath.services.scheduling import cancel_future, enroll
 
 BOOSTER_HORIZON = timedelta(weeks=4)
 
@@ -58,13 +60,6 @@ def transition(session: Session, app: App, episode: EpisodeRow, event: str, note
               after=episode.state)
 
 
-def _link(app: App, new_episode_id: int, previous_id: int) -> None:
-    with transaction(app.engine) as session:
-        new = get_episode(session, new_episode_id)
-        new.previous_episode_id = previous_id
-        session.add(new)
-
-
 def _next_start(app: App, after: date | None = None) -> date:
     today = app.clock.now().astimezone(_zone(app)).date()
     return max(today + timedelta(days=1), after or today)
@@ -76,26 +71,25 @@ def _zone(app: App) -> ZoneInfo:
 
 def _enroll(app: App, patient_id: str, pathway_id: str, start: date, therapist_id: str | None,
             previous_id: int) -> int:
-    from carepath.services.scheduling import enroll
-
-    enrolment = enroll(app, patient_id, pathway_id, start, therapist_id=therapist_id, partial=True)
-    new_id = int(enrolment.episode_id)
-    _link(app, new_id, previous_id)
-    return new_id
+    """Start the next episode, pointing back to ``previous_id`` in the same transaction."""
+    enrolment = enroll(app, patient_id, pathway_id, start, therapist_id=therapist_id,
+                       partial=True, previous_episode_id=previous_id)
+    return int(enrolment.episode_id)
 
 
-def complete_episode(app: App, episode_id: int) -> LifecycleResult:
-    """Finish an episode and start its pathway's ``on_complete`` (e.g. boosters)."""
+def complete_episode(app: App, episode_id: int, *, follow: str | None = None,
+                     start: date | None = None, note: str = "") -> LifecycleResult:
+    """Finish an episode and start ``follow`` (default: its pathway's ``on_complete``)."""
     with transaction(app.engine) as session:
         episode = get_episode(session, episode_id)
-        transition(session, app, episode, "finish")
+        transition(session, app, episode, "finish", note=note)
         patient_id, pathway_id = episode.patient_id, episode.pathway_id
         therapist = episode.therapist_id
-    follow = app.config.pathway(pathway_id).transitions.on_complete
+    follow = follow or app.config.pathway(pathway_id).transitions.on_complete
     result = LifecycleResult(episode_id, "finished")
     if follow:
-        result.next_episode_id = _enroll(app, patient_id, follow, _next_start(app), therapist,
-                                         episode_id)
+        result.next_episode_id = _enroll(app, patient_id, follow, _next_start(app, start),
+                                         therapist, episode_id)
     return result
 
 
@@ -108,8 +102,6 @@ def open_episode_of(session: Session, patient_id: str) -> EpisodeRow | None:
 
 def report_relapse(app: App, patient_id: str, *, on: date | None = None) -> LifecycleResult:
     """Pause the patient's open episode, cancel its future visits, start ``on_relapse``."""
-    from carepath.services.scheduling import cancel_future
-
     with transaction(app.engine) as session:
         episode = open_episode_of(session, patient_id)
         if episode is None:
@@ -130,37 +122,24 @@ def report_relapse(app: App, patient_id: str, *, on: date | None = None) -> Life
 
 def extend_boosters(app: App) -> str:
     """Keep a rolling horizon: a booster series about to run out continues with a new one."""
-    now = app.clock.now()
-    ending: list[tuple[int, str, str | None, date]] = []
+    now, zone = app.clock.now(), _zone(app)
+    last_visit = (select(AppointmentRow.episode_id, func.max(AppointmentRow.start_utc))
+                  .where(AppointmentRow.status == "booked")
+                  .group_by(col(AppointmentRow.episode_id)).subquery())
     with transaction(app.engine) as session:
-        episodes = session.exec(select(EpisodeRow).where(EpisodeRow.state == "active")
-                                .where(EpisodeRow.pathway_id == "stable-boosters")).all()
-        for episode in episodes:
-            last = session.exec(select(AppointmentRow.start_utc)
-                                .where(AppointmentRow.episode_id == episode.id)
-                                .where(AppointmentRow.status == "booked")
-                                .order_by(col(AppointmentRow.start_utc).desc())).first()
-            if last is None or last - now <= BOOSTER_HORIZON:
-                assert episode.id is not None
-                ending.append((episode.id, episode.patient_id, episode.therapist_id,
-                               (last or now).astimezone(_zone(app)).date()))
-    continued = 0
-    for episode_id, patient_id, therapist, last_day in ending:
-        complete = complete_episode_without_follow(app, episode_id)
-        if complete:
-            start = _next_start(app, last_day + timedelta(days=7))
-            _enroll(app, patient_id, "stable-boosters", start, therapist, episode_id)
-            continued += 1
-    return f"{continued} booster series continued"
-
-
-def complete_episode_without_follow(app: App, episode_id: int) -> bool:
-    with transaction(app.engine) as session:
-        episode = get_episode(session, episode_id)
-        if episode.state != "active":
-            return False
-        transition(session, app, episode, "finish", note="series continued")
-        return True
+        rows = session.exec(
+            select(EpisodeRow.id, last_visit.c[1])
+            .join(last_visit, last_visit.c.episode_id == EpisodeRow.id, isouter=True)
+            .where(EpisodeRow.state == "active")
+            .where(EpisodeRow.pathway_id == "stable-boosters")).all()
+    ending = [(episode_id, last) for episode_id, last in rows
+              if last is None or last - now <= BOOSTER_HORIZON]
+    for episode_id, last in ending:
+        assert episode_id is not None
+        last_day = (last or now).astimezone(zone).date()
+        complete_episode(app, episode_id, follow="stable-boosters",
+                         start=last_day + timedelta(days=7), note="series continued")
+    return f"{len(ending)} booster series continued"
 
 
 def due_for_progression_review(session: Session, now_day: date, every_months: int) -> list[str]:
@@ -177,8 +156,6 @@ def due_for_progression_review(session: Session, now_day: date, every_months: in
 
 
 def schedule_progression_reviews(app: App, *, every_months: int = 3) -> str:
-    from carepath.services.scheduling import enroll
-
     today = app.clock.now().astimezone(_zone(app)).date()
     with transaction(app.engine) as session:
         due = due_for_progression_review(session, today, every_months)

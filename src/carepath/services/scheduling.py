@@ -58,7 +58,8 @@ class Enrolment:
 
 
 def enroll(app: App, patient_id: str, pathway_id: str, start: date, *,
-           therapist_id: str | None = None, partial: bool = False) -> Enrolment:
+           therapist_id: str | None = None, partial: bool = False,
+           previous_episode_id: int | None = None) -> Enrolment:
     """Book every visit of ``pathway_id`` for the patient from ``start``, in one transaction.
 
     Raises ``NotFound`` (patient, pathway, therapist), ``InputError`` (start in the past or
@@ -72,7 +73,8 @@ def enroll(app: App, patient_id: str, pathway_id: str, start: date, *,
     plan = plan_episode(pathway, start, patient.preferences)
     for attempt in range(RACE_RETRIES):
         try:
-            return _enroll_once(app, plan, patient_id, therapist_id, partial)
+            return _enroll_once(app, plan, patient_id, therapist_id, partial,
+                                previous_episode_id)
         except SlotTaken:
             if attempt == RACE_RETRIES - 1:
                 raise
@@ -98,7 +100,7 @@ def not_before(app: App, start: date) -> datetime:
 
 
 def _enroll_once(app: App, plan: EpisodePlan, patient_id: str, therapist_id: str | None,
-                 partial: bool) -> Enrolment:
+                 partial: bool, previous_episode_id: int | None) -> Enrolment:
     zone = clinic_zone(app)
     with transaction(app.engine) as session:
         clinic = clinic_with_leave(session, app)
@@ -110,18 +112,20 @@ def _enroll_once(app: App, plan: EpisodePlan, patient_id: str, therapist_id: str
                                     partial=partial)
         if not schedule.booked:
             raise no_slot_error(schedule)
-        return save_enrolment(session, app, schedule, patient_id, reason="enrolment")
+        return save_enrolment(session, app, schedule, patient_id, reason="enrolment",
+                              previous_episode_id=previous_episode_id)
 
 
 def save_enrolment(session: Session, app: App, schedule: EpisodeSchedule, patient_id: str, *,
-                   reason: str) -> Enrolment:
+                   reason: str, previous_episode_id: int | None = None) -> Enrolment:
     """Episode (planned → active), appointment and resource rows, audit and event."""
     plan, now = schedule.plan, app.clock.now()
     lead = Counter(p.therapist_id for p in schedule.placements).most_common(1)
     episode = EpisodeRow(patient_id=patient_id, pathway_id=plan.pathway_id,
                          pathway_version=plan.pathway_version, state="planned",
                          start_date=plan.start, therapist_id=lead[0][0] if lead else None,
-                         note=waitlist_note(schedule), created_at=now, updated_at=now)
+                         note=waitlist_note(schedule), previous_episode_id=previous_episode_id,
+                         created_at=now, updated_at=now)
     session.add(episode)
     session.flush()
     assert episode.id is not None

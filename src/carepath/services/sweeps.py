@@ -9,42 +9,33 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from carepath.services import App
+from carepath.adapters.mail import make_transport
+from carepath.services import App, lifecycle
+from carepath.services.notify import queue_due_reminders
+from carepath.services.outbox import dispatch
+from carepath.services.review import review_all
 from carepath.services.runs import recorded_run
 
 
 def dispatch_outbox(app: App) -> str:
-    from carepath.adapters.mail import make_transport
-    from carepath.services.outbox import dispatch
-
     report = dispatch(app, make_transport(app.settings))
-    return str(report)
+    return f"{report.sent} sent, {report.retrying} retrying, {report.dead} dead"
 
 
 def send_reminders(app: App) -> str:
-    from carepath.services.notify import queue_due_reminders
-
     queued = queue_due_reminders(app, now=app.clock.now())
     return f"{queued} reminder(s) queued"
 
 
 def review_goals(app: App) -> str:
-    from carepath.services.review import review_all
-
     return str(review_all(app, now=app.clock.now()))
-
-
-def extend_boosters(app: App) -> str:
-    from carepath.services.lifecycle import extend_boosters as extend
-
-    return str(extend(app))
 
 
 SWEEPS: dict[str, Callable[[App], str]] = {
     "dispatch_outbox": dispatch_outbox,
     "send_reminders": send_reminders,
     "review_goals": review_goals,
-    "extend_boosters": extend_boosters,
+    "extend_boosters": lifecycle.extend_boosters,
 }
 
 
