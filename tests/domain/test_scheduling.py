@@ -3,6 +3,7 @@
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from carepath.domain.availability import to_minute
 from carepath.domain.config import Config
 from carepath.domain.planning import PatientPreferences, plan_episode
 from carepath.domain.scheduling import (
@@ -195,3 +196,50 @@ def test_free_slots_never_offers_a_therapist_without_the_visits_skills(config: C
     assert {s.therapist_id for s in free_slots(aquatic, config.clinic, Busy(), zone=zone,
                                                not_before=start, limit=20)} <= {
         "alvarez", "okafor", "nguyen"}
+
+
+class _RecordingDiary:
+    """Serves ``free_slots`` from a full diary, only what it asks for, and notes each ask."""
+
+    def __init__(self, full: Busy, into: Busy) -> None:
+        self.full, self.into, self.asked = full, into, []
+
+    def rooms(self, start: datetime, end: datetime) -> None:
+        self.asked.append(("rooms", start, end))
+        lo, hi = to_minute(start), to_minute(end)
+        for unit, spans in self.full.units.items():
+            for s, e in spans.within(lo, hi):
+                self.into.add_minutes(s, e, units=[unit])
+
+    def therapists(self, start: datetime, end: datetime) -> None:
+        self.asked.append(("therapists", start, end))
+        lo, hi = to_minute(start), to_minute(end)
+        for therapist_id, spans in self.full.therapists.items():
+            for s, e in spans.within(lo, hi):
+                self.into.add_minutes(s, e, therapist_id=therapist_id)
+
+
+def test_free_slots_reads_only_the_diary_it_needs_and_finds_the_same(config: Config) -> None:
+    """With a diary reader, the answer equals the answer on the whole diary; therapists'
+    bookings are asked for only where the pool has a free unit (full all first week)."""
+    from carepath.domain.single import free_slots
+
+    aquatic = config.pathway("post-relapse").visit_types["aquatic"]
+    full = Busy()
+    batch = schedule_batch([EpisodeRequest(str(i), f"p{i}", plan_episode(
+        config.pathway("post-relapse"), MONDAY, PatientPreferences())) for i in range(12)],
+        config.clinic, full, zone=NEW_YORK, not_before=DAWN, partial=True)
+    assert any(p.requirement.visit_type == "aquatic" for r in batch for p in r.placements)
+    for unit in (("pool", 0), ("pool", 1)):  # the pool is full from Monday to Sunday
+        full.add(DAWN, DAWN + timedelta(days=7), units=[unit])
+    expected = free_slots(aquatic, config.clinic, full, zone=NEW_YORK, not_before=DAWN,
+                          limit=15)
+    searched = Busy()
+    diary = _RecordingDiary(full, searched)
+    found = free_slots(aquatic, config.clinic, searched, zone=NEW_YORK, not_before=DAWN,
+                       limit=15, diary=diary)
+    assert found == expected and len(found) == 15
+    assert min(s.start for s in found) >= DAWN + timedelta(days=7)
+    therapist_reads = [(s, e) for kind, s, e in diary.asked if kind == "therapists"]
+    assert therapist_reads and min(s for s, _ in therapist_reads) >= DAWN + timedelta(days=7)
+    assert diary.asked[0][0] == "rooms"  # rooms first: they decide where to look

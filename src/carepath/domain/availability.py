@@ -15,12 +15,14 @@ Public API::
     intersect(a, b) -> list[Span]                 # both normalized
     subtract(a, b) -> list[Span]                  # both normalized
     cut(free, *, length, step, offset=0) -> list[int]   # slot starts inside free spans
+    span_mask, mask_spans, fitting_starts, grid_mask, set_bits  # minutes as bits of an int
     BusyList                                      # merged busy spans with O(log n) checks
     ClinicCalendar(clinic, zone)                  # cached open/working spans per day
 """
 
 from __future__ import annotations
 
+import operator
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime, time, timedelta
@@ -104,6 +106,60 @@ def cut(free: Sequence[Span], *, length: int, step: int, offset: int = 0) -> lis
     return starts
 
 
+def span_mask(spans: Iterable[Span], origin: int) -> int:
+    """The minutes of ``spans`` as the bits of an ``int``: bit ``i`` is minute ``origin + i``.
+
+    A day is 1,440 bits; and, or and shifts of such numbers run in C, so checking a hundred
+    therapists' days for a free stretch costs microseconds each, not a loop per booking.
+    """
+    bits = 0
+    for start, end in spans:
+        bits |= ((1 << (end - start)) - 1) << (start - origin)
+    return bits
+
+
+def mask_spans(bits: int, origin: int) -> list[Span]:
+    """The runs of set bits as spans, the inverse of :func:`span_mask`."""
+    spans: list[Span] = []
+    while bits:
+        start = (bits & -bits).bit_length() - 1
+        run = bits >> start
+        length = (run ^ (run + 1)).bit_length() - 1  # trailing ones of run
+        spans.append((origin + start, origin + start + length))
+        bits = (run >> length) << (start + length)
+    return spans
+
+
+def fitting_starts(bits: int, length: int) -> int:
+    """Bit ``i`` set when bits ``i … i + length - 1`` of ``bits`` all are: the minutes from
+    which ``length`` free minutes follow (doubling shifts: about log2(length) steps)."""
+    have = 1
+    while have < length:
+        shift = min(have, length - have)
+        bits &= bits >> shift
+        have += shift
+    return bits
+
+
+def grid_mask(spans: Iterable[Span], origin: int, *, step: int, offset: int) -> int:
+    """Bits of the minutes inside ``spans`` on the local ``step`` grid (see :func:`cut`)."""
+    bits = 0
+    for start, end in spans:
+        for minute in range(start + (-(start + offset)) % step, end, step):
+            bits |= 1 << (minute - origin)
+    return bits
+
+
+def set_bits(bits: int, limit: int) -> list[int]:
+    """The positions of the lowest ``limit`` set bits, in ascending order."""
+    found: list[int] = []
+    while bits and len(found) < limit:
+        lowest = bits & -bits
+        found.append(lowest.bit_length() - 1)
+        bits ^= lowest
+    return found
+
+
 class BusyList:
     """Busy spans of one therapist, resource unit or patient, merged, with fast lookups."""
 
@@ -122,6 +178,24 @@ class BusyList:
         self.starts[lo:hi] = [start]
         self.ends[lo:hi] = [end]
 
+    def extend(self, spans: Iterable[Span]) -> None:
+        """Add many spans at once: one sort and merge, not one insertion each."""
+        merged = normalize([*zip(self.starts, self.ends, strict=True), *spans])
+        self.starts = [s for s, _ in merged]
+        self.ends = [e for _, e in merged]
+
+    def extend_sorted(self, starts: list[int], ends: list[int]) -> None:
+        """Add spans given as start and end lists. When they are in time order, disjoint
+        and after every span held (a diary read from the database), they are appended as
+        they are — touching spans stay apart, which no lookup minds; else merged."""
+        in_order = (all(map(operator.lt, starts, ends))
+                    and all(map(operator.le, ends[:-1], starts[1:])))
+        if in_order and (not self.ends or not starts or self.ends[-1] <= starts[0]):
+            self.starts += starts
+            self.ends += ends
+        else:
+            self.extend(zip(starts, ends, strict=True))
+
     def remove(self, start: int, end: int) -> None:
         """Free ``[start, end)`` again (bookings never overlap, so merging lost nothing)."""
         kept = subtract(list(zip(self.starts, self.ends, strict=True)), [(start, end)])
@@ -137,13 +211,37 @@ class BusyList:
 
     def within(self, start: int, end: int) -> list[Span]:
         """The busy spans that meet ``[start, end)``, clipped to it."""
-        i = max(bisect_right(self.starts, start) - 1, 0)
-        out: list[Span] = []
-        while i < len(self.starts) and self.starts[i] < end:
-            if self.ends[i] > start:
-                out.append((max(self.starts[i], start), min(self.ends[i], end)))
-            i += 1
+        i, j = self._meeting(start, end)
+        if i >= j:
+            return []
+        out = list(zip(self.starts[i:j], self.ends[i:j], strict=True))
+        if out[0][0] < start:
+            out[0] = (start, out[0][1])
+        if out[-1][1] > end:
+            out[-1] = (out[-1][0], end)
         return out
+
+    def mask(self, start: int, end: int) -> int:
+        """The busy minutes of ``[start, end)`` as a :func:`span_mask` from ``start``."""
+        i, j = self._meeting(start, end)
+        if i >= j:
+            return 0
+        # Disjoint spans: their bits are a sum of (2**end - 2**start). Counted from the
+        # earliest minute involved, then shifted to ``start`` and cut at ``end``.
+        base = min(self.starts[i], start)
+        bits = 0
+        for lo, hi in zip(self.starts[i:j], self.ends[i:j], strict=True):
+            bits += (1 << (hi - base)) - (1 << (lo - base))
+        return (bits >> (start - base)) & ((1 << (end - start)) - 1)
+
+    def _meeting(self, start: int, end: int) -> tuple[int, int]:
+        """Indexes ``[i, j)`` of the spans that meet ``[start, end)`` (spans are disjoint
+        and in order, so only the last one starting before ``start`` may end before it)."""
+        i = max(bisect_right(self.starts, start) - 1, 0)
+        j = bisect_left(self.starts, end, i)
+        if i < j and self.ends[i] <= start:
+            i += 1
+        return i, j
 
     def copy(self) -> BusyList:
         clone = BusyList()
@@ -170,6 +268,11 @@ class ClinicCalendar:
         self._open: dict[date, list[Span]] = {}
         self._working: dict[tuple[str, date], list[Span]] = {}
         self._day_bounds: dict[date, Span] = {}
+        self._clock_spans: dict[tuple[tuple[tuple[time, time], ...], date], list[Span]] = {}
+        self._offsets: dict[int, int] = {}
+        self._grid: dict[date, int] = {}
+        self._working_bits: dict[tuple[str, date], int] = {}
+        self._working_fit: dict[tuple[str, date, int], int] = {}
 
     def closed_reason(self, day: date) -> str | None:
         """Why the clinic is closed all day (holiday, closure, no opening hours), or None."""
@@ -210,6 +313,33 @@ class ClinicCalendar:
                 self._working[key] = intersect(self.open_spans(day), own)
         return self._working[key]
 
+    def working_mask(self, therapist_id: str, day: date) -> int:
+        """:meth:`working_spans` as bits from local midnight (:func:`span_mask`)."""
+        key = (therapist_id, day)
+        if key not in self._working_bits:
+            self._working_bits[key] = span_mask(self.working_spans(therapist_id, day),
+                                                self.day_bounds(day)[0])
+        return self._working_bits[key]
+
+    def working_fit(self, therapist_id: str, day: date, length: int) -> int:
+        """``fitting_starts`` of :meth:`working_mask`: where a visit of ``length`` minutes
+        fits the therapist's hours on ``day``."""
+        key = (therapist_id, day, length)
+        if key not in self._working_fit:
+            self._working_fit[key] = fitting_starts(self.working_mask(therapist_id, day), length)
+        return self._working_fit[key]
+
+    def start_grid(self, day: date) -> int:
+        """The minutes of the day's opening hours on the slot grid (``cut``'s starts), as
+        bits from local midnight (:func:`span_mask`)."""
+        if day not in self._grid:
+            origin = self.day_bounds(day)[0]
+            self._grid[day] = 0
+            for span in self.open_spans(day):
+                self._grid[day] |= grid_mask([span], origin, step=self.step,
+                                             offset=self.offset(span[0]))
+        return self._grid[day]
+
     def resource_down(self, resource: Resource, day: date) -> str | None:
         for period in resource.maintenance:
             if period.covers(day):
@@ -229,8 +359,10 @@ class ClinicCalendar:
         return from_minute(minute).astimezone(self.zone)
 
     def offset(self, minute: int) -> int:
-        delta = self.local(minute).utcoffset()
-        return int(delta.total_seconds() // 60) if delta is not None else 0
+        if minute not in self._offsets:
+            delta = self.local(minute).utcoffset()
+            self._offsets[minute] = int(delta.total_seconds() // 60) if delta is not None else 0
+        return self._offsets[minute]
 
     def _holidays(self, year: int) -> dict[date, str]:
         if year not in self._holiday_years:
@@ -244,9 +376,13 @@ class ClinicCalendar:
         return self._holiday_years[year]
 
     def _spans(self, hours: WeeklyHours, day: date) -> list[Span]:
-        spans = []
-        for clock in hours.on(day.weekday()):
-            start = local_datetime(day, clock.start, self.zone, shift_gap=True)
-            end = local_datetime(day, clock.end, self.zone, shift_gap=True)
-            spans.append((to_minute(start), to_minute(end)))
-        return normalize(spans)
+        # Most therapists share a few shift patterns: convert each pattern once per day.
+        clocks = tuple((clock.start, clock.end) for clock in hours.on(day.weekday()))
+        key = (clocks, day)
+        if key not in self._clock_spans:
+            spans = []
+            for start, end in clocks:
+                spans.append((to_minute(local_datetime(day, start, self.zone, shift_gap=True)),
+                              to_minute(local_datetime(day, end, self.zone, shift_gap=True))))
+            self._clock_spans[key] = normalize(spans)
+        return self._clock_spans[key]

@@ -17,6 +17,8 @@ from carepath.domain.availability import (
     Span,
     cut,
     intersect,
+    mask_spans,
+    span_mask,
     subtract,
 )
 from carepath.domain.config import Resource, Therapist
@@ -70,13 +72,15 @@ class Finder:
         self.cal, self.busy = calendar, busy
         self.heat_minute = minutes_of(calendar.clinic.heat_safe_before)
         self._providers: dict[str, list[Resource]] = {}
+        self._scarce: dict[str, bool] = {}
         self._general: dict[str, tuple[list[Resource], list[Resource]]] = {}
         self._qualified: dict[tuple[str, ...], list[Therapist]] = {}
         self._unable: dict[tuple[tuple[str, ...], ...], dict[str, int]] = {}
         self._free_cache: dict[tuple[str, date], tuple[int, list[Span]]] = {}
         self.fit_cache: dict[tuple[str, PatientPreferences], int] = {}
-        self._full_cache: dict[tuple[str, date], tuple[tuple[int, ...], list[Span]]] = {}
-        self._tag_cache: dict[tuple[str, date], tuple[tuple[int, ...], list[Span]]] = {}
+        self._full_cache: dict[tuple[str, date], tuple[tuple[int, ...], int]] = {}
+        self._tag_cache: dict[tuple[str, date],
+                              tuple[tuple[int, ...], tuple[int, list[Span]]]] = {}
 
     def _rotated(self, tag: str, slot: int) -> list[Resource]:
         """Providers of ``tag``, the general ones rotated by ``slot``, specialised ones last."""
@@ -163,37 +167,52 @@ class Finder:
 
     def scarce(self, tag: str) -> bool:
         """Few units provide ``tag``: worth pre-computing when one of them is free."""
-        return sum(r.capacity for r in self.providers(tag)) <= SCARCE_UNITS
+        if tag not in self._scarce:
+            self._scarce[tag] = sum(r.capacity for r in self.providers(tag)) <= SCARCE_UNITS
+        return self._scarce[tag]
 
     def tag_free(self, tag: str, day: date) -> list[Span]:
-        """When at least one unit of some resource providing ``tag`` is free on ``day``
-        (cached until a booking of one of those resources on that day changes)."""
+        """When at least one unit of some resource providing ``tag`` is free on ``day``."""
+        return self._tag_free(tag, day)[1]
+
+    def rooms_mask(self, tags: tuple[str, ...], day: date) -> int:
+        """The open minutes of ``day`` when every tag in ``tags`` has a free unit, as bits
+        from local midnight (``availability.span_mask``)."""
+        bits = span_mask(self.cal.open_spans(day), self.cal.day_bounds(day)[0])
+        for tag in tags:
+            bits &= self._tag_free(tag, day)[0]
+        return bits
+
+    def _tag_free(self, tag: str, day: date) -> tuple[int, list[Span]]:
+        """``tag_free`` as bits and as spans (cached until a booking of one of those
+        resources on that day changes)."""
         lo, hi = self.cal.day_bounds(day)
         providers = [r for r in self.providers(tag) if not self.cal.resource_down(r, day)]
         version = tuple(v for r in providers for v in self.busy.resource_version(r.id, lo, hi))
         cached = self._tag_cache.get((tag, day))
         if cached is not None and cached[0] == version:
             return cached[1]
-        full = [(lo, hi)]
+        whole_day = (1 << (hi - lo)) - 1
+        full = whole_day
         for resource in providers:
             if full:
-                full = intersect(full, self.resource_full(resource, day, lo, hi))
-        free = subtract([(lo, hi)], full)
-        self._tag_cache[(tag, day)] = (version, free)
-        return free
+                full &= self._resource_full(resource, day, lo, hi)
+        free = whole_day & ~full
+        self._tag_cache[(tag, day)] = (version, (free, mask_spans(free, lo)))
+        return free, self._tag_cache[(tag, day)][1][1]
 
-    def resource_full(self, resource: Resource, day: date, lo: int, hi: int) -> list[Span]:
-        """When every unit of ``resource`` is booked on ``day`` (cached per resource and day
-        until a booking of that resource on that day changes)."""
+    def _resource_full(self, resource: Resource, day: date, lo: int, hi: int) -> int:
+        """The minutes of ``day`` when every unit of ``resource`` is booked, as bits from
+        ``lo`` (cached per resource and day until a booking of it on that day changes)."""
         version = self.busy.resource_version(resource.id, lo, hi)
         cached = self._full_cache.get((resource.id, day))
         if cached is not None and cached[0] == version:
             return cached[1]
-        full = [(lo, hi)]
+        full = (1 << (hi - lo)) - 1
         for number in range(resource.capacity):
             if not full:
                 break
-            full = intersect(full, self.busy.unit((resource.id, number)).within(lo, hi))
+            full &= self.busy.unit((resource.id, number)).mask(lo, hi)
         self._full_cache[(resource.id, day)] = (version, full)
         return full
 

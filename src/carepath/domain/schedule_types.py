@@ -5,7 +5,7 @@ See ``carepath.domain.scheduling`` for the API that uses them.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -13,6 +13,7 @@ from carepath.domain.availability import BusyList, to_minute
 from carepath.domain.planning import EpisodePlan, VisitRequirement
 
 Unit = tuple[str, int]  # (resource id, unit number within its capacity)
+Spans = tuple[list[int], list[int]]  # busy spans as their start and end minutes
 
 
 class Busy:
@@ -43,6 +44,22 @@ class Busy:
             self._touch(unit[0], start, end)
         if patient_id:
             self.patients.setdefault(patient_id, BusyList()).add(start, end)
+
+    def add_spans(self, *, therapists: Mapping[str, Spans] | None = None,
+                  units: Mapping[Unit, Spans] | None = None,
+                  patients: Mapping[str, Spans] | None = None) -> None:
+        """Many bookings at once (a diary read from the database), as start and end lists:
+        appended when in time order, else merged in one sort — not one insertion each."""
+        for therapist_id, (starts, ends) in (therapists or {}).items():
+            self.therapists.setdefault(therapist_id, BusyList()).extend_sorted(starts, ends)
+            self.load[therapist_id] = self.load.get(therapist_id, 0) + sum(ends) - sum(starts)
+            self.version[therapist_id] = self.version.get(therapist_id, 0) + 1
+        for unit, (starts, ends) in (units or {}).items():
+            self.units.setdefault(unit, BusyList()).extend_sorted(starts, ends)
+            if starts:
+                self._touch(unit[0], min(starts), max(ends))
+        for patient_id, (starts, ends) in (patients or {}).items():
+            self.patients.setdefault(patient_id, BusyList()).extend_sorted(starts, ends)
 
     def remove_minutes(self, start: int, end: int, *, therapist_id: str | None = None,
                        units: Iterable[Unit] = (), patient_id: str | None = None) -> None:

@@ -7,12 +7,19 @@ by a person (a reschedule), including rest days and the week's cadence.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from datetime import date, datetime, time, timedelta
+from typing import Protocol
 from zoneinfo import ZoneInfo
 
-from carepath.domain.availability import cut, from_minute, to_minute
+from carepath.domain.availability import (
+    ClinicCalendar,
+    fitting_starts,
+    from_minute,
+    set_bits,
+    to_minute,
+)
 from carepath.domain.config import Clinic, VisitType
 from carepath.domain.diagnosis import alternatives, explain
 from carepath.domain.placement import Candidate, Finder, Wishes, rest_days
@@ -32,13 +39,27 @@ def requirement_for(visit: VisitType, visit_type: str, first: date, last: date,
         caregiver_invited=visit.caregiver_invited)
 
 
+class DiaryReader(Protocol):
+    """Adds bookings to the ``Busy`` being searched, when the search needs them: a database
+    adapter reads a large clinic's diary a few days, and only the needed part, at a time."""
+
+    def rooms(self, start: datetime, end: datetime) -> None:
+        """The bookings of the rooms and devices the visit needs, meeting ``[start, end)``."""
+
+    def therapists(self, start: datetime, end: datetime) -> None:
+        """The bookings of the therapists who could take the visit, meeting ``[start, end)``."""
+
+
 def free_slots(visit: VisitType, clinic: Clinic, busy: Busy, *, zone: ZoneInfo,
                not_before: datetime, therapist_id: str | None = None, limit: int = 10,
-               horizon_days: int = 28, patient_id: str = "") -> list[Slot]:
+               horizon_days: int = 28, patient_id: str = "",
+               diary: DiaryReader | None = None) -> list[Slot]:
     """The next ``limit`` free slots for ``visit``, with one therapist or any qualified one.
 
-    Day by day, every qualified therapist's free starts are merged in time order and only
-    then checked for a free room or device unit, so a big clinic costs little per answer.
+    The horizon is searched 1, 2, 4, then 7 days at a time: first when the rooms and devices
+    the visit needs have a free unit, then, only for those stretches, which therapist is
+    free. With a ``diary``, each step reads just what it needs into ``busy`` (without one,
+    ``busy`` must hold every booking of the horizon; a patient's visits always must).
     """
     finder = Finder(calendar_for(clinic, zone), busy)
     first = not_before.astimezone(zone).date()
@@ -48,46 +69,83 @@ def free_slots(visit: VisitType, clinic: Clinic, busy: Busy, *, zone: ZoneInfo,
     # A named therapist without the visit's skills has no slot for it, however free.
     therapists = [t for t in qualified if t == therapist_id] if therapist_id else qualified
     found: list[Slot] = []
-    for offset in range(horizon_days + 1):
-        day = first + timedelta(days=offset)
-        if not finder.cal.open_spans(day) or not finder.patient_free_day(wishes, day):
-            continue
-        found += _day_slots(req, day, therapists, finder, wishes, limit - len(found))
-        if len(found) >= limit:
-            break
-    return found[:limit]
+    for days in _chunks(first, horizon_days + 1):
+        days = [d for d in days
+                if finder.cal.open_spans(d) and finder.patient_free_day(wishes, d)]
+        if diary and days:
+            diary.rooms(from_minute(finder.cal.day_bounds(days[0])[0]),
+                        from_minute(finder.cal.day_bounds(days[-1])[1]))
+        allowed = {d: bits for d in days if (bits := _allowed_starts(req, d, finder, wishes))}
+        if diary and allowed:
+            diary.therapists(*_bits_reach(allowed, req.duration_minutes, finder.cal))
+        for day, starts in allowed.items():
+            found += _day_slots(req, day, starts, therapists, finder, wishes, limit - len(found))
+            if len(found) >= limit:
+                return found[:limit]
+    return found
 
 
-def room_windows(visit: VisitType, clinic: Clinic, busy: Busy, *, zone: ZoneInfo,
-                 day: date) -> list[tuple[datetime, datetime]]:
-    """The stretches of ``day``, at least as long as the visit, when every room or device it
-    needs has a free unit (therapists not considered).
+def _chunks(first: date, days: int) -> Iterator[list[date]]:
+    """The days from ``first`` in runs of 1, 2, 4, then 7: most answers need only today's
+    or tomorrow's bookings, and each read from a database costs about a millisecond."""
+    offset, length = 0, 1
+    while offset < days:
+        yield [first + timedelta(days=offset + i) for i in range(min(length, days - offset))]
+        offset += length
+        length = min(length * 2, 7)
 
-    A necessary condition only: a slot of ``visit`` lies inside one of them, so a caller
-    need not read therapists' diaries for days without one, nor outside them.
+
+def _allowed_starts(req: VisitRequirement, day: date, finder: Finder, wishes: Wishes) -> int:
+    """The starts on ``day`` that the rooms and devices, the slot grid and ``not_before``
+    allow, as bits from local midnight (see ``availability.span_mask``)."""
+    cal = finder.cal
+    origin = cal.day_bounds(day)[0]
+    allowed = fitting_starts(finder.rooms_mask(req.resources, day), req.duration_minutes)
+    allowed &= cal.start_grid(day)
+    if wishes.not_before > origin:
+        allowed &= ~((1 << (wishes.not_before - origin)) - 1)
+    return allowed
+
+
+def _bits_reach(allowed: dict[date, int], length: int,
+                cal: ClinicCalendar) -> tuple[datetime, datetime]:
+    """From the first allowed start to the end of a visit at the last one."""
+    days = sorted(allowed)
+    low = allowed[days[0]]
+    first = cal.day_bounds(days[0])[0] + (low & -low).bit_length() - 1
+    last = cal.day_bounds(days[-1])[0] + allowed[days[-1]].bit_length() - 1 + length
+    return from_minute(first), from_minute(last)
+
+
+def _day_slots(req: VisitRequirement, day: date, allowed: int, therapists: list[str],
+               finder: Finder, wishes: Wishes, limit: int) -> list[Slot]:
+    """The first ``limit`` slots of ``day`` among the ``allowed`` starts, in time order.
+
+    Minutes are bits here: each therapist costs a few operations on 1,440-bit numbers
+    instead of a loop over their bookings, and only the part of the day that the rooms
+    allow is looked at.
     """
-    finder = Finder(calendar_for(clinic, zone), busy)
-    open_spans = finder.cal.open_spans(day)
-    spans = finder.with_scarce_resources(open_spans, tuple(visit.needs.resources), day,
-                                         everything=True) if open_spans else []
-    return [(from_minute(lo), from_minute(hi)) for lo, hi in spans
-            if hi - lo >= visit.duration_minutes]
-
-
-def _day_slots(req: VisitRequirement, day: date, therapists: list[str], finder: Finder,
-               wishes: Wishes, limit: int) -> list[Slot]:
+    cal, length = finder.cal, req.duration_minutes
+    origin = cal.day_bounds(day)[0]
+    lowest = (allowed & -allowed).bit_length() - 1
+    reach = (origin + lowest, origin + allowed.bit_length() - 1 + length)
+    taken = 0
+    if wishes.patient_id:
+        taken = finder.busy.patient(wishes.patient_id).mask(*reach) << lowest
     starts: list[tuple[int, str]] = []
     for therapist_id in therapists:
-        free, offset = finder.free(therapist_id, day, wishes)
-        free = finder.with_scarce_resources(free, req.resources, day)
-        cut_starts = cut(free, length=req.duration_minutes, step=finder.cal.step, offset=offset)
-        starts += [(start, therapist_id) for start in cut_starts[:limit]]
+        if not cal.working_fit(therapist_id, day, length) & allowed:
+            continue  # not at work when the rooms are free: the diary need not be read
+        busy = finder.busy.therapist(therapist_id).mask(*reach) << lowest
+        free = cal.working_mask(therapist_id, day) & ~(busy | taken)
+        fitting = fitting_starts(free, length) & allowed
+        starts += [(origin + bit, therapist_id) for bit in set_bits(fitting, limit)]
     slots: list[Slot] = []
     # Rooms and devices do not depend on the therapist: look each start up once, not once
     # per therapist free then (hundreds of therapists share the same quarter-hours).
     units_at: dict[int, tuple[Unit, ...] | None] = {}
     for start, therapist_id in sorted(starts):
-        end = start + req.duration_minutes
+        end = start + length
         if start not in units_at:
             units_at[start] = finder.units_for(req.resources, start, end, day)
         units = units_at[start]

@@ -19,12 +19,12 @@ from sqlmodel import Session
 from carepath.adapters.db import transaction
 from carepath.adapters.tables import AppointmentRow, EpisodeRow, PatientRow
 from carepath.domain.availability import ClinicCalendar
-from carepath.domain.config import Pathway, VisitType
+from carepath.domain.config import Clinic, Pathway, VisitType
 from carepath.domain.episodes import next_state
 from carepath.domain.planning import EpisodePlan, plan_episode
-from carepath.domain.schedule_types import EpisodeSchedule, Placement, Slot, Unplaced
+from carepath.domain.schedule_types import Busy, EpisodeSchedule, Placement, Slot, Unplaced
 from carepath.domain.scheduling import free_slots, place_visit, schedule_episode
-from carepath.domain.single import requirement_for, room_windows
+from carepath.domain.single import requirement_for
 from carepath.domain.timeutil import local_datetime
 from carepath.errors import InputError, NoSlotAvailable, NotFound, SlotTaken
 from carepath.services import App
@@ -230,47 +230,36 @@ def find_slots(app: App, visit_type: str, *, pathway_id: str, therapist_id: str 
         if lacking:
             raise InputError(f"therapist {therapist_id}", f"lacks the {', '.join(lacking)} skill",
                              "choose a qualified therapist or leave --therapist out")
-    clinic, zone = app.config.clinic, clinic_zone(app)
+    zone = clinic_zone(app)
     first = not_before(app, from_day or app.clock.now().astimezone(zone).date())
-    therapists = [therapist_id] if therapist_id else [
-        t.id for t in clinic.therapists if set(visit.needs.skills) <= set(t.skills)]
-    resources = [r.id for r in clinic.resources if set(r.provides) & set(visit.needs.resources)]
-    found: list[Slot] = []
     with transaction(app.engine) as session:
         clinic = clinic_with_leave(session, app)
-        for offset, length in _chunks(horizon_days):
-            day = first.astimezone(zone).date() + timedelta(days=offset)
-            lo = max(first, local_datetime(day, time(0), zone, shift_gap=True))
-            hi = local_datetime(day + timedelta(days=length), time(0), zone, shift_gap=True)
-            busy = load_busy(session, lo, hi, therapists=[], resources=resources)
-            # Therapists' diaries are read only where a slot can be: on open days, between
-            # the first and last stretch when every needed room or device has a free unit.
-            windows = [room_windows(visit, clinic, busy, zone=zone, day=day + timedelta(days=i))
-                       for i in range(length)]
-            for stretches in filter(None, windows):
-                load_busy(session, max(lo, stretches[0][0]), stretches[-1][1],
-                          therapists=therapists, resources=[], into=busy)
-            if not any(windows):
-                continue
-            found += free_slots(visit, clinic, busy, zone=zone, not_before=lo,
-                                therapist_id=therapist_id, limit=limit - len(found),
-                                horizon_days=length - 1)
-            if len(found) >= limit:
-                break
-    return found
+        busy = Busy()
+        diary = _SlotDiary(session, busy, visit, clinic, therapist_id)
+        return free_slots(visit, clinic, busy, zone=zone, not_before=first,
+                          therapist_id=therapist_id, limit=limit, horizon_days=horizon_days,
+                          diary=diary)
 
 
-def _chunks(horizon_days: int) -> list[tuple[int, int]]:
-    """(first day offset, days) to read: 1, 2, 4, then 7 days at a time — most answers need
-    only today's or tomorrow's bookings, which keeps ``carepath slots`` fast in a big clinic."""
-    chunks, offset = [], 0
-    for length in (1, 2, 4):
-        chunks.append((offset, length))
-        offset += length
-    while offset < horizon_days:
-        chunks.append((offset, min(7, horizon_days - offset)))
-        offset += 7
-    return chunks
+class _SlotDiary:
+    """Reads, for ``free_slots``, only the bookings of the rooms and devices the visit needs
+    and of the therapists who could take it, and only where the search asks."""
+
+    def __init__(self, session: Session, busy: Busy, visit: VisitType, clinic: Clinic,
+                 therapist_id: str | None) -> None:
+        self.session, self.busy = session, busy
+        self.resources = [r.id for r in clinic.resources
+                          if set(r.provides) & set(visit.needs.resources)]
+        self.therapist_ids = [therapist_id] if therapist_id else [
+            t.id for t in clinic.therapists if set(visit.needs.skills) <= set(t.skills)]
+
+    def rooms(self, start: datetime, end: datetime) -> None:
+        load_busy(self.session, start, end, therapists=[], resources=self.resources,
+                  into=self.busy)
+
+    def therapists(self, start: datetime, end: datetime) -> None:
+        load_busy(self.session, start, end, therapists=self.therapist_ids, resources=[],
+                  patients=False, into=self.busy)
 
 
 def _visit_type(pathway: Pathway, visit_type: str) -> VisitType:
