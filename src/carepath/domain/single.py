@@ -56,7 +56,7 @@ def free_slots(visit: VisitType, clinic: Clinic, busy: Busy, *, zone: ZoneInfo,
                diary: DiaryReader | None = None) -> list[Slot]:
     """The next ``limit`` free slots for ``visit``, with one therapist or any qualified one.
 
-    The horizon is searched 1, 2, 4, then 7 days at a time: first when the rooms and devices
+    The horizon is searched 1, 2, 4, 8, then 14 days at a time: first when the rooms and devices
     the visit needs have a free unit, then, only for those stretches, which therapist is
     free. With a ``diary``, each step reads just what it needs into ``busy`` (without one,
     ``busy`` must hold every booking of the horizon; a patient's visits always must).
@@ -86,13 +86,13 @@ def free_slots(visit: VisitType, clinic: Clinic, busy: Busy, *, zone: ZoneInfo,
 
 
 def _chunks(first: date, days: int) -> Iterator[list[date]]:
-    """The days from ``first`` in runs of 1, 2, 4, then 7: most answers need only today's
-    or tomorrow's bookings, and each read from a database costs about a millisecond."""
+    """The days from ``first`` in runs of 1, 2, 4, 8, then 14: most answers need only
+    today's or tomorrow's bookings, and each read from a database has a fixed cost."""
     offset, length = 0, 1
     while offset < days:
         yield [first + timedelta(days=offset + i) for i in range(min(length, days - offset))]
         offset += length
-        length = min(length * 2, 7)
+        length = min(length * 2, 14)
 
 
 def _allowed_starts(req: VisitRequirement, day: date, finder: Finder, wishes: Wishes) -> int:

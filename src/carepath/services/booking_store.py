@@ -15,8 +15,10 @@ import uuid
 from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timedelta
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import Executable, bindparam
 from sqlalchemy import select as core_select
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql.elements import ColumnElement
@@ -82,60 +84,70 @@ def load_busy(session: Session, start: datetime, end: datetime, *,
     diary is ten thousand bookings or more.
     """
     busy = into if into is not None else Busy()
+    times = {"lookback": start - LONGEST_VISIT, "start": start, "end": end}
+    excluded = tuple(sorted(exclude))
     if therapists is None or therapists:
-        _load_people(session, busy, start, end, therapists, patients, exclude)
+        who = None if therapists is None else tuple(sorted(therapists))
+        query = _people_query(who, patients, excluded)
+        by_therapist: dict[str, Spans] = {}
+        by_patient: dict[str, Spans] = {}
+        for row in session.connection().execute(query, times).all():
+            starts, ends = parse_minute_spans(row[-1])
+            diaries = [by_therapist.setdefault(row[0], ([], []))]
+            if patients:
+                diaries.append(by_patient.setdefault(row[1], ([], [])))
+            for held_starts, held_ends in diaries:
+                held_starts += starts
+                held_ends += ends
+        busy.add_spans(therapists=by_therapist, patients=by_patient)
     if resources is None or resources:
-        _load_units(session, busy, start, end, resources, exclude)
+        which = None if resources is None else tuple(sorted(resources))
+        rows = session.connection().execute(_units_query(which, excluded), times).all()
+        busy.add_spans(units={(resource_id, unit): parse_minute_spans(text)
+                              for resource_id, unit, text in rows})
     return busy
 
 
-def _load_people(session: Session, busy: Busy, start: datetime, end: datetime,
-                 therapists: Collection[str] | None, patients: bool,
-                 exclude: Collection[int]) -> None:
+# The statements are built once per filter and kept: building one costs about as much as
+# SQLite takes to answer it, and ``carepath slots`` asks a dozen times per answer.
+
+@lru_cache(maxsize=64)
+def _people_query(therapists: tuple[str, ...] | None, patients: bool,
+                  exclude: tuple[int, ...]) -> Executable:
     appointment = AppointmentRow
     keys = [col(appointment.therapist_id)] + ([col(appointment.patient_id)] if patients else [])
     query = core_select(*keys, minute_spans(col(appointment.start_utc),
                                             col(appointment.end_utc))).where(
-        col(appointment.status).in_(sorted(ACTIVE_STATUSES)),
-        *_meeting(appointment, start, end))
+        col(appointment.status).in_(sorted(ACTIVE_STATUSES)), *_meeting(appointment))
     if therapists is not None:
-        query = query.where(col(appointment.therapist_id).in_(sorted(therapists)))
+        query = query.where(col(appointment.therapist_id).in_(therapists))
     if exclude:
-        query = query.where(col(appointment.id).not_in(sorted(exclude)))
-    by_therapist: dict[str, Spans] = {}
-    by_patient: dict[str, Spans] = {}
-    for row in session.connection().execute(query.group_by(*keys)).all():
-        starts, ends = parse_minute_spans(row[-1])
-        diaries = [by_therapist.setdefault(row[0], ([], []))]
-        if patients:
-            diaries.append(by_patient.setdefault(row[1], ([], [])))
-        for held_starts, held_ends in diaries:
-            held_starts += starts
-            held_ends += ends
-    busy.add_spans(therapists=by_therapist, patients=by_patient)
+        query = query.where(col(appointment.id).not_in(exclude))
+    return query.group_by(*keys)
 
 
-def _load_units(session: Session, busy: Busy, start: datetime, end: datetime,
-                resources: Collection[str] | None, exclude: Collection[int]) -> None:
+@lru_cache(maxsize=64)
+def _units_query(resources: tuple[str, ...] | None,
+                 exclude: tuple[int, ...]) -> Executable:
     booking = ResourceBookingRow
     keys = col(booking.resource_id), col(booking.unit)
     query = core_select(*keys, minute_spans(col(booking.start_utc), col(booking.end_utc))).where(
-        col(booking.active).is_(True),
-        *_meeting(booking, start, end))
+        col(booking.active).is_(True), *_meeting(booking))
     if resources is not None:
-        query = query.where(col(booking.resource_id).in_(sorted(resources)))
+        query = query.where(col(booking.resource_id).in_(resources))
     if exclude:
-        query = query.where(col(booking.appointment_id).not_in(sorted(exclude)))
-    busy.add_spans(units={(resource_id, unit): parse_minute_spans(text) for resource_id, unit, text
-                          in session.connection().execute(query.group_by(*keys)).all()})
+        query = query.where(col(booking.appointment_id).not_in(exclude))
+    return query.group_by(*keys)
 
 
-def _meeting(table: type[AppointmentRow] | type[ResourceBookingRow], start: datetime,
-             end: datetime) -> tuple[ColumnElement[bool], ...]:
-    """Rows whose ``[start_utc, end_utc)`` meets ``[start, end)``; the bound on the start
-    lets the (who, start) index do the work, the one on the end is checked inside it."""
+def _meeting(table: type[AppointmentRow] | type[ResourceBookingRow]
+             ) -> tuple[ColumnElement[bool], ...]:
+    """Rows whose ``[start_utc, end_utc)`` meets ``[:start, :end)``. The bound on the start
+    (``:lookback``, the longest visit earlier) lets the (who, start) index do the work; the
+    one on the end is checked inside the index."""
     starts, ends = col(table.start_utc), col(table.end_utc)
-    return starts >= start - LONGEST_VISIT, starts < end, ends > start
+    return (starts >= bindparam("lookback"), starts < bindparam("end"),
+            ends > bindparam("start"))
 
 
 def new_uid(app: App) -> str:
