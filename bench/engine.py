@@ -86,6 +86,7 @@ class SlotTimings:
     p50_ms: float
     p99_ms: float
     max_ms: float
+    first_ms: float | None = None  # the first answer of a fresh process: cold caches
 
 
 def time_free_slots(engine: ModuleType, workload: Workload, busy: Any, seed: int) -> SlotTimings:

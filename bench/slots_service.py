@@ -61,10 +61,10 @@ def time_find_slots(workload: Workload, bookings: Sequence[Booking], seed: int) 
         with ProcessPoolExecutor(max_workers=1, mp_context=spawn) as pool:
             durations = pool.submit(_time_queries, workload.config, not_before(workload),
                                     Path(home), queries).result()
-    durations.sort()
+    first, durations = durations[0], sorted(durations)
     return SlotTimings(len(durations), statistics.median(durations),
                        durations[min(len(durations) - 1, int(0.99 * len(durations)))],
-                       durations[-1])
+                       durations[-1], first)
 
 
 class Query(NamedTuple):
