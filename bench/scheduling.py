@@ -16,6 +16,7 @@ import multiprocessing
 import resource
 import sys
 import time
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict
 from typing import Any
 
@@ -46,8 +47,10 @@ def run(argv: list[str]) -> None:
 def measure_apart(size: str, seed: int, scheduler: str) -> dict[str, Any]:
     """``measure`` in a fresh interpreter: its peak memory is this scheduler's alone."""
     print(f"[scheduling] {size}: {scheduler}…", file=sys.stderr, flush=True)
-    with multiprocessing.get_context("spawn").Pool(1) as pool:
-        result: dict[str, Any] = pool.apply(measure, (size, seed, scheduler))
+    # Not a multiprocessing.Pool: its workers are daemons, and ``measure`` starts one more
+    # process to time ``carepath slots``.
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        result: dict[str, Any] = pool.submit(measure, size, seed, scheduler).result()
     return result
 
 

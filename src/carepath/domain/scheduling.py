@@ -16,7 +16,8 @@ Public API (the benchmark and the services call exactly these)::
                    ) -> list[EpisodeSchedule]               # in the order of ``requests``
     free_slots(visit: VisitType, clinic: Clinic, busy: Busy, *, zone: ZoneInfo,
                not_before: datetime, therapist_id: str | None = None, limit: int = 10,
-               horizon_days: int = 28, patient_id: str = "") -> list[Slot]
+               horizon_days: int = 28, patient_id: str = "",
+               diary: DiaryReader | None = None) -> list[Slot]   # diary: reads on demand
     place_visit(requirement: VisitRequirement, clinic, busy, *, zone, not_before,
                 patient_id="", preferences=PatientPreferences(), episode_days=(),
                 min_rest_days=0, same_day_visits=False, therapist_id=None,
@@ -51,9 +52,10 @@ from carepath.domain.schedule_types import (
     Unplaced,
 )
 from carepath.domain.scheduler import schedule_episode
-from carepath.domain.single import check_slot, free_slots, place_visit
+from carepath.domain.single import DiaryReader, check_slot, free_slots, place_visit
 
 __all__ = [
-    "Busy", "EpisodeRequest", "EpisodeSchedule", "Placement", "Slot", "Unit", "Unplaced",
+    "Busy", "DiaryReader", "EpisodeRequest", "EpisodeSchedule", "Placement", "Slot", "Unit",
+    "Unplaced",
     "check_slot", "free_slots", "place_visit", "schedule_batch", "schedule_episode",
 ]
