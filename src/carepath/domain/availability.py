@@ -26,6 +26,7 @@ import operator
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime, time, timedelta
+from functools import cache
 from zoneinfo import ZoneInfo
 
 import holidays as holidays_lib
@@ -133,12 +134,19 @@ def mask_spans(bits: int, origin: int) -> list[Span]:
 def fitting_starts(bits: int, length: int) -> int:
     """Bit ``i`` set when bits ``i … i + length - 1`` of ``bits`` all are: the minutes from
     which ``length`` free minutes follow (doubling shifts: about log2(length) steps)."""
-    have = 1
-    while have < length:
-        shift = min(have, length - have)
+    for shift in _doubling_shifts(length):
         bits &= bits >> shift
-        have += shift
     return bits
+
+
+@cache
+def _doubling_shifts(length: int) -> tuple[int, ...]:
+    """1, 2, 4, … then the rest: after them, bit ``i`` stands for ``length`` bits from ``i``."""
+    shifts, have = [], 1
+    while have < length:
+        shifts.append(min(have, length - have))
+        have += shifts[-1]
+    return tuple(shifts)
 
 
 def grid_mask(spans: Iterable[Span], origin: int, *, step: int, offset: int) -> int:
