@@ -6,7 +6,7 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, DateTime, String
+from sqlalchemy import DateTime, String
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
@@ -39,15 +39,6 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
-class epoch_minute(FunctionElement[int]):  # noqa: N801 - reads as the SQL function it is
-    """Whole minutes since the Unix epoch of a ``UTCDateTime`` column, computed by the
-    database: the integer instants of ``carepath.domain.availability`` without turning
-    thousands of values into datetimes first (reading a large clinic's diary)."""
-
-    type = BigInteger()
-    inherit_cache = True
-
-
 class minute_spans(FunctionElement[str]):  # noqa: N801 - an SQL aggregate
     """Aggregate: ``"start,end,start,end,…"`` in epoch minutes over the group's rows
     (arguments: the start and end ``UTCDateTime`` columns). One short text per therapist or
@@ -66,10 +57,10 @@ def parse_minute_spans(text: str) -> tuple[list[int], list[int]]:
 
 
 def _sqlite_minute(compiler: SQLCompiler, clause: Any, **kw: Any) -> str:
-    # Stored as UTC text ("2027-03-01 14:30:00.000000"). unixepoch() (SQLite 3.38+) and
-    # strftime('%s') both drop the seconds' fraction; the times are after 1970, so integer
-    # division floors like ``to_minute``.
-    column = compiler.process(clause, **kw)
+    # Stored as UTC text ("2027-03-01 14:30:00.000000"). The fraction of a second is cut
+    # off first: SQLite's date functions round to the millisecond, so 06:59:59.9999 would
+    # become 07:00. The times are after 1970: integer division floors like ``to_minute``.
+    column = f"substr({compiler.process(clause, **kw)}, 1, 19)"
     if getattr(compiler.dialect.dbapi, "sqlite_version_info", (0,)) >= (3, 38):
         return f"(unixepoch({column}) / 60)"
     return f"(CAST(strftime('%s', {column}) AS INTEGER) / 60)"
@@ -78,16 +69,6 @@ def _sqlite_minute(compiler: SQLCompiler, clause: Any, **kw: Any) -> str:
 def _postgresql_minute(compiler: SQLCompiler, clause: Any, **kw: Any) -> str:
     # FLOOR, not a cast alone: casting a numeric to BIGINT rounds half a minute up.
     return f"CAST(FLOOR(EXTRACT(EPOCH FROM {compiler.process(clause, **kw)}) / 60) AS BIGINT)"
-
-
-@compiles(epoch_minute, "sqlite")
-def _epoch_minute_sqlite(element: epoch_minute, compiler: SQLCompiler, **kw: Any) -> str:
-    return _sqlite_minute(compiler, element.clauses, **kw)
-
-
-@compiles(epoch_minute, "postgresql")
-def _epoch_minute_postgresql(element: epoch_minute, compiler: SQLCompiler, **kw: Any) -> str:
-    return _postgresql_minute(compiler, element.clauses, **kw)
 
 
 @compiles(minute_spans, "sqlite")

@@ -109,12 +109,18 @@ def _allowed_starts(req: VisitRequirement, day: date, finder: Finder, wishes: Wi
 
 def _bits_reach(allowed: dict[date, int], length: int,
                 cal: ClinicCalendar) -> tuple[datetime, datetime]:
-    """From the first allowed start to the end of a visit at the last one."""
-    days = sorted(allowed)
-    low = allowed[days[0]]
-    first = cal.day_bounds(days[0])[0] + (low & -low).bit_length() - 1
-    last = cal.day_bounds(days[-1])[0] + allowed[days[-1]].bit_length() - 1 + length
-    return from_minute(first), from_minute(last)
+    """From the first allowed start of the first day to the end of a visit at the last
+    allowed start of the last day."""
+    first, last = min(allowed), max(allowed)
+    return (from_minute(_reach(allowed[first], cal.day_bounds(first)[0], length)[0]),
+            from_minute(_reach(allowed[last], cal.day_bounds(last)[0], length)[1]))
+
+
+def _reach(allowed: int, origin: int, length: int) -> tuple[int, int]:
+    """The minutes a visit of ``length`` at any ``allowed`` start (bits from ``origin``)
+    may take: from the first start to the end of a visit at the last."""
+    return (origin + (allowed & -allowed).bit_length() - 1,
+            origin + allowed.bit_length() - 1 + length)
 
 
 def _day_slots(req: VisitRequirement, day: date, allowed: int, therapists: list[str],
@@ -127,8 +133,8 @@ def _day_slots(req: VisitRequirement, day: date, allowed: int, therapists: list[
     """
     cal, length = finder.cal, req.duration_minutes
     origin = cal.day_bounds(day)[0]
-    lowest = (allowed & -allowed).bit_length() - 1
-    reach = (origin + lowest, origin + allowed.bit_length() - 1 + length)
+    reach = _reach(allowed, origin, length)
+    lowest = reach[0] - origin
     taken = 0
     if wishes.patient_id:
         taken = finder.busy.patient(wishes.patient_id).mask(*reach) << lowest

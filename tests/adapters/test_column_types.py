@@ -1,0 +1,55 @@
+"""Minutes computed by the database agree with Python's ``to_minute``, on every backend."""
+
+from __future__ import annotations
+
+import sqlite3.dbapi2
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import Column, Integer, MetaData, Table, create_engine, insert, select
+
+from carepath.adapters.types import UTCDateTime, minute_spans, parse_minute_spans
+from carepath.domain.availability import to_minute
+
+MOMENTS = [
+    datetime(2027, 3, 14, 6, 59, 59, 999_999, tzinfo=UTC),  # the New York spring change
+    datetime(2027, 3, 14, 7, 0, tzinfo=UTC),
+    datetime(2027, 11, 7, 1, 30, 59, tzinfo=ZoneInfo("America/New_York")),  # the first 01:30
+    datetime(2030, 1, 1, 0, 0, 30, 500_000, tzinfo=ZoneInfo("Australia/Sydney")),
+]
+
+
+def _minutes(url: str) -> list[tuple[int, int]]:
+    engine = create_engine(url)
+    table = Table("visit_times", MetaData(), Column("id", Integer, primary_key=True),
+                  Column("start_utc", UTCDateTime()), Column("end_utc", UTCDateTime()))
+    try:
+        table.metadata.create_all(engine)
+        with engine.begin() as connection:
+            connection.execute(insert(table), [
+                {"start_utc": moment, "end_utc": moment + timedelta(minutes=45)}
+                for moment in MOMENTS])
+            text = connection.execute(select(minute_spans(table.c.start_utc,
+                                                          table.c.end_utc))).scalar_one()
+        starts, ends = parse_minute_spans(text)
+        return sorted(zip(starts, ends, strict=True))
+    finally:
+        engine.dispose()
+
+
+EXPECTED = sorted((to_minute(m), to_minute(m + timedelta(minutes=45))) for m in MOMENTS)
+
+
+def test_minute_spans_floor_like_to_minute(db_url: str) -> None:
+    """Seconds and their fractions are dropped and offsets honoured (SQLite, PostgreSQL)."""
+    assert _minutes(db_url) == EXPECTED
+
+
+def test_minute_spans_on_sqlite_before_unixepoch(monkeypatch: pytest.MonkeyPatch) -> None:
+    """SQLite before 3.38 has no unixepoch(): the strftime form gives the same minutes."""
+    monkeypatch.setattr(sqlite3.dbapi2, "sqlite_version_info", (3, 37, 2))
+    spans = minute_spans(Column("start_utc", UTCDateTime()), Column("end_utc", UTCDateTime()))
+    sql = str(select(spans).compile(create_engine("sqlite://")))
+    assert "strftime" in sql and "unixepoch" not in sql
+    assert _minutes("sqlite://") == EXPECTED
