@@ -12,11 +12,13 @@ from sqlalchemy import Column, Integer, MetaData, Table, create_engine, insert, 
 from carepath.adapters.types import UTCDateTime, minute_spans, parse_minute_spans
 from carepath.domain.availability import to_minute
 
-MOMENTS = [
-    datetime(2027, 3, 14, 6, 59, 59, 999_999, tzinfo=UTC),  # the New York spring change
+MOMENTS = [  # booking times are whole minutes (see parse_local and migration 0006)
+    datetime(2027, 3, 14, 6, 59, tzinfo=UTC),  # the minute before the New York spring change
     datetime(2027, 3, 14, 7, 0, tzinfo=UTC),
-    datetime(2027, 11, 7, 1, 30, 59, tzinfo=ZoneInfo("America/New_York")),  # the first 01:30
-    datetime(2030, 1, 1, 0, 0, 30, 500_000, tzinfo=ZoneInfo("Australia/Sydney")),
+    datetime(2027, 11, 7, 1, 30, tzinfo=ZoneInfo("America/New_York")),  # the first 01:30
+    datetime(2027, 11, 7, 1, 30, tzinfo=ZoneInfo("America/New_York")).replace(fold=1),
+    datetime(2030, 1, 1, 0, 5, tzinfo=ZoneInfo("Australia/Sydney")),
+    datetime(1999, 12, 31, 23, 59, tzinfo=UTC),
 ]
 
 
@@ -41,8 +43,8 @@ def _minutes(url: str) -> list[tuple[int, int]]:
 EXPECTED = sorted((to_minute(m), to_minute(m + timedelta(minutes=45))) for m in MOMENTS)
 
 
-def test_minute_spans_floor_like_to_minute(db_url: str) -> None:
-    """Seconds and their fractions are dropped and offsets honoured (SQLite, PostgreSQL)."""
+def test_minute_spans_agree_with_to_minute(db_url: str) -> None:
+    """Offsets and both 01:30s of a fall-back night honoured (SQLite, PostgreSQL)."""
     assert _minutes(db_url) == EXPECTED
 
 

@@ -34,3 +34,33 @@ def test_upgrade_from_the_first_revision_keeps_rows(db_url: str) -> None:
         names = [r[0] for r in conn.exec_driver_sql("SELECT name FROM patient")]
     engine.dispose()
     assert names == ["Old Row"]
+
+
+def test_upgrade_to_0006_floors_booking_times_to_the_minute(db_url: str) -> None:
+    """A visit stored with seconds (typed by hand before times were checked) is read by the
+    engine as its minute; migration 0006 stores it so, and touching visits still touch."""
+    engine = make_engine(db_url)
+    upgrade(engine, "0005")
+    with engine.begin() as conn:
+        conn.exec_driver_sql(
+            "INSERT INTO patient (id, name, preferred_weekdays, time_windows, heat_sensitive, "
+            "caregiver_consent, created_at, updated_at) VALUES ('MRN9', 'P', '', '', false, "
+            "false, '2027-01-01 00:00:00', '2027-01-01 00:00:00')")
+        conn.exec_driver_sql(
+            "INSERT INTO therapist (id, name, email, skills, senior, active) "
+            "VALUES ('t1', 'T', 't@example.org', '', false, true)")
+        for ident, start, end in ((1, "2027-03-01 14:00:30.250000", "2027-03-01 14:45:30"),
+                                  (2, "2027-03-01 14:45:30", "2027-03-01 15:30:00")):
+            conn.exec_driver_sql(
+                "INSERT INTO appointment (id, uid, patient_id, therapist_id, visit_type, "
+                "visit_name, seq, start_utc, end_utc, status, sequence, fixed, "
+                "caregiver_invited, created_at, updated_at) VALUES "
+                f"({ident}, 'u{ident}', 'MRN9', 't1', 'v', 'V', {ident}, '{start}', '{end}', "
+                "'booked', 0, false, false, '2027-01-01 00:00:00', '2027-01-01 00:00:00')")
+    upgrade(engine)
+    with engine.connect() as conn:
+        times = [(str(s)[:19], str(e)[:19]) for s, e in conn.exec_driver_sql(
+            "SELECT start_utc, end_utc FROM appointment ORDER BY id")]
+    engine.dispose()
+    assert times == [("2027-03-01 14:00:00", "2027-03-01 14:45:00"),
+                     ("2027-03-01 14:45:00", "2027-03-01 15:30:00")]

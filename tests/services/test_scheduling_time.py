@@ -55,3 +55,10 @@ def test_export_shows_each_visit_with_the_offset_of_its_own_day(any_app: App) ->
     records = json.loads(booking.export_appointments(any_app, "json"))
     assert records[0]["start"] == "2027-11-01T10:00:00-04:00"
     assert records[1]["start"].endswith("T10:00:00-05:00")
+
+
+def test_a_time_with_seconds_is_refused_not_rounded() -> None:
+    """The schedule is to the minute: 09:00:30 would overlap a 09:45 visit unseen."""
+    with pytest.raises(InputError, match="whole minute") as caught:
+        parse_local("2027-03-02 09:00:30", NEW_YORK)
+    assert caught.value.fix == "write e.g. 2027-03-02 09:00"

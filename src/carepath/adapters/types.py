@@ -41,10 +41,11 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 class minute_spans(FunctionElement[str]):  # noqa: N801 - an SQL aggregate
     """Aggregate: ``"start,end,start,end,…"`` in epoch minutes over the group's rows
-    (arguments: the start and end ``UTCDateTime`` columns). One short text per therapist or
-    resource unit instead of one result row per booking: a month of a large clinic's diary
-    is ten thousand bookings, and the database joins them far faster than rows are fetched.
-    Parse with :func:`parse_minute_spans`."""
+    (arguments: the start and end ``UTCDateTime`` columns of bookings, on whole minutes).
+
+    One short text per therapist or resource unit instead of one result row per booking:
+    a month of a large clinic's diary is ten thousand bookings, and the database joins them
+    far faster than rows are fetched. Parse with :func:`parse_minute_spans`."""
 
     type = String()
     inherit_cache = True
@@ -57,10 +58,11 @@ def parse_minute_spans(text: str) -> tuple[list[int], list[int]]:
 
 
 def _sqlite_minute(compiler: SQLCompiler, clause: Any, **kw: Any) -> str:
-    # Stored as UTC text ("2027-03-01 14:30:00.000000"). The fraction of a second is cut
-    # off first: SQLite's date functions round to the millisecond, so 06:59:59.9999 would
-    # become 07:00. The times are after 1970: integer division floors like ``to_minute``.
-    column = f"substr({compiler.process(clause, **kw)}, 1, 19)"
+    # Stored as UTC text ("2027-03-01 14:30:00.000000"); the times are after 1970, so integer
+    # division floors like ``to_minute``. SQLite's date functions round a fraction of a
+    # second to the millisecond (06:59:59.9999 reads as 07:00): fine for booking times,
+    # which are whole minutes (``parse_local``, migration 0006), not for other instants.
+    column = compiler.process(clause, **kw)
     if getattr(compiler.dialect.dbapi, "sqlite_version_info", (0,)) >= (3, 38):
         return f"(unixepoch({column}) / 60)"
     return f"(CAST(strftime('%s', {column}) AS INTEGER) / 60)"
