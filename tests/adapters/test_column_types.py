@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import Column, Integer, MetaData, Table, create_engine, insert, select
 
-from carepath.adapters.types import UTCDateTime, minute_spans, parse_minute_spans
+from carepath.adapters.types import UTCDateTime, minutes_of, parse_minutes
 from carepath.domain.availability import to_minute
 
 MOMENTS = [  # booking times are whole minutes (see parse_local and migration 0006)
@@ -32,10 +32,10 @@ def _minutes(url: str) -> list[tuple[int, int]]:
             connection.execute(insert(table), [
                 {"start_utc": moment, "end_utc": moment + timedelta(minutes=45)}
                 for moment in MOMENTS])
-            text = connection.execute(select(minute_spans(table.c.start_utc,
-                                                          table.c.end_utc))).scalar_one()
-        starts, ends = parse_minute_spans(text)
-        return sorted(zip(starts, ends, strict=True))
+            start, end = table.c.start_utc, table.c.end_utc
+            starts, ends = connection.execute(select(
+                minutes_of(start, start, end), minutes_of(end, start, end))).one()
+        return list(zip(parse_minutes(starts), parse_minutes(ends), strict=True))
     finally:
         engine.dispose()
 
@@ -43,15 +43,16 @@ def _minutes(url: str) -> list[tuple[int, int]]:
 EXPECTED = sorted((to_minute(m), to_minute(m + timedelta(minutes=45))) for m in MOMENTS)
 
 
-def test_minute_spans_agree_with_to_minute(db_url: str) -> None:
-    """Offsets and both 01:30s of a fall-back night honoured (SQLite, PostgreSQL)."""
-    assert _minutes(db_url) == EXPECTED
+def test_minutes_agree_with_to_minute_and_pair_up(db_url: str) -> None:
+    """Offsets and both 01:30s of a fall-back night honoured, and each start beside its own
+    end (SQLite, PostgreSQL)."""
+    assert sorted(_minutes(db_url)) == EXPECTED
 
 
-def test_minute_spans_on_sqlite_before_unixepoch(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_minutes_on_sqlite_before_unixepoch(monkeypatch: pytest.MonkeyPatch) -> None:
     """SQLite before 3.38 has no unixepoch(): the strftime form gives the same minutes."""
     monkeypatch.setattr(sqlite3.dbapi2, "sqlite_version_info", (3, 37, 2))
-    spans = minute_spans(Column("start_utc", UTCDateTime()), Column("end_utc", UTCDateTime()))
-    sql = str(select(spans).compile(create_engine("sqlite://")))
+    sql = str(select(minutes_of(Column("start_utc", UTCDateTime()))).compile(
+        create_engine("sqlite://")))
     assert "strftime" in sql and "unixepoch" not in sql
-    assert _minutes("sqlite://") == EXPECTED
+    assert sorted(_minutes("sqlite://")) == EXPECTED

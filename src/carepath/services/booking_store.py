@@ -29,7 +29,7 @@ from carepath.adapters.tables import (
     ResourceBookingRow,
     TherapistLeaveRow,
 )
-from carepath.adapters.types import minute_spans, parse_minute_spans
+from carepath.adapters.types import minutes_of, parse_minutes
 from carepath.domain.appointments import ACTIVE_STATUSES
 from carepath.domain.config import Clinic, Period
 from carepath.domain.schedule_types import Busy, Placement, Spans
@@ -92,7 +92,7 @@ def load_busy(session: Session, start: datetime, end: datetime, *,
         by_therapist: dict[str, Spans] = {}
         by_patient: dict[str, Spans] = {}
         for row in session.connection().execute(query, times).all():
-            starts, ends = parse_minute_spans(row[-1])
+            starts, ends = parse_minutes(row[-2]), parse_minutes(row[-1])
             diaries = [by_therapist.setdefault(row[0], ([], []))]
             if patients:
                 diaries.append(by_patient.setdefault(row[1], ([], [])))
@@ -103,8 +103,8 @@ def load_busy(session: Session, start: datetime, end: datetime, *,
     if resources is None or resources:
         which = None if resources is None else tuple(sorted(resources))
         rows = session.connection().execute(_units_query(which, excluded), times).all()
-        busy.add_spans(units={(resource_id, unit): parse_minute_spans(text)
-                              for resource_id, unit, text in rows})
+        busy.add_spans(units={(resource_id, unit): (parse_minutes(starts), parse_minutes(ends))
+                              for resource_id, unit, starts, ends in rows})
     return busy
 
 
@@ -116,8 +116,7 @@ def _people_query(therapists: tuple[str, ...] | None, patients: bool,
                   exclude: tuple[int, ...]) -> Executable:
     appointment = AppointmentRow
     keys = [col(appointment.therapist_id)] + ([col(appointment.patient_id)] if patients else [])
-    query = core_select(*keys, minute_spans(col(appointment.start_utc),
-                                            col(appointment.end_utc))).where(
+    query = core_select(*keys, *_minute_lists(appointment)).where(
         col(appointment.status).in_(sorted(ACTIVE_STATUSES)), *_meeting(appointment))
     if therapists is not None:
         query = query.where(col(appointment.therapist_id).in_(therapists))
@@ -131,13 +130,20 @@ def _units_query(resources: tuple[str, ...] | None,
                  exclude: tuple[int, ...]) -> Executable:
     booking = ResourceBookingRow
     keys = col(booking.resource_id), col(booking.unit)
-    query = core_select(*keys, minute_spans(col(booking.start_utc), col(booking.end_utc))).where(
+    query = core_select(*keys, *_minute_lists(booking)).where(
         col(booking.active).is_(True), *_meeting(booking))
     if resources is not None:
         query = query.where(col(booking.resource_id).in_(resources))
     if exclude:
         query = query.where(col(booking.appointment_id).not_in(exclude))
     return query.group_by(*keys)
+
+
+def _minute_lists(table: type[AppointmentRow] | type[ResourceBookingRow]
+                  ) -> tuple[minutes_of, minutes_of]:
+    """The group's start minutes and end minutes, both in the order of the starts."""
+    starts, ends = col(table.start_utc), col(table.end_utc)
+    return minutes_of(starts, starts, ends), minutes_of(ends, starts, ends)
 
 
 def _meeting(table: type[AppointmentRow] | type[ResourceBookingRow]
