@@ -39,23 +39,9 @@ def run(argv: list[str]) -> None:
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args(argv)
     sizes = list(SIZES) if args.size == "all" else [args.size]
-    print(f"CPU reference: a pure-Python loop of 10 million additions takes "
-          f"{reference_loop_ms():.0f} ms here (the figures below scale with it)\n")
     for size in sizes:
         results = {name: measure_apart(size, args.seed, name) for name in SCHEDULERS}
         print(render(size, args.seed, results))
-
-
-def reference_loop_ms() -> float:
-    """The best of three runs of a fixed pure-Python loop: how fast this machine is right
-    now, so that figures from different machines (or a busy host) can be compared."""
-    best = float("inf")
-    for _ in range(3):
-        began, total = time.perf_counter(), 0
-        for number in range(10_000_000):
-            total += number
-        best = min(best, (time.perf_counter() - began) * 1000)
-    return best
 
 
 def measure_apart(size: str, seed: int, scheduler: str) -> dict[str, Any]:
