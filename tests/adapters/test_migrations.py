@@ -64,3 +64,23 @@ def test_upgrade_to_0006_floors_booking_times_to_the_minute(db_url: str) -> None
     engine.dispose()
     assert times == [("2027-03-01 14:00:00", "2027-03-01 14:45:00"),
                      ("2027-03-01 14:45:00", "2027-03-01 15:30:00")]
+
+
+def test_head_constant_is_alembics_head_and_skips_alembic_when_current(db_url: str) -> None:
+    """``ensure_schema`` trusts ``HEAD``: it must name the newest migration, and a database
+    at head is left alone, one below is upgraded."""
+    from alembic.config import Config as AlembicConfig
+    from alembic.script import ScriptDirectory
+
+    from carepath.adapters.db import HEAD, MIGRATIONS, ensure_schema, stored_revision
+
+    config = AlembicConfig()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    assert ScriptDirectory.from_config(config).get_current_head() == HEAD
+    engine = make_engine(db_url)
+    assert stored_revision(engine) is None
+    upgrade(engine, "0005")
+    ensure_schema(engine)
+    assert stored_revision(engine) == HEAD
+    ensure_schema(engine)
+    engine.dispose()

@@ -7,7 +7,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
 from sqlmodel import Session
 
@@ -54,6 +54,25 @@ def transaction(engine: Engine) -> Iterator[Session]:
         except BaseException:
             session.rollback()
             raise
+
+
+HEAD = "0006"  # the newest migration (a test keeps it equal to Alembic's head)
+
+
+def ensure_schema(engine: Engine) -> None:
+    """Upgrade to head unless the database is there already: the usual case is one lookup,
+    not Alembic's start-up (about a fifth of a second of every command)."""
+    if stored_revision(engine) != HEAD:
+        upgrade(engine)
+
+
+def stored_revision(engine: Engine) -> str | None:
+    """The revision recorded in the database, read without Alembic; None when empty."""
+    with engine.connect() as connection:
+        if not inspect(connection).has_table("alembic_version"):
+            return None
+        revision = connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
+        return str(revision) if revision is not None else None
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:

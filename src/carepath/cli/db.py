@@ -11,7 +11,6 @@ from collections.abc import Callable
 from typing import TypeVar
 
 import typer
-from alembic.util.exc import CommandError
 from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, OperationalError
@@ -57,6 +56,8 @@ def upgrade_cmd(revision: str = typer.Argument("head")) -> None:
     if not re.fullmatch(r"[A-Za-z0-9_]+", revision):  # alembic asserts on "" or "0001-01-01"
         raise InputError("revision", f"{revision!r} is not a revision name",
                          "use head, or a revision id such as 0005")
+    from alembic.util.exc import CommandError  # Alembic only for the commands that need it
+
     url = settings().database_url
     engine = _engine(url)
     before = _reach(url, lambda: current_revision(engine))

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import time as timer
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.table import Table
 
 from carepath.cli.common import console
 from carepath.cli.config import parse_date
-from carepath.demo import DemoResult, run_demo
+
+if TYPE_CHECKING:
+    from carepath.demo import DemoResult
 
 
 def demo(
@@ -20,6 +23,8 @@ def demo(
     seed: int = typer.Option(7, "--seed", help="random seed: the same seed, the same story"),
 ) -> None:
     """Run the example clinic from an empty folder and print what happened."""
+    from carepath.demo import run_demo  # the flows and Prefect: only for this command
+
     began = timer.perf_counter()
     result = run_demo(home, start=parse_date(start, "--start"), seed=seed, weeks=weeks,
                       say=lambda line: console.print(line, markup=False))

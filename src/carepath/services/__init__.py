@@ -16,7 +16,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session, select
 
 from carepath.adapters.clock import Clock, SystemClock
-from carepath.adapters.db import make_engine, upgrade
+from carepath.adapters.db import ensure_schema, make_engine
 from carepath.adapters.tables import AuditRow, ResourceRow, TherapistRow
 from carepath.config_loader import load_config
 from carepath.domain.config import Config
@@ -39,7 +39,7 @@ class App:
         _make_home(settings.home)
         config = config or load_config(settings.config_dir)
         engine = make_engine(settings.database_url)
-        upgrade(engine)
+        ensure_schema(engine)
         _restrict_sqlite_file(settings.database_url)
         app = cls(settings=settings, config=config, engine=engine, clock=clock or SystemClock())
         sync_config(app)
