@@ -5,8 +5,10 @@ transaction starts with BEGIN IMMEDIATE, so what is read cannot change before co
 PostgreSQL the exclusion constraints of migration 0002 reject an overlapping insert by a
 concurrent transaction, and ``flush_or_taken`` turns that into ``SlotTaken``.
 
-Queries use the (therapist_id, start_utc), (resource_id, start_utc) and patient_id indexes
-and read plain columns, not ORM objects, so ``carepath slots`` stays fast at a large clinic.
+Diaries are read through the covering indexes of migration 0006 — (therapist, start, end,
+status, patient) and (resource, start, end, active, unit, appointment) — grouped per
+therapist or room unit, with the minutes computed by the database: no ORM objects and no
+row per booking, so ``carepath slots`` stays fast at a large clinic.
 """
 
 from __future__ import annotations
@@ -79,9 +81,9 @@ def load_busy(session: Session, start: datetime, end: datetime, *,
     an empty one nobody/nothing; ``patients`` adds every patient's visits (the patients of
     the bookings read). Added to ``into`` when given.
 
-    The database returns each therapist's (patient's, resource unit's) bookings as one text
-    of epoch minutes, merged into ``busy`` one list at a time: a month of a big clinic's
-    diary is ten thousand bookings or more.
+    The database returns each therapist's (patient's, resource unit's) bookings as two
+    lists of epoch minutes, starts and ends, merged into ``busy`` a list at a time: a month
+    of a big clinic's diary is ten thousand bookings or more.
     """
     busy = into if into is not None else Busy()
     times = {"lookback": start - LONGEST_VISIT, "start": start, "end": end}
