@@ -73,3 +73,16 @@ def test_slots_never_overlap_a_booking_on_either_database(any_app: App,
     for slot in slots:
         assert not any(r.therapist_id == slot.therapist_id and r.start_utc < slot.end
                        and slot.start < r.end_utc for r in rows)
+
+
+def test_load_busy_reads_only_the_patients_named(any_app: App, config_dir: Path) -> None:
+    """Scheduling one patient needs every therapist's diary but only that patient's visits."""
+    rows = _enrol_three(any_app, config_dir)
+    start = datetime(2027, 2, 28, tzinfo=UTC)
+    with transaction(any_app.engine) as session:
+        busy = load_busy(session, start, start + timedelta(weeks=30), patients=["MRN1002"])
+    assert set(busy.patients) == {"MRN1002"}
+    mine = [r for r in rows if r.patient_id == "MRN1002"]
+    assert all(busy.patient("MRN1002").overlaps(to_minute(r.start_utc), to_minute(r.end_utc))
+               for r in mine)
+    assert {r.therapist_id for r in rows} <= set(busy.therapists)

@@ -75,11 +75,15 @@ def clinic_with_leave(session: Session, app: App) -> Clinic:
 
 def load_busy(session: Session, start: datetime, end: datetime, *,
               therapists: Collection[str] | None = None,
-              resources: Collection[str] | None = None, patients: bool = True,
+              resources: Collection[str] | None = None,
+              patients: Collection[str] | None = None,
               exclude: Collection[int] = (), into: Busy | None = None) -> Busy:
-    """Active bookings meeting ``[start, end)``; ``None`` filters mean everyone/everything,
-    an empty one nobody/nothing; ``patients`` adds every patient's visits (the patients of
-    the bookings read). Added to ``into`` when given.
+    """Active bookings meeting ``[start, end)``, added to ``into`` when given.
+
+    ``None`` filters mean everyone/everything, an empty one nobody/nothing. Name the
+    patients being scheduled: their visits are all the engine asks about, and a large
+    clinic's every patient is thousands of lists (``None`` reads the visits of the
+    bookings read, per patient).
 
     The database returns each therapist's (patient's, resource unit's) bookings as two
     lists of epoch minutes, starts and ends, merged into ``busy`` a list at a time: a month
@@ -90,18 +94,23 @@ def load_busy(session: Session, start: datetime, end: datetime, *,
     excluded = tuple(sorted(exclude))
     if therapists is None or therapists:
         who = None if therapists is None else tuple(sorted(therapists))
-        query = _people_query(who, patients, excluded)
+        query = _people_query(who, patients is None, excluded)
         by_therapist: dict[str, Spans] = {}
         by_patient: dict[str, Spans] = {}
         for row in session.connection().execute(query, times).all():
             starts, ends = parse_minutes(row[-2]), parse_minutes(row[-1])
             diaries = [by_therapist.setdefault(row[0], ([], []))]
-            if patients:
+            if patients is None:
                 diaries.append(by_patient.setdefault(row[1], ([], [])))
             for held_starts, held_ends in diaries:
                 held_starts += starts
                 held_ends += ends
         busy.add_spans(therapists=by_therapist, patients=by_patient)
+    if patients:
+        rows = session.connection().execute(
+            _patients_query(tuple(sorted(patients)), excluded), times).all()
+        busy.add_spans(patients={patient_id: (parse_minutes(starts), parse_minutes(ends))
+                                 for patient_id, starts, ends in rows})
     if resources is None or resources:
         which = None if resources is None else tuple(sorted(resources))
         rows = session.connection().execute(_units_query(which, excluded), times).all()
@@ -125,6 +134,17 @@ def _people_query(therapists: tuple[str, ...] | None, patients: bool,
     if exclude:
         query = query.where(col(appointment.id).not_in(exclude))
     return query.group_by(*keys)
+
+
+@lru_cache(maxsize=64)
+def _patients_query(patients: tuple[str, ...], exclude: tuple[int, ...]) -> Executable:
+    appointment = AppointmentRow
+    query = core_select(col(appointment.patient_id), *_minute_lists(appointment)).where(
+        col(appointment.status).in_(sorted(ACTIVE_STATUSES)), *_meeting(appointment),
+        col(appointment.patient_id).in_(patients))
+    if exclude:
+        query = query.where(col(appointment.id).not_in(exclude))
+    return query.group_by(col(appointment.patient_id))
 
 
 @lru_cache(maxsize=64)

@@ -106,7 +106,8 @@ def _enroll_once(app: App, plan: EpisodePlan, patient_id: str, therapist_id: str
         clinic = clinic_with_leave(session, app)
         first = not_before(app, plan.start)
         busy = load_busy(session, first - timedelta(days=1),
-                         first + timedelta(weeks=max(plan.max_weeks, plan.weeks) + 1))
+                         first + timedelta(weeks=max(plan.max_weeks, plan.weeks) + 1),
+                         patients=[patient_id])
         schedule = schedule_episode(plan, clinic, busy, zone=zone, not_before=first,
                                     patient_id=patient_id, therapist_id=therapist_id,
                                     partial=partial)
@@ -188,7 +189,8 @@ def book_visit(session: Session, app: App, *, episode_id: int, visit_type: str,
     seq = max((a.seq for a in siblings), default=0) + 1
     req = requirement_for(visit, visit_type, not_before, not_after, seq=seq)
     first = _not_before_day(app, not_before)
-    busy = load_busy(session, first - timedelta(days=1), _end_of(not_after, zone))
+    busy = load_busy(session, first - timedelta(days=1), _end_of(not_after, zone),
+                     patients=[episode.patient_id])
     patient_row = session.get(PatientRow, episode.patient_id)
     prefs = from_row(patient_row).preferences if patient_row else None
     placed = place_visit(
@@ -259,7 +261,7 @@ class _SlotDiary:
 
     def therapists(self, start: datetime, end: datetime) -> None:
         load_busy(self.session, start, end, therapists=self.therapist_ids, resources=[],
-                  patients=False, into=self.busy)
+                  patients=[], into=self.busy)
 
 
 def _visit_type(pathway: Pathway, visit_type: str) -> VisitType:

@@ -133,7 +133,7 @@ def _still_free(app: App, appointment_id: int, new_start: datetime,
     with transaction(app.engine) as session:
         row = get_appointment(session, appointment_id)
         busy = load_busy(session, new_start - timedelta(days=2), new_start + timedelta(days=9),
-                         exclude={appointment_id})
+                         patients=[row.patient_id], exclude={appointment_id})
         result = check_slot(requirement_of(app, session, row), clinic_with_leave(session, app),
                             busy, zone=clinic_zone(app), start=new_start,
                             therapist_id=therapist_id or row.therapist_id,
@@ -154,7 +154,8 @@ def _reschedule_once(app: App, appointment_id: int, new_start: datetime,
         rest, same_day = episode_rules(app, session, row)
         zone = clinic_zone(app)
         busy = load_busy(session, new_start - timedelta(days=rest + 1),
-                         new_start + timedelta(days=rest + 2), exclude={appointment_id})
+                         new_start + timedelta(days=rest + 2), patients=[row.patient_id],
+                         exclude={appointment_id})
         result = check_slot(req, clinic_with_leave(session, app), busy, zone=zone,
                             start=new_start, therapist_id=who, patient_id=row.patient_id,
                             episode_days=sibling_days(app, session, row), min_rest_days=rest,
@@ -267,6 +268,7 @@ def therapist_leave(app: App, therapist_id: str, start: date, end: date,
             col(AppointmentRow.start_utc) >= lo, col(AppointmentRow.start_utc) < hi)
             .order_by(col(AppointmentRow.start_utc))).all()
         busy = load_busy(session, lo - timedelta(days=7), hi + timedelta(days=14),
+                         patients={a.patient_id for a in affected},
                          exclude={a.id for a in affected if a.id is not None})
         changes = [_move_off_leave(session, app, row, clinic, busy, end) for row in affected]
         app.audit(session, "therapist.leave", "therapist", therapist_id, start=str(start),

@@ -85,7 +85,8 @@ def enroll_batch(app: App, path: Path, *, partial: bool = False) -> BatchResult:
         weeks = max((r.plan.max_weeks for r in requests), default=0)
         last = max((r.plan.start for r in requests), default=first.date())
         busy = load_busy(session, first - timedelta(days=1),
-                         first + timedelta(days=(last - first.date()).days + 7 * weeks + 7))
+                         first + timedelta(days=(last - first.date()).days + 7 * weeks + 7),
+                         patients={r.patient_id for r in requests})
         schedules = schedule_batch(requests, clinic_with_leave(session, app), busy,
                                    zone=clinic_zone(app), not_before=first, partial=partial)
         for request, schedule in zip(requests, schedules, strict=True):
@@ -139,7 +140,8 @@ def import_appointments(app: App, path: Path, *, skip_conflicts: bool = False) -
             except CarepathError as error:
                 result.conflicts.append(f"line {line}: {error}")
         span = sorted(starts.values()) or [app.clock.now()]
-        busy = load_busy(session, span[0] - timedelta(days=1), span[-1] + timedelta(days=1))
+        busy = load_busy(session, span[0] - timedelta(days=1), span[-1] + timedelta(days=1),
+                         patients={row["patient_id"] for _, row in rows})
         placements = []
         for line, row in rows:
             if line not in starts:
