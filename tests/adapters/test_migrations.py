@@ -2,6 +2,7 @@
 
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from sqlalchemy import Connection
 from sqlmodel import SQLModel
 
 import carepath.adapters.tables  # noqa: F401
@@ -23,17 +24,21 @@ def test_upgrade_from_the_first_revision_keeps_rows(db_url: str) -> None:
     engine = make_engine(db_url)
     upgrade(engine, "0001")
     with engine.begin() as conn:
-        conn.exec_driver_sql(
-            "INSERT INTO patient (id, name, preferred_weekdays, time_windows, heat_sensitive, "
-            "caregiver_consent, created_at, updated_at) VALUES "
-            "('MRN9', 'Old Row', '', '', false, false, "
-            "'2026-01-01 00:00:00', '2026-01-01 00:00:00')"
-        )
+        _insert_patient(conn, "MRN9", "Old Row")
     upgrade(engine)
     with engine.connect() as conn:
         names = [r[0] for r in conn.exec_driver_sql("SELECT name FROM patient")]
     engine.dispose()
     assert names == ["Old Row"]
+
+
+def _insert_patient(conn: Connection, patient_id: str, name: str) -> None:
+    """A patient row written as the first revision's schema has it (raw SQL, no models)."""
+    conn.exec_driver_sql(
+        "INSERT INTO patient (id, name, preferred_weekdays, time_windows, heat_sensitive, "
+        "caregiver_consent, created_at, updated_at) VALUES "
+        f"('{patient_id}', '{name}', '', '', false, false, "
+        "'2026-01-01 00:00:00', '2026-01-01 00:00:00')")
 
 
 def test_upgrade_to_0006_floors_booking_times_to_the_minute(db_url: str) -> None:
@@ -42,10 +47,7 @@ def test_upgrade_to_0006_floors_booking_times_to_the_minute(db_url: str) -> None
     engine = make_engine(db_url)
     upgrade(engine, "0005")
     with engine.begin() as conn:
-        conn.exec_driver_sql(
-            "INSERT INTO patient (id, name, preferred_weekdays, time_windows, heat_sensitive, "
-            "caregiver_consent, created_at, updated_at) VALUES ('MRN9', 'P', '', '', false, "
-            "false, '2027-01-01 00:00:00', '2027-01-01 00:00:00')")
+        _insert_patient(conn, "MRN9", "P")
         conn.exec_driver_sql(
             "INSERT INTO therapist (id, name, email, skills, senior, active) "
             "VALUES ('t1', 'T', 't@example.org', '', false, true)")
