@@ -19,7 +19,6 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from itertools import combinations
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -28,10 +27,11 @@ from sqlmodel import select
 
 from carepath.adapters.clock import FixedClock
 from carepath.adapters.db import transaction
-from carepath.adapters.tables import AppointmentRow, OutboxRow, ResourceBookingRow
+from carepath.adapters.tables import OutboxRow
 from carepath.config_loader import load_config
 from carepath.services import App
 from carepath.settings import Settings
+from carepath.testing import overlapping_bookings
 
 NEW_YORK = ZoneInfo("America/New_York")
 NOW = datetime(2027, 2, 22, 7, 0, tzinfo=NEW_YORK)  # the week before the contested week
@@ -159,24 +159,8 @@ def contested_bookings(app: App, config_dir: Path, *, processes: int, rounds: in
     report.seconds = max(w[1] for w in windows) - min(w[0] for w in windows)
     for worker in workers:
         worker.join(timeout=60)
-    report.overlaps = overlaps(app)
+    report.overlaps = overlapping_bookings(app)
     return report
-
-
-def overlaps(app: App) -> list[str]:
-    """Every pair of booked visits sharing a therapist, or active units sharing a unit."""
-    with transaction(app.engine) as session:
-        visits = session.exec(select(AppointmentRow).where(
-            AppointmentRow.status == "booked")).all()
-        units = session.exec(select(ResourceBookingRow).where(
-            ResourceBookingRow.active)).all()
-    found = [f"{a.therapist_id} {a.start_utc}" for a, b in combinations(visits, 2)
-             if a.therapist_id == b.therapist_id and a.start_utc < b.end_utc
-             and b.start_utc < a.end_utc]
-    found += [f"{a.resource_id}#{a.unit} {a.start_utc}" for a, b in combinations(units, 2)
-              if (a.resource_id, a.unit) == (b.resource_id, b.unit)
-              and a.start_utc < b.end_utc and b.start_utc < a.end_utc]
-    return found
 
 
 @dataclass

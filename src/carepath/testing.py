@@ -10,11 +10,18 @@ Both wrap a real transport (``FolderTransport``, ``SmtpTransport``) and keep its
 - ``postgres_schema(url)`` gives a fresh PostgreSQL schema for a block (dropped after).
 - ``smtp_server(Inbox())`` runs a real SMTP server (aiosmtpd, from the test extra) on
   127.0.0.1 for a block; ``Inbox`` keeps every message it accepts.
+- ``radicale_server(folder, port)`` runs a real CalDAV server (Radicale, test extra).
+- ``serve_process(home, config_dir)`` starts ``carepath serve`` as a child process.
+- ``overlapping_bookings(app)`` lists every double booking in the database (0 is the goal).
 """
 
 from __future__ import annotations
 
+import os
+import selectors
 import socket
+import subprocess
+import sys
 import threading
 import time
 import uuid
@@ -23,12 +30,20 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
 from email.message import EmailMessage
-from typing import Any
+from itertools import combinations
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import create_engine
+from sqlmodel import col, select
 
+from carepath.adapters.db import transaction
 from carepath.adapters.mail import Envelope, Transport
+from carepath.adapters.tables import AppointmentRow, ResourceBookingRow
 from carepath.errors import DeliveryFailed
+
+if TYPE_CHECKING:
+    from carepath.services import App
 
 
 @dataclass
@@ -128,3 +143,66 @@ def postgres_schema(base_url: str) -> Iterator[str]:
         with admin.begin() as conn:
             conn.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
         admin.dispose()
+
+
+@contextmanager
+def radicale_server(folder: Path, port: int) -> Iterator[str]:
+    """Radicale on 127.0.0.1:``port``, storing in ``folder``; any user name, rights for all.
+    Yields its URL once it listens (its log is read, never slept on)."""
+    config = folder / "radicale.conf"
+    config.write_text(
+        f"[server]\nhosts = 127.0.0.1:{port}\n[auth]\ntype = none\n"
+        f"[rights]\ntype = authenticated\n[storage]\nfilesystem_folder = {folder / 'dav'}\n"
+        "[logging]\nlevel = info\n")
+    process = subprocess.Popen([sys.executable, "-m", "radicale", "--config", str(config)],
+                               stderr=subprocess.PIPE, stdout=subprocess.DEVNULL)
+    try:
+        _wait_for_line(process, b"Listening on", 20)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+        assert process.stderr is not None
+        process.stderr.close()
+
+
+def _wait_for_line(process: subprocess.Popen[bytes], marker: bytes, seconds: float) -> None:
+    assert process.stderr is not None
+    selector = selectors.DefaultSelector()
+    selector.register(process.stderr, selectors.EVENT_READ)
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline and selector.select(timeout=deadline - time.monotonic()):
+        line = process.stderr.readline()
+        if marker in line:
+            return
+        if not line:
+            break
+    raise RuntimeError("Radicale did not start")
+
+
+def serve_process(home: Path, config_dir: Path, *,
+                  output: int = subprocess.DEVNULL) -> subprocess.Popen[bytes]:
+    """``carepath serve`` (flows run in-process, mail to a folder) on ``home``'s SQLite
+    database, as a child process; its output (stdout and stderr) goes to ``output``."""
+    env = {**os.environ, "CAREPATH_HOME": str(home), "CAREPATH_CONFIG_DIR": str(config_dir),
+           "CAREPATH_MAIL_TRANSPORT": "folder"}
+    env.pop("CAREPATH_DATABASE_URL", None)
+    return subprocess.Popen([str(Path(sys.executable).with_name("carepath")), "serve",
+                             "--engine", "direct"], env=env, stdout=output,
+                            stderr=subprocess.STDOUT)
+
+
+def overlapping_bookings(app: App) -> list[str]:
+    """Every pair of booked visits sharing a therapist, or active units sharing a unit."""
+    with transaction(app.engine) as session:
+        visits = session.exec(select(AppointmentRow).where(
+            AppointmentRow.status == "booked")).all()
+        units = session.exec(select(ResourceBookingRow).where(
+            col(ResourceBookingRow.active).is_(True))).all()
+    found = [f"{a.therapist_id} {a.start_utc}" for a, b in combinations(visits, 2)
+             if a.therapist_id == b.therapist_id and a.start_utc < b.end_utc
+             and b.start_utc < a.end_utc]
+    found += [f"{a.resource_id}#{a.unit} {a.start_utc}" for a, b in combinations(units, 2)
+              if (a.resource_id, a.unit) == (b.resource_id, b.unit)
+              and a.start_utc < b.end_utc and b.start_utc < a.end_utc]
+    return found

@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import selectors
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -14,7 +10,6 @@ from zoneinfo import ZoneInfo
 import pytest
 import vobject
 from icalendar import Calendar
-from test_smtp import free_port
 
 from carepath.adapters.caldav import CalDavCalendar
 from carepath.domain.appointments import Appointment
@@ -24,46 +19,17 @@ from carepath.errors import DeliveryFailed
 from carepath.services import App
 from carepath.services.calendars import publish_calendars
 from carepath.services.messaging_testing import add_patient_row, book, cancel, reschedule, weekly
+from carepath.testing import free_port, radicale_server
 
 NY = ZoneInfo("America/New_York")
 STAMP = datetime(2027, 3, 1, 12, 0, tzinfo=UTC)
 
 
-def wait_for_line(process: subprocess.Popen[bytes], marker: bytes, seconds: float) -> None:
-    """Read the server's log until it says it listens (no sleeping, bounded in time)."""
-    assert process.stderr is not None
-    selector = selectors.DefaultSelector()
-    selector.register(process.stderr, selectors.EVENT_READ)
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if selector.select(timeout=deadline - time.monotonic()):
-            line = process.stderr.readline()
-            if marker in line:
-                return
-            if not line:
-                break
-    raise RuntimeError("Radicale did not start")
-
-
 @pytest.fixture
 def radicale(tmp_path: Path) -> Iterator[str]:
     """A Radicale server with its own storage folder; any user name, rights for all."""
-    port = free_port()
-    config = tmp_path / "radicale.conf"
-    config.write_text(
-        f"[server]\nhosts = 127.0.0.1:{port}\n[auth]\ntype = none\n"
-        f"[rights]\ntype = authenticated\n[storage]\nfilesystem_folder = {tmp_path / 'dav'}\n"
-        "[logging]\nlevel = info\n")
-    process = subprocess.Popen([sys.executable, "-m", "radicale", "--config", str(config)],
-                               stderr=subprocess.PIPE, stdout=subprocess.DEVNULL)
-    try:
-        wait_for_line(process, b"Listening on", 20)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
-        assert process.stderr is not None
-        process.stderr.close()
+    with radicale_server(tmp_path, free_port()) as url:
+        yield url
 
 
 def visit_at(start: datetime, uid: str, config_app: App, sequence: int = 0) -> CalendarVisit:

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import email
-import os
 import signal
 import subprocess
-import sys
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -21,17 +19,9 @@ from carepath.adapters.tables import RunRow
 from carepath.services import App
 from carepath.services.messaging_testing import PlannedVisit, add_patient_row, book
 from carepath.settings import Settings
+from carepath.testing import serve_process
 
-CARE_PATH = Path(sys.executable).with_name("carepath")
 DEADLINE_SECONDS = 90
-
-
-def _serve(home: Path, config_dir: Path) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "CAREPATH_HOME": str(home), "CAREPATH_CONFIG_DIR": str(config_dir),
-           "CAREPATH_MAIL_TRANSPORT": "folder"}
-    env.pop("CAREPATH_DATABASE_URL", None)
-    return subprocess.Popen([str(CARE_PATH), "serve", "--engine", "direct"], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
 
 
 def _wait_until(condition: Callable[[], bool], process: subprocess.Popen[bytes]) -> None:
@@ -78,7 +68,7 @@ def test_killed_serve_restarts_without_losing_or_doubling_reminders(
     add_patient_row(app, "P1", "Jane Doe", "jane@example.org")
     book(app, "P1", [_visit(3, "alvarez"), _visit(6, "chen")])
 
-    first = _serve(home, config_dir)
+    first = serve_process(home, config_dir, output=subprocess.PIPE)
     _wait_until(lambda: _succeeded(app, "dispatch_outbox") >= 1 and len(_reminders(home)) >= 2,
                 first)
     first.send_signal(signal.SIGKILL)
@@ -89,7 +79,7 @@ def test_killed_serve_restarts_without_losing_or_doubling_reminders(
     book(app, "P2", [_visit(5, "okafor")])  # due while the service is down
     runs_before = _succeeded(app, "dispatch_outbox")
 
-    second = _serve(home, config_dir)
+    second = serve_process(home, config_dir, output=subprocess.PIPE)
     _wait_until(lambda: _succeeded(app, "dispatch_outbox") > runs_before, second)
     second.send_signal(signal.SIGTERM)
     assert second.wait(timeout=DEADLINE_SECONDS) == 0

@@ -4,12 +4,6 @@ derived from the database, so nothing waits in memory and nothing is lost)."""
 
 from __future__ import annotations
 
-import selectors
-import subprocess
-import sys
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -22,42 +16,9 @@ from carepath.errors import CarepathError
 from carepath.services import App
 from carepath.services.calendars import publish_calendars
 from carepath.services.messaging_testing import add_patient_row, book, weekly
+from carepath.testing import radicale_server
 
 NY = ZoneInfo("America/New_York")
-
-
-@contextmanager
-def radicale(folder: Path, port: int) -> Iterator[None]:
-    """Radicale on 127.0.0.1:``port``, storing in ``folder``; any user name, rights for all."""
-    config = folder / "radicale.conf"
-    config.write_text(
-        f"[server]\nhosts = 127.0.0.1:{port}\n[auth]\ntype = none\n"
-        f"[rights]\ntype = authenticated\n[storage]\nfilesystem_folder = {folder / 'dav'}\n"
-        "[logging]\nlevel = info\n")
-    process = subprocess.Popen([sys.executable, "-m", "radicale", "--config", str(config)],
-                               stderr=subprocess.PIPE, stdout=subprocess.DEVNULL)
-    try:
-        _wait_for(process, b"Listening on", 20)
-        yield
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
-        assert process.stderr is not None
-        process.stderr.close()
-
-
-def _wait_for(process: subprocess.Popen[bytes], marker: bytes, seconds: float) -> None:
-    assert process.stderr is not None
-    selector = selectors.DefaultSelector()
-    selector.register(process.stderr, selectors.EVENT_READ)
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline and selector.select(timeout=deadline - time.monotonic()):
-        line = process.stderr.readline()
-        if marker in line:
-            return
-        if not line:
-            break
-    raise RuntimeError("Radicale did not start")
 
 
 def _with_caldav(app: App, url: str) -> App:
@@ -80,7 +41,7 @@ def test_caldav_gone_then_back_publishes_every_visit(app: App, tmp_path: Path) -
     book(app, "P1", weekly(datetime(2027, 3, 2, 9, 0, tzinfo=NY), 3, therapist_id="alvarez"))
     with pytest.raises(CarepathError):
         publish_calendars(app)
-    with radicale(tmp_path, port):
+    with radicale_server(tmp_path, port):
         report = publish_calendars(app)
         remote = CalDavCalendar(url, username="carepath", password=None)
         try:

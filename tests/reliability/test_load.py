@@ -11,8 +11,9 @@ import pytest
 from reliability_support import POSTGRES_URL, Inbox, postgres_schema, smtp_server
 from sqlalchemy.exc import IntegrityError
 
-from bench.load import contested_bookings, drain_outbox, open_app, overlaps
+from bench.load import contested_bookings, drain_outbox, open_app
 from carepath.services import App
+from carepath.testing import overlapping_bookings
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
@@ -80,4 +81,4 @@ def test_the_overlap_check_can_see_a_double_booking(load_app: App, config_dir: P
             force()
         return
     force()
-    assert overlaps(load_app)
+    assert overlapping_bookings(load_app)

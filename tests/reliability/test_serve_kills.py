@@ -7,8 +7,6 @@ import email
 import os
 import random
 import signal
-import subprocess
-import sys
 import time
 from collections import Counter
 from datetime import UTC, datetime, timedelta
@@ -25,18 +23,10 @@ from carepath.adapters.tables import AppointmentRow, EscalationRow, OutboxRow, R
 from carepath.services import App
 from carepath.services.messaging_testing import PlannedVisit, add_patient_row, book
 from carepath.settings import Settings
+from carepath.testing import serve_process
 
-CAREPATH = Path(sys.executable).with_name("carepath")
 KILLS = int(os.environ.get("CAREPATH_SERVE_KILLS", "15"))
 THERAPISTS = ("alvarez", "chen", "okafor", "patel", "nguyen", "brooks")
-
-
-def _serve(home: Path, config_dir: Path) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "CAREPATH_HOME": str(home), "CAREPATH_CONFIG_DIR": str(config_dir),
-           "CAREPATH_MAIL_TRANSPORT": "folder"}
-    env.pop("CAREPATH_DATABASE_URL", None)
-    return subprocess.Popen([str(CAREPATH), "serve", "--engine", "direct"], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
 def _dispatch_runs(app: App) -> int:
@@ -71,12 +61,12 @@ def test_serve_killed_at_random_moments_loses_and_doubles_nothing(
     visits = count(app, AppointmentRow)
     rng = random.Random(3)
     for _ in range(KILLS):
-        process = _serve(home, config_dir)
+        process = serve_process(home, config_dir)
         time.sleep(rng.uniform(0.2, 2.5))  # the random moment of the kill
         process.send_signal(signal.SIGKILL)
         process.wait()
     runs_before = _dispatch_runs(app)
-    final = _serve(home, config_dir)
+    final = serve_process(home, config_dir)
     deadline = time.monotonic() + 120
     while not _settled(app, runs_before) and time.monotonic() < deadline \
             and final.poll() is None:

@@ -11,19 +11,16 @@ from __future__ import annotations
 
 import multiprocessing
 from datetime import date, datetime
-from itertools import combinations
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlmodel import select
 
-from carepath.adapters.db import transaction
-from carepath.adapters.tables import AppointmentRow, ResourceBookingRow
 from carepath.services import App
 from carepath.services import scheduling as booking
 from carepath.services.patients import import_patients
+from carepath.testing import overlapping_bookings
 
 NEW_YORK = ZoneInfo("America/New_York")
 CONTESTED = datetime(2027, 3, 4, 14, 30, tzinfo=NEW_YORK)  # a Thursday afternoon
@@ -76,20 +73,6 @@ def _first_visits(app: App, config_dir: Path, count: int) -> list[int]:
     return ids
 
 
-def _overlaps(app: App) -> list[str]:
-    with transaction(app.engine) as session:
-        visits = session.exec(select(AppointmentRow).where(
-            AppointmentRow.status == "booked")).all()
-        units = session.exec(select(ResourceBookingRow).where(ResourceBookingRow.active)).all()
-    found = [f"{a.therapist_id} {a.start_utc}" for a, b in combinations(visits, 2)
-             if a.therapist_id == b.therapist_id and a.start_utc < b.end_utc
-             and b.start_utc < a.end_utc]
-    found += [f"{a.resource_id}#{a.unit} {a.start_utc}" for a, b in combinations(units, 2)
-              if (a.resource_id, a.unit) == (b.resource_id, b.unit)
-              and a.start_utc < b.end_utc and b.start_utc < a.end_utc]
-    return found
-
-
 @pytest.mark.slow
 def test_seven_processes_racing_for_a_therapist_and_the_gym_never_overlap(
         any_app: App, config_dir: Path) -> None:
@@ -104,4 +87,4 @@ def test_seven_processes_racing_for_a_therapist_and_the_gym_never_overlap(
     assert all("still free" in text for _, kind, text in outcomes if kind == "taken")
     winners = {ident for ident, kind, _ in outcomes if kind == "won"}
     assert len(winners & set(ids[:3])) <= 1  # at most one Alvarez visit got through
-    assert _overlaps(any_app) == []
+    assert overlapping_bookings(any_app) == []

@@ -31,7 +31,6 @@ OTHER_THERAPIST = 8.0  # continuity: not the episode's therapist
 COOL_SLOT_KEPT = 1.0  # a patient who is not heat-sensitive taking a cool morning slot
 FIRST_DAY = 1.0  # per day of delay of the episode's first visit (earliest start)
 LATER_DAY = 0.3  # per day later inside a visit's week window
-SCARCE_UNITS = 3  # resources with at most this many units get their free hours cached
 TIME_OF_DAY = 1.0  # per 30 minutes away from the baseline evaluation's time of day
 
 
@@ -72,7 +71,6 @@ class Finder:
         self.cal, self.busy = calendar, busy
         self.heat_minute = minutes_of(calendar.clinic.heat_safe_before)
         self._providers: dict[str, list[Resource]] = {}
-        self._scarce: dict[str, bool] = {}
         self._general: dict[str, tuple[list[Resource], list[Resource]]] = {}
         self._qualified: dict[tuple[str, ...], list[Therapist]] = {}
         self._unable: dict[tuple[tuple[str, ...], ...], dict[str, int]] = {}
@@ -154,22 +152,14 @@ class Finder:
             free = subtract(free, [(lo, wishes.not_before)])
         return free, self.cal.offset(lo)
 
-    def with_scarce_resources(self, free: list[Span], tags: tuple[str, ...], day: date, *,
-                              everything: bool = False) -> list[Span]:
-        """``free`` narrowed to when a unit of each scarce needed resource (``everything``:
-        of each needed resource) is free: a full pool or gym rules its hours out before any
-        slot is cut. A long-lived finder (a batch) caches this per day and is best served by
-        ``everything``; a one-off query (free slots) only by the scarce ones."""
+    def with_free_rooms(self, free: list[Span], tags: tuple[str, ...],
+                        day: date) -> list[Span]:
+        """``free`` narrowed to when a unit of each needed room or device is free: a full
+        pool or gym rules its hours out before any slot is cut (cached per day)."""
         for tag in tags:
-            if free and (everything or self.scarce(tag)):
+            if free:
                 free = intersect(free, self.tag_free(tag, day))
         return free
-
-    def scarce(self, tag: str) -> bool:
-        """Few units provide ``tag``: worth pre-computing when one of them is free."""
-        if tag not in self._scarce:
-            self._scarce[tag] = sum(r.capacity for r in self.providers(tag)) <= SCARCE_UNITS
-        return self._scarce[tag]
 
     def tag_free(self, tag: str, day: date) -> list[Span]:
         """When at least one unit of some resource providing ``tag`` is free on ``day``."""
@@ -230,7 +220,7 @@ class Finder:
              wishes: Wishes) -> Candidate | None:
         """The cheapest slot for ``req`` on ``day`` with ``therapist_id``, or None."""
         free, offset = self.free(therapist_id, day, wishes)
-        free = self.with_scarce_resources(free, req.resources, day, everything=True)
+        free = self.with_free_rooms(free, req.resources, day)
         if not free:
             return None
         base, day_penalty = self.day_cost(req, day, wishes)
