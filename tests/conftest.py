@@ -95,3 +95,12 @@ def any_app(db_url: str, tmp_path: Path, config_dir: Path, config: Config,
                                     actor="test"), clock, config=config)
     yield application
     application.engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def browser_context() -> Iterator[object]:
+    """One Chromium for the session (see tests/browser_support.py); tests open their own pages."""
+    from browser_support import chromium
+
+    with chromium() as context:
+        yield context
