@@ -9,12 +9,12 @@ export PREFECT_LOGGING_LEVEL ?= WARNING
 export PREFECT_SERVER_ANALYTICS_ENABLED ?= false
 export DO_NOT_TRACK ?= 1
 
-.PHONY: demo test lint typecheck bench reliability clean
+.PHONY: demo test lint typecheck bench reliability docs clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet -e '.[test,docs]'
 	touch $(STAMP)
 
 demo: $(STAMP)
@@ -26,7 +26,7 @@ test: $(STAMP)
 	$(BIN)/python -m pytest -q
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests flows bench
+	$(BIN)/ruff check src tests flows bench scripts
 	$(BIN)/mypy
 
 bench: $(STAMP)
@@ -37,6 +37,12 @@ bench: $(STAMP)
 reliability: $(STAMP)
 	mkdir -p $(PREFECT_HOME)
 	CAREPATH_RELIABILITY=full $(BIN)/python -m pytest -q tests/reliability
+
+# The manual: reference pages regenerated from the code, then a strict build (broken links fail).
+docs: $(STAMP)
+	$(BIN)/python scripts/docs_reference.py
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet
+	@echo "manual built: open var/site/index.html"
 
 clean:
 	rm -rf var/demo .pytest_cache

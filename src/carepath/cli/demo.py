@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
+import shlex
+import sys
 import time as timer
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -35,7 +39,23 @@ def demo(
                         ("therapist calendars (.ics)", result.home / "calendars"),
                         ("episode reports (.html)", result.home / "reports")):
         console.print(f"  {label:<28} {path}", markup=False)
-    console.print("  try: CAREPATH_HOME=var/demo carepath escalations list", markup=False)
+    for line in next_commands(home, sys.argv[0]):
+        console.print(line, markup=False, soft_wrap=True)
+
+
+def next_commands(home: Path, invoked_as: str) -> list[str]:
+    """What to type next, exactly as it works in a fresh shell: the same ``carepath`` program
+    this run used (``.venv/bin/carepath`` after ``make demo``; it is not on the PATH) and the
+    demo's home, quoted for the shell."""
+    program = invoked_as if os.sep in invoked_as else "carepath"
+    if os.path.isabs(program):
+        with contextlib.suppress(ValueError):  # another drive (Windows): keep it absolute
+            program = os.path.relpath(program)
+    prefix = f"CAREPATH_HOME={shlex.quote(str(home))} {shlex.quote(program)}"
+    return ["Try (copy and paste):",
+            f"  {prefix} escalations list",
+            f"  {prefix} episodes list",
+            f"  {prefix} outbox list"]
 
 
 def _summary_table(result: DemoResult) -> Table:
