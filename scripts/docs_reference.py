@@ -147,7 +147,9 @@ def configuration_page() -> tuple[str, list[str]]:
              "Every key of every configuration file, generated from the config models. "
              "Anything else in a file is an error (\"unknown key — did you mean …?\"). "
              "How to read the value types (ids, text, weekly hours, clock ranges) is in "
-             "[Configuration](../configuration.md).", ""]
+             "[Configuration](../configuration.md); **weekly hours** map `mon`, `tue`, `wed`, "
+             "`thu`, `fri`, `sat`, `sun` to a list of clock ranges (a day left out is closed).",
+             ""]
     seen: set[str] = set()
     current = None
     for file, key, value, default, limits in config_keys():
