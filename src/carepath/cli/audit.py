@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import datetime, time
+from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import typer
 from sqlmodel import col, select
@@ -20,9 +19,8 @@ from carepath.adapters.db import transaction
 from carepath.adapters.tables import AuditRow
 from carepath.cli.common import FORMAT_OPTION, Format, emit, open_app
 from carepath.cli.config import parse_date
-from carepath.domain.timeutil import local_datetime, to_utc
-from carepath.errors import InputError
 from carepath.services import App
+from carepath.services.instants import parse_instant
 
 
 @dataclass(frozen=True)
@@ -60,19 +58,10 @@ def _entry(row: AuditRow) -> dict[str, Any]:
 
 
 def parse_since(text: str, zone: str) -> datetime:
-    """``2027-03-01`` (midnight, clinic time) or ``2027-03-01T10:30[+01:00]`` → aware UTC."""
-    if len(text.strip()) == 10:
-        day = parse_date(text.strip(), "--since")
-        return to_utc(local_datetime(day, time(0, 0), ZoneInfo(zone), shift_gap=True))
-    try:
-        moment = datetime.fromisoformat(text.strip())
-    except ValueError:
-        raise InputError("--since", f"{text!r} is not a date or date-time",
-                         "write e.g. 2027-03-01 or 2027-03-01T10:30") from None
-    parse_date(moment.date().isoformat(), "--since")  # the same range as every date option
-    if moment.tzinfo is None:
-        moment = local_datetime(moment.date(), moment.time(), ZoneInfo(zone), shift_gap=True)
-    return to_utc(moment)
+    """``2027-03-01`` (start of that day, clinic time) or ``2027-03-01T10:30[+01:00]`` → UTC."""
+    since = parse_instant(text, zone, "--since")
+    parse_date(since.date().isoformat(), "--since")  # the same range as every date option
+    return since
 
 
 def _split_entity(text: str) -> tuple[str | None, str | None]:
