@@ -6,13 +6,17 @@ Each benchmark module exposes ``run(argv: list[str]) -> None`` and prints its ow
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import sys
 
+# What `python -m bench` runs with no name; any other module of bench/ with a `run` can be named.
 BENCHMARKS = ("scheduling", "messaging", "goals", "reliability")
 
 
 def main(argv: list[str]) -> None:
-    names = [a for a in argv if not a.startswith("-") and a in BENCHMARKS] or list(BENCHMARKS)
+    named = [a for a in argv if not a.startswith("-") and not a.isdigit()
+             and (a in BENCHMARKS or importlib.util.find_spec(f"bench.{a}") is not None)]
+    names = named or list(BENCHMARKS)
     options = [a for a in argv if a not in names]
     for name in names:
         try:

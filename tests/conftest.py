@@ -13,6 +13,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+# Tests set their own terminal width per command; an inherited one (pytest-xdist workers get
+# COLUMNS=80) would be frozen into the CLI's console when it is first imported.
+os.environ.pop("COLUMNS", None)
+os.environ.pop("LINES", None)
+
 # Prefect must never reach out or start a server by accident inside unit tests.
 _PREFECT_HOME = tempfile.mkdtemp(prefix="carepath-prefect-")
 os.environ["PREFECT_HOME"] = _PREFECT_HOME  # never the user's Prefect home
@@ -104,3 +109,10 @@ def browser_context() -> Iterator[object]:
 
     with chromium() as context:
         yield context
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests that start a Prefect server share one worker (one server start, not one each)."""
+    for item in items:
+        if "tests/flows/" in item.nodeid or item.nodeid.startswith("flows/"):
+            item.add_marker(pytest.mark.xdist_group("prefect"))
