@@ -186,10 +186,11 @@ def cli_page() -> str:
 
 
 def _commands(command: Any, path: tuple[str, ...]) -> Iterator[tuple[tuple[str, ...], Any]]:
-    # Typer vendors its own Click: recognise groups and parameters by what they have.
-    if hasattr(command, "commands"):
-        for name in sorted(command.commands):
-            sub = command.commands[name]
+    # Typer vendors its own Click: recognise groups by what they have.
+    if hasattr(command, "list_commands"):
+        context = command.context_class(command, info_name=" ".join(path))
+        for name in sorted(command.list_commands(context)):
+            sub = command.get_command(context, name)
             if not sub.hidden:
                 yield from _commands(sub, (*path, name))
     else:

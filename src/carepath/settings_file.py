@@ -39,7 +39,8 @@ def read_settings_file(env: Mapping[str, str], base: Path) -> dict[str, str]:
     data = _load(path)
     problems = [problem for key, value in data.items() if (problem := _problem(key, value))]
     if problems:
-        raise InputError(str(path), "; ".join(problems), "see the settings table in docs/configuration.md")
+        raise InputError(str(path), "; ".join(problems),
+                         "see the settings table in docs/configuration.md")
     return {f"CAREPATH_{key.upper()}": _text(path, key, value) for key, value in data.items()}
 
 

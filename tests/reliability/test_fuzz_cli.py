@@ -25,9 +25,10 @@ SKIPPED = {("serve",), ("demo",), ("calendar", "publish")}
 
 
 def _commands(command: Any, path: tuple[str, ...] = ()) -> list[tuple[tuple[str, ...], Any]]:
-    if hasattr(command, "commands"):
-        return [found for name, sub in sorted(command.commands.items())
-                for found in _commands(sub, (*path, name))]
+    if hasattr(command, "list_commands"):  # a group; the root loads its areas on demand
+        context = command.context_class(command)
+        return [found for name in sorted(command.list_commands(context))
+                for found in _commands(command.get_command(context, name), (*path, name))]
     return [] if path in SKIPPED else [(path, command)]
 
 

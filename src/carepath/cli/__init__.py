@@ -1,50 +1,63 @@
-"""The ``carepath`` command line. Each area lives in its own module and is registered here."""
+"""The ``carepath`` command line. Each area lives in its own module, listed here and imported
+only when one of its commands runs (see ``carepath.cli.group``)."""
 
 from __future__ import annotations
 
 import typer
 
-from carepath.cli.audit import audit
-from carepath.cli.common import ErrorGroup
-from carepath.cli.config import config_app, pathways_app
-from carepath.cli.db import db_app
-from carepath.cli.demo import demo
-from carepath.cli.goals import (
-    escalations_app,
-    goals_app,
-    measure_app,
-    recovery_app,
-    report_app,
-    review,
-)
-from carepath.cli.messaging import calendar_app, dispatch, outbox_app
-from carepath.cli.patients import patients_app
-from carepath.cli.scheduling import appointments_app, enroll, slots, therapists_app
-from carepath.cli.service import episodes_app, runs_app, serve
+from carepath.cli.group import LazyGroup
+
+# name: (module, object, the one line `carepath --help` shows — the command's own first line)
+COMMANDS: dict[str, tuple[str, str, str]] = {
+    "demo": ("carepath.cli.demo", "demo",
+             "Run the example clinic from an empty folder and print what happened."),
+    "config": ("carepath.cli.config", "config_app", "Check the clinic's configuration."),
+    "pathways": ("carepath.cli.config", "pathways_app",
+                 "List pathways and show their visit plans."),
+    "patients": ("carepath.cli.patients", "patients_app", "Add, import and list patients."),
+    "enroll": ("carepath.cli.scheduling", "enroll",
+               "Book every visit of a pathway for a patient, in one transaction, and print it."),
+    "slots": ("carepath.cli.scheduling", "slots",
+              "The next free slots for a visit type, with one therapist or any qualified one."),
+    "appointments": ("carepath.cli.scheduling", "appointments_app",
+                     "List, move, cancel and export appointments."),
+    "therapists": ("carepath.cli.scheduling", "therapists_app",
+                   "Therapists: leave entered at run time."),
+    "episodes": ("carepath.cli.service", "episodes_app",
+                 "Episodes of care: list, show, complete, relapse."),
+    "goals": ("carepath.cli.goals", "goals_app", "An episode's goals and how they stand."),
+    "measure": ("carepath.cli.goals", "measure_app", "Record outcome measurements."),
+    "recovery": ("carepath.cli.goals", "recovery_app", "Record two-hour-rule reports."),
+    "review": ("carepath.cli.goals", "review",
+               "Review active episodes' goals now; escalate what has stalled (safe to re-run)."),
+    "escalations": ("carepath.cli.goals", "escalations_app",
+                    "Escalations raised by goal reviews."),
+    "report": ("carepath.cli.goals", "report_app", "Reports a therapist can open offline."),
+    "dispatch": ("carepath.cli.messaging", "dispatch",
+                 "Send every due message (mail folder or SMTP, per CAREPATH_MAIL_TRANSPORT)."),
+    "outbox": ("carepath.cli.messaging", "outbox_app", "See and resend queued messages."),
+    "calendar": ("carepath.cli.messaging", "calendar_app",
+                 "Calendar feeds and CalDAV publishing."),
+    "serve": ("carepath.cli.service", "serve",
+              "Run the periodic sweeps (dispatch, reminders, goal review, boosters) until "
+              "SIGTERM."),
+    "runs": ("carepath.cli.service", "runs_app", "Workflow runs and their outcome."),
+    "audit": ("carepath.cli.audit", "audit",
+              "Every recorded change: when (UTC), who, what, to which record, with its details."),
+    "db": ("carepath.cli.db", "db_app", "Database schema and location."),
+}
+
+
+class CarepathCommands(LazyGroup):
+    table = COMMANDS
+
 
 app = typer.Typer(
-    cls=ErrorGroup, no_args_is_help=True, pretty_exceptions_enable=False,
+    cls=CarepathCommands, no_args_is_help=True, pretty_exceptions_enable=False,
     help="carepath: physical-therapy care pathways for people with MS.",
 )
-app.add_typer(config_app, name="config")
-app.add_typer(pathways_app, name="pathways")
-app.add_typer(patients_app, name="patients")
-app.add_typer(db_app, name="db")
-app.command("demo")(demo)
-app.add_typer(goals_app, name="goals")
-app.add_typer(measure_app, name="measure")
-app.add_typer(recovery_app, name="recovery")
-app.command("review")(review)
-app.add_typer(escalations_app, name="escalations")
-app.add_typer(report_app, name="report")
-app.command("dispatch")(dispatch)
-app.add_typer(outbox_app, name="outbox")
-app.add_typer(calendar_app, name="calendar")
-app.add_typer(episodes_app, name="episodes")
-app.add_typer(runs_app, name="runs")
-app.command("serve")(serve)
-app.command("enroll")(enroll)
-app.command("slots")(slots)
-app.add_typer(appointments_app, name="appointments")
-app.add_typer(therapists_app, name="therapists")
-app.command("audit")(audit)
+
+
+@app.callback()
+def _root() -> None:
+    """carepath: physical-therapy care pathways for people with MS."""

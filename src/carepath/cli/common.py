@@ -12,10 +12,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
-from sqlalchemy.exc import ArgumentError, DataError, OperationalError
-from typer.core import TyperGroup
 
-from carepath.errors import CarepathError
 from carepath.services import App
 from carepath.settings import Settings
 
@@ -29,33 +26,6 @@ class Format(StrEnum):
 
 
 FORMAT_OPTION = typer.Option(Format.table, "--format", help="table for people, json for scripts")
-
-
-class ErrorGroup(TyperGroup):
-    """Turns every ``CarepathError`` below it into one clear line and its exit code."""
-
-    def invoke(self, ctx: Any) -> Any:  # click's Context (typer may vendor click)
-        try:
-            return super().invoke(ctx)
-        except CarepathError as error:
-            err_console.print(f"[bold red]error:[/] {escape(str(error))}", soft_wrap=True)
-            raise typer.Exit(error.exit_code) from None
-        except (OperationalError, ArgumentError) as error:  # database down, or a bad URL
-            reason = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
-            err_console.print(f"[bold red]error:[/] cannot use the database: {escape(reason)} — "
-                              "check CAREPATH_DATABASE_URL and that the server runs",
-                              soft_wrap=True)
-            raise typer.Exit(6) from None
-        except OSError as error:  # a path the user gave: missing, a folder, not writable
-            where = f" {error.filename}" if error.filename else ""
-            err_console.print(f"[bold red]error:[/] cannot use{escape(where)}: "
-                              f"{escape(error.strerror or str(error))}", soft_wrap=True)
-            raise typer.Exit(7) from None
-        except (OverflowError, DataError) as error:  # e.g. an id past 64 bits reaching SQLite
-            reason = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
-            err_console.print(f"[bold red]error:[/] a value is out of range: {escape(reason)}",
-                              soft_wrap=True)
-            raise typer.Exit(2) from None
 
 
 def settings() -> Settings:
