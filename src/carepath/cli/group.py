@@ -105,7 +105,8 @@ def load_command(name: str, module: str, attribute: str) -> Any:
     else:
         parent.command(name)(target)
     parent.callback()(_no_options)
-    return typer.main.get_command(parent).commands[name]
+    group: Any = typer.main.get_command(parent)
+    return group.commands[name]
 
 
 def _no_options() -> None:
