@@ -12,6 +12,7 @@ from carepath.config_messages import allowed_keys
 from carepath.domain.config import Clinic, MeasuresFile, Pathway
 
 README = Path(__file__).resolve().parents[2] / "README.md"
+MANUAL = README.parent / "docs"  # the MkDocs manual's pages document keys too
 
 
 def _models(model: type[BaseModel], seen: set[type[BaseModel]]) -> set[type[BaseModel]]:
@@ -32,9 +33,11 @@ def _classes(annotation: object) -> list[type[BaseModel]]:
 
 
 def test_every_config_key_is_documented_in_the_readme() -> None:
-    """An admin can write a config from the README: each key appears in backticks there."""
+    """An admin can write a config from the README and the manual: each key appears in
+    backticks in the README's configuration section or on a page of the manual."""
     text = README.read_text(encoding="utf-8")
     section = text[text.index("## Configuration"):text.index("### Settings")]
+    section += " ".join(page.read_text(encoding="utf-8") for page in sorted(MANUAL.glob("*.md")))
     spans = " ".join(re.findall(r"`([^`]*)`", section))
     keys = {key for root in (Clinic, MeasuresFile, Pathway)
             for model in _models(root, set()) for key in allowed_keys(model, ())}

@@ -70,6 +70,19 @@ class CalendarVisit:
 
 
 @dataclass(frozen=True)
+class ClinicContact:
+    """How patients reach and get into the clinic (``clinic.yaml``): every patient email
+    shows it, and "How to change this visit" names the phone number."""
+
+    phone: str | None = None
+    website: str | None = None
+    directions: str | None = None
+    parking: str | None = None
+    accessible_entrance: str | None = None
+    cancellation_notice_hours: int = 24
+
+
+@dataclass(frozen=True)
 class CalendarStyle:
     """Clinic-wide choices for every calendar object: who organizes, where, what shows."""
 
@@ -80,6 +93,7 @@ class CalendarStyle:
     detail: Literal["initials", "full_name"] = "initials"
     therapist_alarm: timedelta = timedelta(minutes=15)
     patient_alarm: timedelta = timedelta(hours=2)
+    contact: ClinicContact = ClinicContact()
 
 
 @dataclass(frozen=True)
