@@ -181,14 +181,15 @@ def test_a_caregiver_is_welcome_to_a_visit_that_takes_place(templates: EmailTemp
 def test_every_patient_email_says_how_to_reach_and_get_into_the_clinic(
         templates: EmailTemplates, name: str) -> None:
     """Phone, directions, parking, step-free entrance and website from clinic.yaml, in
-    both bodies; the phone is a tap-to-call link in HTML."""
+    both bodies; the phone is a tap-to-call link in HTML; the notice to give is asked for
+    a visit that still takes place."""
     body = templates.render(name, contexts_for(1, PATIENT)[name])
     contact = sample_style().contact
     for value in (contact.phone, contact.directions, contact.parking,
                   contact.accessible_entrance, contact.website):
         assert value and value in body.text and value in body.html, value
     assert 'href="tel:+15185550134"' in body.html
-    assert "24 hours before" in body.text
+    assert ("at least 24 hours before" in body.text) == ("cancelled" not in name)
 
 
 def test_without_a_phone_the_email_says_to_reply(templates: EmailTemplates) -> None:

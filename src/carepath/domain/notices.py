@@ -136,6 +136,7 @@ def _base(style: CalendarStyle, recipient: Recipient, patient_name: str, *, visi
         "advice": [{"title": t, "text": x} for t, x in ADVICE],
         "manage_url": None,
         "feed_url": feed_url,
+        "ask_notice": not cancelled,  # "tell us N hours before" is moot for a cancelled visit
         "change_heading": ("Want a new time?" if cancelled else
                            "How to change this visit" if visits == 1 else
                            "How to change a visit"),
