@@ -115,7 +115,8 @@ def sample_contexts() -> dict[str, dict[str, Any]]:
         "therapist_digest": therapist_context([visit, moved], style),
         "escalation_therapist": escalation_context(
             NOTICE, style, patient_label="A.T.", addressee="Maria Alvarez", reassessment=visit,
-            charts=[("chart-1.x.carepath@riverside-rehab.example", CHART)]),
+            charts=[("chart-1.x.carepath@riverside-rehab.example", CHART)],
+            phone_charts=["phone-1.x.carepath@riverside-rehab.example"]),
         "escalation_physician": escalation_context(
             NOTICE, style, patient_label="Ava Thompson (our id MRN1)", addressee="Doctor",
             reassessment=None),

@@ -33,6 +33,8 @@ MEASURE = """() => {
           labelsShown: labels.filter(l => l.getBoundingClientRect().height > 0).length,
           labels: labels.length,
           images: [...document.images].map(i => i.getBoundingClientRect().right),
+          charts: Object.fromEntries([...document.images].map(
+            i => [i.className, getComputedStyle(i).display])),
           fontSize: parseFloat(getComputedStyle(document.body).fontSize)};
 }"""
 
@@ -93,6 +95,15 @@ def test_on_a_phone_each_visit_is_a_card_with_every_field_shown(
     assert wide["headShown"] is True and wide["labelsShown"] == 0
     first_row = [c for c in wide["cells"] if c["row"] == 0]
     assert len({round(c["top"]) for c in first_row}) == 1  # side by side: a table row
+
+
+def test_a_phone_shows_the_chart_drawn_for_it_and_a_screen_the_wide_one(
+        page: Any, bodies: dict[str, str]) -> None:
+    """The escalation's chart: the 340 px drawing below 480 px, the 640 px one above."""
+    phone = show(page, bodies["escalation_therapist"], 375)["charts"]
+    wide = show(page, bodies["escalation_therapist"], 1000)["charts"]
+    assert phone == {"chart-wide": "none", "chart-phone": "block"}
+    assert wide == {"chart-wide": "block", "chart-phone": "none"}
 
 
 def test_the_schedule_on_a_phone_is_photographed_for_the_manual(

@@ -272,9 +272,12 @@ KIND_WORDS = {
 
 def escalation_context(notice: EscalationNotice, style: CalendarStyle, *, patient_label: str,
                        addressee: str, reassessment: CalendarVisit | None,
-                       charts: Sequence[tuple[str, ChartSpec]] = ()) -> dict[str, Any]:
+                       charts: Sequence[tuple[str, ChartSpec]] = (),
+                       phone_charts: Sequence[str] = ()) -> dict[str, Any]:
     """The body of an escalation email: why, what was done, what is proposed, and the
-    readings as charts (each ``(content id, spec)``) with the same said in words."""
+    readings as charts (each ``(content id, spec)``) with the same said in words;
+    ``phone_charts`` are the content ids of the same charts drawn for a phone, in order."""
+    phone = list(phone_charts) + [None] * (len(charts) - len(phone_charts))
     return {
         "clinic": clinic_block(style),
         "addressee": addressee,
@@ -286,8 +289,9 @@ def escalation_context(notice: EscalationNotice, style: CalendarStyle, *, patien
                        "proposed_pathway": notice.proposed_pathway},
         "visits": [{**visit_line(reassessment, style.zone), "patient": patient_label}]
         if reassessment else [],
-        "charts": [{"cid": cid, "title": title_text(spec), "text": describe(spec)}
-                   for cid, spec in charts],
+        "charts": [{"cid": cid, "phone_cid": small, "title": title_text(spec),
+                    "text": describe(spec)}
+                   for (cid, spec), small in zip(charts, phone, strict=True)],
     }
 
 
