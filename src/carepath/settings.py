@@ -34,6 +34,7 @@ class Settings:
     smtp_timeout: float = 30.0
     caldav_username: str | None = None
     caldav_password: str | None = field(default=None, repr=False)
+    caldav_ca_bundle: Path | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str], cwd: Path | None = None) -> Settings:
@@ -63,6 +64,7 @@ class Settings:
             smtp_timeout=float(_integer(env, "CAREPATH_SMTP_TIMEOUT", 30)),
             caldav_username=env.get("CAREPATH_CALDAV_USERNAME"),
             caldav_password=env.get("CAREPATH_CALDAV_PASSWORD"),
+            caldav_ca_bundle=_ca_bundle(env, base),
         )
 
     def public(self) -> dict[str, str]:
@@ -105,6 +107,24 @@ def _choice(name: str, value: str, allowed: tuple[str, ...]) -> None:
     if value not in allowed:
         raise InputError(name, f"{value!r} is not one of {', '.join(allowed)}",
                          f"set {name} to one of them")
+
+
+def _ca_bundle(env: Mapping[str, str], base: Path) -> Path | None:
+    """``CAREPATH_CALDAV_CA_BUNDLE``: a readable PEM file of the CA(s) CalDAV servers use."""
+    name, raw = "CAREPATH_CALDAV_CA_BUNDLE", env.get("CAREPATH_CALDAV_CA_BUNDLE", "")
+    if not raw:
+        return None
+    path = (base / raw).resolve()
+    try:
+        text = path.read_text(encoding="ascii", errors="replace")
+    except OSError as error:
+        raise InputError(name, f"cannot read {path}: {error.strerror}",
+                         "point it at the PEM file of your CalDAV server's CA") from None
+    if "-----BEGIN CERTIFICATE-----" not in text:
+        raise InputError(name, f"{path} holds no PEM certificate",
+                         "point it at the CA's certificate in PEM form (-----BEGIN "
+                         "CERTIFICATE-----), not at a key or a DER file")
+    return path
 
 
 def _integer(env: Mapping[str, str], name: str, default: int) -> int:

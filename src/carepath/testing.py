@@ -146,12 +146,20 @@ def postgres_schema(base_url: str) -> Iterator[str]:
 
 
 @contextmanager
-def radicale_server(folder: Path, port: int) -> Iterator[str]:
-    """Radicale on 127.0.0.1:``port``, storing in ``folder``; any user name, rights for all.
+def radicale_server(folder: Path, port: int,
+                    users: dict[str, str] | None = None) -> Iterator[str]:
+    """Radicale on 127.0.0.1:``port``, storing in ``folder``; any user name, rights for all
+    (or, with ``users``, only those names with those passwords: an htpasswd file).
     Yields its URL once it listens (its log is read, never slept on)."""
     config = folder / "radicale.conf"
+    auth = "type = none"
+    if users:
+        htpasswd = folder / "users.htpasswd"
+        htpasswd.write_text("".join(f"{name}:{word}\n" for name, word in users.items()))
+        auth = (f"type = htpasswd\nhtpasswd_filename = {htpasswd}\n"
+                "htpasswd_encryption = plain")
     config.write_text(
-        f"[server]\nhosts = 127.0.0.1:{port}\n[auth]\ntype = none\n"
+        f"[server]\nhosts = 127.0.0.1:{port}\n[auth]\n{auth}\n"
         f"[rights]\ntype = authenticated\n[storage]\nfilesystem_folder = {folder / 'dav'}\n"
         "[logging]\nlevel = info\n")
     process = subprocess.Popen([sys.executable, "-m", "radicale", "--config", str(config)],

@@ -122,3 +122,43 @@ def test_retry_all_dead_requeues_every_dead_message(env: dict[str, str]) -> None
     assert result.exit_code == 0 and "4 dead message(s) are pending again" in result.output
     assert "sent 4" in cli(env, "dispatch").output
     assert cli(env, "outbox", "retry", "3", "--all-dead").exit_code != 0
+
+
+def test_calendar_publish_names_an_event_changed_on_the_server_before_restoring_it(
+        tmp_path: Path, config_dir: Path) -> None:
+    """Publish, edit one event on the Radicale server, publish again: the output says which
+    visit changed on the server and that carepath's version is back; a wrong TLS setup is
+    one line that says what to fix."""
+    import shutil
+
+    from carepath.adapters.caldav import CalDavCalendar
+    from carepath.testing import free_port, radicale_server
+
+    folder = tmp_path / "config"
+    shutil.copytree(config_dir, folder)
+    with radicale_server(tmp_path, free_port()) as dav:
+        clinic = folder / "clinic.yaml"
+        clinic.write_text(clinic.read_text().replace(
+            "email: m.alvarez@riverside-rehab.example\n",
+            f"email: m.alvarez@riverside-rehab.example\n    caldav_url: {dav}/alvarez/clinic/\n",
+            1))
+        values = {"COLUMNS": "240", "CAREPATH_HOME": str(tmp_path / "home"),
+                  "CAREPATH_CONFIG_DIR": str(folder), "CAREPATH_CALDAV_USERNAME": "carepath"}
+        application = App.open(Settings.from_env({**os.environ, **values}))
+        add_patient_row(application, "MRN1", "Ava Thompson", "ava@patients.example")
+        book(application, "MRN1", weekly(datetime(2030, 3, 4, 9, 0, tzinfo=NY), 2))
+        application.engine.dispose()
+        assert "created 2" in cli(values, "calendar", "publish").output
+        calendar = CalDavCalendar(f"{dav}/alvarez/clinic/", username="someone")
+        uid, remote = sorted(calendar.objects().items())[0]
+        calendar.put(uid, remote.ics.replace(b"SUMMARY:", b"SUMMARY:Moved by hand "))
+        calendar.close()
+        result = cli(values, "calendar", "publish")
+        assert result.exit_code == 0, result.output
+        assert "restored 1" in result.output
+        assert "changed on the server since the last publish" in result.output
+        assert "was changed on the server; carepath's version restored" in result.output
+        clinic.write_text(clinic.read_text().replace(dav, dav.replace("http:", "https:")))
+        broken = cli(values, "calendar", "publish")
+    assert broken.exit_code != 0 and "Traceback" not in broken.output
+    assert "TLS handshake failed" in broken.output and "permanently" in broken.output

@@ -6,6 +6,7 @@ import io
 from collections.abc import Iterator
 from datetime import date, datetime
 from html.parser import HTMLParser
+from typing import Any
 
 import pytest
 from PIL import Image
@@ -33,6 +34,13 @@ class Images(HTMLParser):
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag == "img":
             self.found.append(dict(attrs))
+
+
+def wide_and_phone(parts: list[Any]) -> tuple[list[Any], list[Any]]:
+    """The pictures as a screen shows them (chart-N-…) and as a phone does (phone-N-…)."""
+    names = [str(p.get_filename()) for p in parts]
+    return ([p for p, n in zip(parts, names, strict=True) if n.startswith("chart-")],
+            [p for p, n in zip(parts, names, strict=True) if n.startswith("phone-")])
 
 
 @pytest.fixture
@@ -77,15 +85,20 @@ def test_the_escalation_email_shows_each_chart_inline_by_content_id(
     assert (text.get_content_type(), related.get_content_type()) == (
         "text/plain", "multipart/related")
     assert related.get_param("type") == "text/html"
-    html, *pngs = related.iter_parts()
-    assert html.get_content_type() == "text/html" and len(pngs) == 2
-    assert all(p.get_content_type() == "image/png" for p in pngs)
-    assert all(p.get_content_disposition() == "inline" for p in pngs)
-    cids = [str(p["Content-ID"]).strip("<>") for p in pngs]
+    html, *parts = related.iter_parts()
+    pngs, phone = wide_and_phone(parts)
+    assert html.get_content_type() == "text/html" and len(pngs) == len(phone) == 2
+    assert all(p.get_content_type() == "image/png" for p in parts)
+    assert all(p.get_content_disposition() == "inline" for p in parts)
     shown = Images(html.get_content()).found
-    assert [img["src"] for img in shown] == [f"cid:{cid}" for cid in cids]
+    for images, css in ((pngs, "chart-wide"), (phone, "chart-phone")):
+        cids = [str(p["Content-ID"]).strip("<>") for p in images]
+        assert [img["src"] for img in shown if img["class"] == css] == [
+            f"cid:{cid}" for cid in cids]
     for part in pngs:
         assert Image.open(io.BytesIO(part.get_content())).size == (1280, 640)
+    for part in phone:  # drawn for a phone: 340 px wide at 2x, labels as large
+        assert Image.open(io.BytesIO(part.get_content())).size == (680, 600)
 
 
 def test_each_picture_is_the_reports_chart_and_says_its_values_in_words(
@@ -94,15 +107,16 @@ def test_each_picture_is_the_reports_chart_and_says_its_values_in_words(
     episode = stall_and_deliver(app, inbox)
     (message, *_) = inbox[0].to(THERAPIST)
     _, related = message.iter_parts()
-    html, *pngs = related.iter_parts()
+    html, *parts = related.iter_parts()
+    pngs, _ = wide_and_phone(parts)
     with transaction(app.engine) as session:
         charts = {c.measure_id: c.spec for c in episode_charts(session, app, episode)}
     measures = [str(p.get_filename()).split("-", 2)[2].removesuffix(".png") for p in pngs]
     assert sorted(measures) == ["bbs", "t25fw"]
     for measure, part in zip(measures, pngs, strict=True):
         assert part.get_content() == chart_png.__wrapped__(charts[measure])
-    alts = dict(zip(measures, (str(i["alt"]) for i in Images(html.get_content()).found),
-                    strict=True))
+    alts = dict(zip(measures, (str(i["alt"]) for i in Images(html.get_content()).found
+                               if i["class"] == "chart-wide"), strict=True))
     assert alts["bbs"].startswith("Berg Balance Scale (points; higher is better).")
     assert "2027-03-01: 40, 2027-03-08: 41, 2027-03-15: 42" in alts["bbs"]
     assert "No real change between" in alts["bbs"] and "Target: 43." in alts["bbs"]

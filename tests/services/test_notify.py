@@ -129,7 +129,8 @@ def test_a_visit_handed_to_another_therapist_cancels_for_one_and_invites_the_oth
 
 def test_cancelling_sends_cancel_and_a_patient_email_with_the_cancelled_object(
         app: App, patient: str) -> None:
-    """METHOD:CANCEL to the therapist; the patient's appointment.ics says STATUS:CANCELLED."""
+    """METHOD:CANCEL to the therapist, and to the patient too: an iMIP CANCEL for the UID the
+    schedule gave them, SEQUENCE up, the clinic as ORGANIZER and the patient as ATTENDEE."""
     ids = book(app, patient, weekly(MONDAY_9, 2))
     cancel(app, ids[1])
     entries = list(reversed(list_outbox(app)))
@@ -137,8 +138,20 @@ def test_cancelling_sends_cancel_and_a_patient_email_with_the_cancelled_object(
     assert (invite.kind, notice.kind) == ("invite.cancel", "patient.cancelled")
     cancelled = mime(app, invite.id)
     assert "method=CANCEL" in cancelled.as_string().replace('"', "")
-    (event,) = calendar_of(mime(app, notice.id), "appointment.ics").walk("VEVENT")
+    message = mime(app, notice.id)
+    (part,) = [p for p in message.walk() if p.get_content_type() == "text/calendar"]
+    assert part.get_param("method") == "CANCEL"
+    calendar = calendar_of(message, "invite.ics")
+    assert str(calendar["METHOD"]) == "CANCEL"
+    (event,) = calendar.walk("VEVENT")
+    schedule = next(e for e in entries if e.kind == "patient.schedule")
+    booked = [e for e in calendar_of(mime(app, schedule.id), "schedule.ics").walk("VEVENT")
+              if e["UID"] == event["UID"]]
+    assert len(booked) == 1 and int(event["SEQUENCE"]) > int(booked[0]["SEQUENCE"])
     assert str(event["STATUS"]) == "CANCELLED"
+    assert str(event["ORGANIZER"]) == str(booked[0]["ORGANIZER"]) == \
+        "mailto:scheduling@riverside-rehab.example"
+    assert str(event["ATTENDEE"]) == str(booked[0]["ATTENDEE"]) == "mailto:ava@patients.example"
 
 
 def test_publishing_the_same_booking_twice_queues_nothing_new(app: App, patient: str) -> None:
@@ -195,3 +208,29 @@ def test_a_new_therapist_at_the_same_time_is_told_as_such_to_the_patient(
     changed = next(e for e in list_outbox(app) if e.kind == "patient.changed")
     text = mime(app, changed.id).get_body(("plain",)).get_content()  # type: ignore[union-attr]
     assert "now David Chen (it was Maria Alvarez)" in text and "NEW TIME" not in text
+
+
+def test_a_visit_moved_to_a_colleague_and_a_new_time_cancels_the_old_time_for_the_old_one(
+        app: App, patient: str) -> None:
+    """Alvarez's CANCEL describes her Monday 9:00 visit (DTSTART, subject, body); Chen's
+    REQUEST and the patient's REQUEST carry Tuesday 14:00, all with one UID and SEQUENCE."""
+    ids = book(app, patient, weekly(MONDAY_9, 1))
+    reschedule(app, ids[0], datetime(2027, 3, 9, 14, 0, tzinfo=NY), therapist_id="chen")
+    entries = list(reversed(list_outbox(app)))[-3:]
+    assert [e.kind for e in entries] == ["invite.cancel", "invite.request", "patient.changed"]
+    events = [calendar_of(mime(app, e.id), "invite.ics").walk("VEVENT")[0] for e in entries]
+    assert [e.start.astimezone(NY) for e in events] == [
+        MONDAY_9, datetime(2027, 3, 9, 14, 0, tzinfo=NY), datetime(2027, 3, 9, 14, 0, tzinfo=NY)]
+    assert len({str(e["UID"]) for e in events}) == 1
+    assert [int(e["SEQUENCE"]) for e in events] == [1, 1, 1]
+    assert [str(e["ATTENDEE"]) for e in events] == [
+        "mailto:m.alvarez@riverside-rehab.example", "mailto:d.chen@riverside-rehab.example",
+        "mailto:ava@patients.example"]
+    cancel_mail = mime(app, entries[0].id)
+    assert "8 March 2027 9:00 AM" in str(cancel_mail["Subject"])
+    text = cancel_mail.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    assert "Monday 8 March 2027, 9:00 AM" in text and "now with David Chen" in text
+    assert "9 March" not in text
+    patient_mail = mime(app, entries[2].id)
+    (part,) = [p for p in patient_mail.walk() if p.get_content_type() == "text/calendar"]
+    assert part.get_param("method") == "REQUEST"

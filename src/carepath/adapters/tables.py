@@ -239,3 +239,15 @@ class SchedulerJobRow(SQLModel, table=True):
     id: str = Field(primary_key=True, max_length=191)
     next_run_time: float | None = Field(default=None, index=True)
     job_state: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+
+
+class CalDavObjectRow(SQLModel, table=True):
+    """What carepath last wrote to a therapist's CalDAV calendar: the object's ETag, so a
+    publish can tell an event changed on the server since (and say so before restoring it)."""
+
+    __tablename__ = "caldav_object"
+    therapist_id: str = Field(primary_key=True, max_length=64)
+    uid: str = Field(primary_key=True, max_length=255)
+    etag: str | None = Field(default=None, max_length=200)
+    sequence: int = 0
+    written_at: datetime = Field(sa_column=_utc())

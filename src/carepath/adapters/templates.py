@@ -3,6 +3,10 @@
 Each email is a pair ``NAME.html.j2`` and ``NAME.txt.j2`` rendered from one context.
 HTML is autoescaped (a name with markup shows as text, never as markup) and the layout's
 stylesheet is inlined with css-inline, because many mail clients drop ``<style>`` blocks.
+The ``@media`` rules that turn the visits table into cards on a phone cannot be inlined:
+css-inline keeps them (``keep_at_rules``) in one ``<style>`` block, with ``!important`` so
+they win over the inlined styles in the clients that read them (Apple Mail, the Gmail
+and Outlook apps); a client that drops them shows the table.
 ``StrictUndefined`` turns a missing variable into an error in CI, not a blank in a
 patient's inbox; ``check`` compiles every template when the renderer is built.
 """
@@ -16,6 +20,7 @@ import css_inline
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from carepath.domain.messages import Body
+from carepath.domain.notices import count_text
 from carepath.errors import ConfigError, ConfigProblem
 from carepath.resources import templates_dir
 
@@ -38,7 +43,8 @@ class EmailTemplates:
             lstrip_blocks=True,
             keep_trailing_newline=True,
         )
-        self._inliner = css_inline.CSSInliner(keep_style_tags=False)
+        self.env.filters["count"] = count_text  # {{ n|count("appointment") }}
+        self._inliner = css_inline.CSSInliner(keep_style_tags=False, keep_at_rules=True)
         self.check()
 
     def check(self) -> None:

@@ -102,6 +102,12 @@ def publish() -> None:
     """Push each therapist's visits to their CalDAV calendar (caldav_url in clinic.yaml)."""
     report = publish_calendars(open_app())
     console.print(f"created {report.created}, updated {report.updated}, deleted "
-                  f"{report.deleted}, unchanged {report.unchanged}")
+                  f"{report.deleted}, unchanged {report.unchanged}"
+                  + (f", restored {report.restored}" if report.restored else ""))
+    if report.server_changes:
+        console.print("changed on the server since the last publish (see: carepath audit):",
+                      markup=False)
+    for change in report.server_changes:
+        console.print(f"  {change}", markup=False)
     if report.skipped:
         console.print(f"no caldav_url (skipped): {', '.join(report.skipped)}", markup=False)

@@ -23,7 +23,10 @@ from carepath.domain.config_types import (
     Email,
     Identifier,
     Invalid,
+    Phone,
     PlainText,
+    Sentence,
+    WebLink,
     country_code,
     parse_ranges,
     web_address,
@@ -112,6 +115,13 @@ class Clinic(Strict):
     timezone: str
     organizer_email: Email
     address: PlainText
+    # What every patient email shows: how to reach the clinic and get in.
+    phone: Phone | None = None
+    website: WebLink | None = None
+    directions: Sentence | None = None
+    parking: Sentence | None = None
+    accessible_entrance: Sentence | None = None
+    cancellation_notice_hours: int = Field(default=24, ge=0, le=24 * 14)
     opening_hours: WeeklyHours
     holidays: Holidays | None = None
     closures: list[Closure] = []

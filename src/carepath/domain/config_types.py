@@ -8,10 +8,12 @@ enclosing value. The loader turns it into file, line, field path, value and hint
 from __future__ import annotations
 
 import difflib
+import ipaddress
 import re
 import unicodedata
 import zoneinfo
 from typing import Annotated
+from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, Field
 
@@ -28,6 +30,7 @@ class Invalid(ValueError):
 
 
 _ID = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+_PHONE = re.compile(r"[0-9+() ./-]+")
 _EMAIL = re.compile(r"^[^@\s<>\"',;()\[\]\\]+@[^@\s<>\"',;()\[\]\\]+\.[A-Za-z0-9-]{2,}$")
 # Bidirectional overrides can make text read differently from what it is (CVE-2021-42574).
 _BIDI = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
@@ -100,6 +103,43 @@ def zone_hint(value: str) -> str:
 
 
 def web_address(value: str) -> str:
+    """A CalDAV URL: https, or http only to this machine (credentials never cross a network
+    in clear)."""
     if not re.fullmatch(r"https?://[^\s]+", value):
         raise Invalid("not a web address", "write the calendar URL, starting with https://")
+    if value.startswith("http://") and not is_loopback_url(value):
+        raise Invalid("http:// would send the calendar password and patient visits in clear",
+                      "use the server's https:// address (http:// is allowed only for a "
+                      "server on this machine: 127.0.0.1, ::1 or localhost)")
     return value
+
+
+def is_loopback_url(url: str) -> bool:
+    """True when the URL's host is this machine (127.0.0.0/8, ::1 or localhost)."""
+    host = (urlsplit(url).hostname or "").lower()
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _phone(value: str) -> str:
+    if not _PHONE.fullmatch(value) or sum(c.isdigit() for c in value) < 5:
+        raise Invalid("not a phone number", "write the number patients dial, with digits, "
+                      "spaces, + ( ) - . / only (e.g. +1 518 555 0134)")
+    return value
+
+
+def _https_link(value: str) -> str:
+    if not re.fullmatch(r"https://[^\s<>\"']+", value):
+        raise Invalid("not an https web address", "write the full address, starting with "
+                      "https:// (e.g. https://riverside-rehab.example)")
+    return value
+
+
+Phone = Annotated[str, Field(max_length=40), AfterValidator(_phone)]
+WebLink = Annotated[str, Field(max_length=300), AfterValidator(_https_link)]
+# A sentence or two for patients (directions, parking): one line, longer than a name.
+Sentence = Annotated[str, Field(min_length=1, max_length=600), AfterValidator(_plain_text)]

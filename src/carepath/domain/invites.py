@@ -21,9 +21,18 @@ Outlook and Apple actually honour):
   covered years falls back to icalendar's ``add_missing_timezones`` over the visits' dates.
 - **VALARM with ACTION:DISPLAY** (AUDIO/EMAIL alarms are dropped or refused by most).
 - Import files and CalDAV objects carry **no METHOD** (RFC 4791 §4.1 forbids it in stored
-  calendar resources; a METHOD:PUBLISH file with attendees confuses Outlook), and no
-  ORGANIZER or ATTENDEE, so a scheduling-aware server (RFC 6638) sends no invites of its own
-  on top of ours.
+  calendar resources; a METHOD:PUBLISH file with attendees confuses Outlook). A therapist's
+  feed and CalDAV objects carry no ORGANIZER or ATTENDEE either, so a scheduling-aware
+  server (RFC 6638) sends no invites of its own on top of ours.
+- **Patients are attendees too** (``invite_for(..., audience="patient")``): ORGANIZER the
+  clinic, ATTENDEE the patient with ``RSVP=FALSE`` and ``PARTSTAT=ACCEPTED`` (the visit was
+  agreed when it was booked: no Accept/Decline to answer). A change is a REQUEST with the
+  same UID and a higher SEQUENCE, a cancellation a CANCEL, which calendar apps apply to the
+  event they hold by UID (RFC 5546 §2.1.5). The schedule's import file (``feed`` with an
+  ``attendee``) gives every event that same ORGANIZER and ATTENDEE while staying a plain
+  import (no METHOD: RFC 5545 §3.7.2, a snapshot, not a transaction): an event imported
+  with its organizer is one the organizer's later iTIP messages update; one imported
+  without is the user's own, which a REQUEST from the clinic does not touch.
 - **Minimum necessary**: a therapist's summary is the visit type and the patient's
   initials (``invite_detail: full_name`` shows the name); there is never a diagnosis.
 """
@@ -70,6 +79,19 @@ class CalendarVisit:
 
 
 @dataclass(frozen=True)
+class ClinicContact:
+    """How patients reach and get into the clinic (``clinic.yaml``): every patient email
+    shows it, and "How to change this visit" names the phone number."""
+
+    phone: str | None = None
+    website: str | None = None
+    directions: str | None = None
+    parking: str | None = None
+    accessible_entrance: str | None = None
+    cancellation_notice_hours: int = 24
+
+
+@dataclass(frozen=True)
 class CalendarStyle:
     """Clinic-wide choices for every calendar object: who organizes, where, what shows."""
 
@@ -80,6 +102,7 @@ class CalendarStyle:
     detail: Literal["initials", "full_name"] = "initials"
     therapist_alarm: timedelta = timedelta(minutes=15)
     patient_alarm: timedelta = timedelta(hours=2)
+    contact: ClinicContact = ClinicContact()
 
 
 @dataclass(frozen=True)
@@ -110,23 +133,29 @@ def description(visit: CalendarVisit, style: CalendarStyle, audience: Audience) 
 
 
 def invite_for(visit: CalendarVisit, style: CalendarStyle, *, attendee: str,
-               attendee_name: str, stamp: datetime) -> Invite:
-    """The REQUEST (booked or changed) or CANCEL (cancelled) for one attendee."""
+               attendee_name: str, stamp: datetime, audience: Audience = "therapist") -> Invite:
+    """The REQUEST (booked or changed) or CANCEL (cancelled) for one attendee: a therapist,
+    or a patient (or caregiver) whose calendar holds the visit from the schedule."""
     method: Method = "CANCEL" if visit.cancelled else "REQUEST"
-    event = _event(visit, style, "therapist", stamp)
-    event.add("organizer", _organizer(style))
-    event.add("attendee", vCalAddress.new(
-        f"mailto:{attendee}", cn=attendee_name, role="REQ-PARTICIPANT",
-        partstat="NEEDS-ACTION" if method == "REQUEST" else None, rsvp=False))
+    event = _event(visit, style, audience, stamp)
+    _address(event, style, attendee, attendee_name, audience, method)
     appointment = visit.appointment
     ics = _calendar([event], style, method=method)
     return Invite(method=method, uid=appointment.uid, sequence=appointment.sequence, ics=ics)
 
 
 def feed(visits: Iterable[CalendarVisit], style: CalendarStyle, *, stamp: datetime,
-         audience: Audience, name: str | None = None) -> bytes:
-    """An import file of many visits (no METHOD): exports, schedule attachments, digests."""
+         audience: Audience, name: str | None = None,
+         attendee: tuple[str, str] | None = None) -> bytes:
+    """An import file of many visits (no METHOD): exports, schedule attachments, digests.
+
+    With ``attendee`` (address, name) every event names the clinic as ORGANIZER and the
+    reader as ATTENDEE, exactly as the later REQUEST and CANCEL do, so that those apply
+    to the imported events (see the module's notes)."""
     events = [_event(v, style, audience, stamp) for v in visits]
+    if attendee is not None:
+        for event in events:
+            _address(event, style, *attendee, audience, "REQUEST")
     return _calendar(events, style, method=None, name=name)
 
 
@@ -163,6 +192,18 @@ def _alarm(text: str, before: timedelta) -> Alarm:
     alarm.add("description", text)
     alarm.add("trigger", -before)
     return alarm
+
+
+def _address(event: Event, style: CalendarStyle, attendee: str, name: str,
+             audience: Audience, method: Method) -> None:
+    """ORGANIZER the clinic; ATTENDEE exactly the recipient's address, never asked to reply."""
+    partstat = None
+    if method == "REQUEST":
+        partstat = "ACCEPTED" if audience == "patient" else "NEEDS-ACTION"
+    event.add("organizer", _organizer(style))
+    event.add("attendee", vCalAddress.new(
+        f"mailto:{attendee}", cn=name or None, role="REQ-PARTICIPANT", partstat=partstat,
+        rsvp=False))
 
 
 def _organizer(style: CalendarStyle) -> vCalAddress:

@@ -106,10 +106,14 @@ class Body:
 
 @dataclass(frozen=True)
 class Attachment:
+    """A file: an import file (application/ics), or an iTIP object in its own MIME entity
+    (``text/calendar`` with its ``method``, RFC 6047 §2.4)."""
+
     filename: str
     content: bytes
     maintype: str = "application"
     subtype: str = "ics"
+    method: str = ""
 
 
 @dataclass(frozen=True)
@@ -171,8 +175,10 @@ def compose(*, sender: Mailbox, to: Mailbox, subject: str, body: Body, idempoten
     if attachments:
         message.make_mixed()
     for attachment in attachments:
+        params = {"method": attachment.method, "charset": "UTF-8"} if attachment.method else {}
         message.add_attachment(attachment.content, maintype=attachment.maintype,
-                               subtype=attachment.subtype, filename=attachment.filename)
+                               subtype=attachment.subtype, filename=attachment.filename,
+                               params=params)
     _stable_boundaries(message, idempotency_key)
     return message
 

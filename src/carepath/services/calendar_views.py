@@ -16,7 +16,7 @@ from sqlmodel import Session, col, select
 from carepath.adapters.tables import AppointmentRow, PatientRow, ResourceBookingRow
 from carepath.domain.appointments import Appointment
 from carepath.domain.config import Therapist, WeeklyHours
-from carepath.domain.invites import CalendarStyle, CalendarVisit
+from carepath.domain.invites import CalendarStyle, CalendarVisit, ClinicContact
 from carepath.domain.timeutil import to_utc
 from carepath.errors import NotFound
 from carepath.services import App
@@ -25,9 +25,13 @@ from carepath.services.patients import from_row as patient_from_row
 
 def calendar_style(app: App) -> CalendarStyle:
     clinic = app.config.clinic
+    contact = ClinicContact(
+        phone=clinic.phone, website=clinic.website, directions=clinic.directions,
+        parking=clinic.parking, accessible_entrance=clinic.accessible_entrance,
+        cancellation_notice_hours=clinic.cancellation_notice_hours)
     return CalendarStyle(clinic_name=clinic.name, organizer_email=clinic.organizer_email,
                          address=clinic.address, zone=ZoneInfo(clinic.timezone),
-                         detail=clinic.invite_detail)
+                         detail=clinic.invite_detail, contact=contact)
 
 
 def appointment_from_row(row: AppointmentRow, resources: Sequence[str] = ()) -> Appointment:

@@ -4,7 +4,6 @@ the sender. ``notify`` (visits) and ``notify_escalations`` (escalations) build o
 
 from __future__ import annotations
 
-import hashlib
 from functools import lru_cache
 from pathlib import Path
 
@@ -12,26 +11,20 @@ from sqlmodel import Session
 
 from carepath.adapters.templates import EmailTemplates
 from carepath.domain.invites import CalendarStyle
+from carepath.domain.letters import idempotency_key
 from carepath.domain.messages import Mailbox
 from carepath.errors import InputError
 from carepath.resources import templates_dir
 from carepath.services import App
 
-MAX_KEY = 200
+__all__ = ["addressable", "idempotency_key", "sender_of", "templates"]
+
 
 
 @lru_cache(maxsize=4)
 def templates(folder: Path | None = None) -> EmailTemplates:
     """The checked templates, compiled once per process (per folder)."""
     return EmailTemplates(folder or templates_dir())
-
-
-def idempotency_key(*parts: object) -> str:
-    """``kind:part:part…``, hashed when too long for the column (emails and UIDs can be)."""
-    key = ":".join(str(p) for p in parts)
-    if len(key) <= MAX_KEY:
-        return key
-    return f"{parts[0]}:sha256:{hashlib.sha256(key.encode()).hexdigest()}"
 
 
 def addressable(session: Session, app: App, email: str, name: str, *,

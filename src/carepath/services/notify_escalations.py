@@ -54,14 +54,15 @@ def on_escalation(session: Session, app: App, event: EscalationRaised) -> None:
         to = addressable(session, app, therapist.email, therapist.name, kind="escalation")
         if to is None:
             continue
-        images = _pictures(_key(notice, "escalation_therapist", to), style, charts)
+        images, phone = _pictures(_key(notice, "escalation_therapist", to), style, charts)
         context = notices.escalation_context(
             notice, style, patient_label=initials, addressee=therapist.name, reassessment=visit,
             charts=[(image.content_id, chart.spec) for image, chart in zip(images, charts,
-                                                                           strict=True)])
+                                                                           strict=True)],
+            phone_charts=[image.content_id for image in phone])
         _queue(session, app, "escalation_therapist", notice, style, to, context,
                notices.escalation_subject(notice, style, audience="therapist",
-                                          initials=initials), images)
+                                          initials=initials), [*images, *phone])
     if evidence.get("notify_physician") and patient.physician_email:
         context = notices.escalation_context(
             notice, style, patient_label=f"{patient.name} (our id {patient.id})",
@@ -111,17 +112,23 @@ def _charts(session: Session, app: App, row: EscalationRow,
             if chart.spec.points]
 
 
-def _pictures(key: str, style: CalendarStyle,
-              charts: Sequence[MeasureChart]) -> list[InlineImage]:
+def _pictures(key: str, style: CalendarStyle, charts: Sequence[MeasureChart],
+              ) -> tuple[list[InlineImage], list[InlineImage]]:
+    """Each chart as the email shows it on a screen, and drawn again for a phone (narrower,
+    the same 20 px labels; the layout's media query swaps them below 480 px)."""
     if not charts:
-        return []
+        return [], []
     # Pillow loads only when a chart is drawn: every CLI command would pay ~40 ms otherwise.
-    from carepath.adapters.chart_png import chart_png
+    from carepath.adapters.chart_png import PHONE_FRAME, chart_png
 
     domain = sender_of(style).domain
-    return [InlineImage(content_id_for(key, f"chart-{n}", domain), chart_png(chart.spec),
+    wide = [InlineImage(content_id_for(key, f"chart-{n}", domain), chart_png(chart.spec),
                         f"chart-{n}-{chart.measure_id}.png")
             for n, chart in enumerate(charts, start=1)]
+    phone = [InlineImage(content_id_for(key, f"phone-{n}", domain),
+                         chart_png(chart.spec, PHONE_FRAME), f"phone-{n}-{chart.measure_id}.png")
+             for n, chart in enumerate(charts, start=1)]
+    return wide, phone
 
 
 def _key(notice: EscalationNotice, template: str, to: Mailbox) -> str:
