@@ -9,6 +9,7 @@ from carepath.cli.common import ErrorGroup
 from carepath.cli.config import config_app, pathways_app
 from carepath.cli.db import db_app
 from carepath.cli.demo import demo
+from carepath.cli.fhir import fhir_app
 from carepath.cli.goals import (
     escalations_app,
     goals_app,
@@ -48,3 +49,4 @@ app.command("slots")(slots)
 app.add_typer(appointments_app, name="appointments")
 app.add_typer(therapists_app, name="therapists")
 app.command("audit")(audit)
+app.add_typer(fhir_app, name="fhir")
