@@ -54,3 +54,41 @@ def import_(
     if result.ignored:
         ignored = ", ".join(f"{n} {kind}" for kind, n in sorted(result.ignored.items()))
         console.print(f"  ignored (carepath derives these itself): {ignored}", markup=False)
+
+
+token_app = typer.Typer(help="API tokens for the FHIR read API.", no_args_is_help=True)
+fhir_app.add_typer(token_app, name="token")
+
+
+@token_app.command("create")
+def token_create(
+    scope: list[str] = typer.Option(..., "--scope",
+                                    help="system/*.read or system/<Type>.read (repeatable)"),
+    name: str = typer.Option(..., "--name", help="who uses it, e.g. the EHR's sync job"),
+) -> None:
+    """Create a token and print it once (only its hash is stored)."""
+    from carepath.fhir.api import TYPES
+    from carepath.fhir.tokens import create_token
+
+    token = create_token(open_app(), name, scope, set(TYPES))
+    err_console.print("the token (shown once; store it as a secret):", markup=False)
+    typer.echo(token)
+
+
+@token_app.command("list")
+def token_list() -> None:
+    """Tokens by id, name and scopes (never the token itself)."""
+    from carepath.fhir.tokens import list_tokens
+
+    for info in list_tokens(open_app()):
+        state = "revoked" if info.revoked else "active"
+        console.print(f"{info.id}  {info.name}  {' '.join(info.scopes)}  {state}", markup=False)
+
+
+@token_app.command("revoke")
+def token_revoke(token_id: int = typer.Argument(..., help="the id from `token list`")) -> None:
+    """Revoke a token: the API refuses it from the next request on."""
+    from carepath.fhir.tokens import revoke_token
+
+    revoke_token(open_app(), token_id)
+    console.print(f"revoked token {token_id}", markup=False)
