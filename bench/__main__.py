@@ -8,7 +8,7 @@ from __future__ import annotations
 import importlib
 import sys
 
-BENCHMARKS = ("scheduling", "messaging", "goals", "reliability")
+BENCHMARKS = ("scheduling", "messaging", "goals", "reliability", "fhir")
 
 
 def main(argv: list[str]) -> None:
