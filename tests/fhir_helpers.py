@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +39,9 @@ def references(node: Any) -> Iterator[str]:
             yield from references(value)
 
 
-def fresh_app(home: Path, lived: DemoResult) -> App:
-    """An empty database with the demo's config and clock."""
-    return App.open(demo_settings(home, lived.app.settings.config_dir), lived.app.clock,
-                    config=lived.app.config)
+def fresh_app(home: Path, lived: DemoResult, url: str | None = None) -> App:
+    """An empty database (SQLite in ``home``, or ``url``) with the demo's config and clock."""
+    settings = demo_settings(home, lived.app.settings.config_dir)
+    if url is not None:
+        settings = replace(settings, database_url=url)
+    return App.open(settings, lived.app.clock, config=lived.app.config)

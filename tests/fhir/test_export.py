@@ -66,7 +66,8 @@ def test_the_export_holds_every_row_of_the_database(lived: DemoResult,
     with transaction(lived.app.engine) as session:
         counts = {kind: len(session.exec(select(table)).all()) for kind, table in (
             ("EpisodeOfCare", EpisodeRow), ("Appointment", AppointmentRow),
-            ("Observation", MeasurementRow), ("Flag", EscalationRow))}
+            ("Observation", MeasurementRow), ("Flag", EscalationRow),
+            ("Communication", OutboxRow))}
     exported = Counter(r["resourceType"] for r in resources(bundle))
     assert counts["Flag"] > 0 and counts["Observation"] > 0
     assert {kind: exported[kind] for kind in counts} == counts

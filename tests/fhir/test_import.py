@@ -48,6 +48,22 @@ def test_export_import_into_an_empty_database_export_gives_the_same_records(
     assert result.enrolled == []
 
 
+def test_a_restore_then_a_referral_on_each_database_keeps_both(
+        lived: DemoResult, bundle: dict[str, Any], tmp_path: Path, db_url: str) -> None:
+    """On SQLite and PostgreSQL: restored ids stay, and a referral enrolled afterwards gets
+    new ids (PostgreSQL's sequences are moved past the restored ones)."""
+    target = fresh_app(tmp_path / "restored", lived, db_url)
+    import_document(target, bundle)
+    result = import_document(target, collection(
+        new_patient("EHR-5"), referral("EHR-5", "stable-boosters", "2027-03-29")))
+    again = export_json(target)
+    first, second = by_name(bundle, ROUND_TRIP), by_name(again, ROUND_TRIP)
+    assert [name for name in first if first[name] != second.get(name)] == []
+    assert len(result.enrolled) == 1 and f"EpisodeOfCare/ep-{result.enrolled[0]}" in second
+    assert result.enrolled[0] > max(int(r["id"][3:]) for r in resources(bundle, "EpisodeOfCare"))
+    target.engine.dispose()
+
+
 def test_a_restore_sends_nothing(lived: DemoResult, bundle: dict[str, Any],
                                  tmp_path: Path) -> None:
     """Restored appointments are history: no invites or emails are queued for them."""

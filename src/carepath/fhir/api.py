@@ -37,6 +37,7 @@ from carepath.adapters.tables import (
 from carepath.fhir import mappers, store, tokens
 from carepath.services import App
 from carepath.services.booking_store import clinic_zone
+from carepath.services.patients import from_row
 from carepath.settings import Settings
 
 Json = dict[str, Any]
@@ -171,8 +172,7 @@ def search_resources(app: App, kind: str, patient: str | None) -> Iterator[Json]
             return
         if patient is None and kind == "Patient":
             for row in session.exec(select(PatientRow).order_by(col(PatientRow.id))):
-                yield next(store.patient_resources(session, app.config, clinic_zone(app),
-                                                   [row.id]))
+                yield mappers.patient(from_row(row))
             return
         if patient is None:
             raise _Refusal(400, "required", f"search {kind} by patient: ?patient=<id>")

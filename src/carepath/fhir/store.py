@@ -207,14 +207,21 @@ def _messages_to(session: Session, patients: Iterable[Any]) -> dict[str, list[Me
 
 def staff_messages(session: Session, config: Config, *, since: datetime | None = None
                    ) -> Iterator[MessageView]:
-    """Messages to therapists (invites, escalations), with the therapist as recipient."""
+    """Messages not addressed to a patient or caregiver: to therapists (invites,
+    escalations) with the therapist as recipient, and to others (a referring physician)
+    with no recipient at all — which patient such a message concerns is not recorded."""
     therapists = {t.email: t.id for t in config.clinic.therapists}
-    query = select(OutboxRow).where(col(OutboxRow.recipient).in_(list(therapists)))
+    patients_own = select(PatientRow.email).where(col(PatientRow.email).is_not(None))
+    caregivers = select(PatientRow.caregiver_email).where(
+        col(PatientRow.caregiver_email).is_not(None))
+    query = select(OutboxRow).where(col(OutboxRow.recipient).not_in(patients_own),
+                                    col(OutboxRow.recipient).not_in(caregivers))
     if since is not None:
         query = query.where(col(OutboxRow.created_at) >= since)
     for row in session.exec(query.order_by(col(OutboxRow.id))):
-        yield message_view(row, None, "Practitioner/" + mappers.resource_id(
-            therapists[row.recipient]))
+        therapist = therapists.get(row.recipient)
+        yield message_view(row, None, None if therapist is None else
+                           "Practitioner/" + mappers.resource_id(therapist))
 
 
 # -- rows → views ---------------------------------------------------------------------------
