@@ -251,3 +251,15 @@ class CalDavObjectRow(SQLModel, table=True):
     etag: str | None = Field(default=None, max_length=200)
     sequence: int = 0
     written_at: datetime = Field(sa_column=_utc())
+
+
+class FhirTokenRow(SQLModel, table=True):
+    """A FHIR API token: only its SHA-256 hash is stored; scopes like ``system/*.read``."""
+
+    __tablename__ = "fhir_token"
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=100)
+    scopes: str = Field(max_length=1000)  # space-separated, as OAuth writes them
+    token_hash: str = Field(unique=True, max_length=100)
+    created_at: datetime = Field(sa_column=_utc())
+    revoked_at: datetime | None = Field(default=None, sa_column=_utc(nullable=True))

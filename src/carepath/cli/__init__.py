@@ -45,6 +45,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "audit": ("carepath.cli.audit", "audit",
               "Every recorded change: when (UTC), who, what, to which record, with its details."),
     "db": ("carepath.cli.db", "db_app", "Database schema and location."),
+    "fhir": ("carepath.cli.fhir", "fhir_app", "FHIR R4: export, import, API tokens."),
 }
 
 

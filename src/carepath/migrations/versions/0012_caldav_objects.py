@@ -1,7 +1,7 @@
 """caldav_object: the ETag of each object carepath last wrote to a therapist's calendar
 
 Revision ID: 0012
-Revises: 0006
+Revises: 0011
 """
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from alembic import op
 import carepath.adapters.types
 
 revision: str = "0012"
-down_revision: str | None = "0006"
+down_revision: str | None = "0011"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
