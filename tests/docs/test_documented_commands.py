@@ -146,7 +146,7 @@ def test_documented_command_runs_as_shown(command: Command, demo_home: Path,
     shutil.copytree(demo_home, home)
     env = _environment() | command.env | {"CAREPATH_HOME": str(home)}
     done = subprocess.run([CARE, *command.argv], capture_output=True, text=True, env=env,
-                          cwd=ROOT, timeout=120)
+                          cwd=tmp_path, timeout=120)  # files a command writes land here
     assert done.returncode == 0, (
         f"{command.block.where}: `carepath {shlex.join(command.argv)}` exited "
         f"{done.returncode}:\n{done.stderr}{done.stdout}")
