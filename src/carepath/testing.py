@@ -165,7 +165,7 @@ def radicale_server(folder: Path, port: int,
     process = subprocess.Popen([sys.executable, "-m", "radicale", "--config", str(config)],
                                stderr=subprocess.PIPE, stdout=subprocess.DEVNULL)
     try:
-        _wait_for_line(process, b"Listening on", 20)
+        _wait_for_line(process, b"Listening on", 60)  # a loaded machine starts it slowly
         yield f"http://127.0.0.1:{port}"
     finally:
         process.terminate()
@@ -179,13 +179,16 @@ def _wait_for_line(process: subprocess.Popen[bytes], marker: bytes, seconds: flo
     selector = selectors.DefaultSelector()
     selector.register(process.stderr, selectors.EVENT_READ)
     deadline = time.monotonic() + seconds
+    seen: list[bytes] = []
     while time.monotonic() < deadline and selector.select(timeout=deadline - time.monotonic()):
         line = process.stderr.readline()
         if marker in line:
             return
         if not line:
             break
-    raise RuntimeError("Radicale did not start")
+        seen.append(line)
+    said = b"".join(seen[-5:]).decode(errors="replace").strip() or "nothing"
+    raise RuntimeError(f"Radicale did not start within {seconds:.0f} s; it said: {said}")
 
 
 def serve_process(home: Path, config_dir: Path, *,
