@@ -33,6 +33,7 @@ from carepath.services.booking_store import (
     clinic_zone,
     episode_appointments,
     flush_or_taken,
+    guard_placements,
     load_busy,
     save_placement,
 )
@@ -127,6 +128,8 @@ def save_enrolment(session: Session, app: App, schedule: EpisodeSchedule, patien
                          start_date=plan.start, therapist_id=lead[0][0] if lead else None,
                          note=waitlist_note(schedule), previous_episode_id=previous_episode_id,
                          created_at=now, updated_at=now)
+    guard_placements(session, app, schedule.placements,
+                     f"{patient_id}'s {plan.pathway_id} episode")
     session.add(episode)
     session.flush()
     assert episode.id is not None
@@ -207,6 +210,7 @@ def book_visit(session: Session, app: App, *, episode_id: int, visit_type: str,
 
 def _save_one(session: Session, app: App, placed: Placement, episode: EpisodeRow,
               reason: str) -> AppointmentRow:
+    guard_placements(session, app, [placed], placed.requirement.label)
     with flush_or_taken(session, placed.requirement.label):
         row = save_placement(session, app, placed, patient_id=episode.patient_id,
                              episode_id=episode.id)

@@ -30,18 +30,21 @@ from carepath.domain.planning import plan_episode
 from carepath.domain.schedule_types import EpisodeRequest, Unplaced
 from carepath.domain.scheduling import check_slot, schedule_batch
 from carepath.domain.single import requirement_for
-from carepath.errors import CarepathError, InputError
+from carepath.errors import CarepathError, InputError, SlotTaken
 from carepath.services import App
 from carepath.services.booking_store import (
     clinic_with_leave,
     clinic_zone,
     flush_or_taken,
+    guard_placements,
     load_busy,
     save_placement,
 )
 from carepath.services.events import AppointmentsBooked, publish
 from carepath.services.local_time import parse_local
 from carepath.services.patients import from_row, read_csv
+
+BATCH_RETRIES = 3  # a batch that lost a race schedules again on fresh data
 
 
 @dataclass
@@ -67,7 +70,7 @@ def _rows(path: Path, required: tuple[str, ...]) -> list[tuple[int, dict[str, st
 
 def enroll_batch(app: App, path: Path, *, partial: bool = False) -> BatchResult:
     """Enrol every row of ``path`` with a view across all of them (see module docstring)."""
-    from carepath.services.scheduling import check_start, no_slot_error, not_before, save_enrolment
+    from carepath.services.scheduling import check_start
 
     requests, problems = [], []
     with transaction(app.engine) as session:
@@ -79,6 +82,18 @@ def enroll_batch(app: App, path: Path, *, partial: bool = False) -> BatchResult:
     if problems:
         raise InputError(str(path), f"{len(problems)} problem(s), nothing booked:\n  "
                          + "\n  ".join(problems), "fix the rows and run again")
+    for attempt in range(BATCH_RETRIES):
+        try:
+            return _book_batch(app, requests, partial)
+        except SlotTaken:  # a concurrent booking or leave won: schedule again on fresh data
+            if attempt == BATCH_RETRIES - 1:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _book_batch(app: App, requests: list[EpisodeRequest], partial: bool) -> BatchResult:
+    from carepath.services.scheduling import no_slot_error, not_before, save_enrolment
+
     result = BatchResult()
     with transaction(app.engine) as session:
         first = min((not_before(app, r.plan.start) for r in requests), default=app.clock.now())
@@ -89,6 +104,9 @@ def enroll_batch(app: App, path: Path, *, partial: bool = False) -> BatchResult:
                          patients={r.patient_id for r in requests})
         schedules = schedule_batch(requests, clinic_with_leave(session, app), busy,
                                    zone=clinic_zone(app), not_before=first, partial=partial)
+        # every therapist of the batch locked at once, in order, before any row is written
+        guard_placements(session, app, [p for s in schedules for p in s.placements],
+                         "the batch")
         for request, schedule in zip(requests, schedules, strict=True):
             line = int(request.key)
             if not schedule.booked:
@@ -155,6 +173,8 @@ def import_appointments(app: App, path: Path, *, skip_conflicts: bool = False) -
             raise InputError(str(path), f"{len(result.conflicts)} conflict(s), nothing imported:"
                              "\n  " + "\n  ".join(result.conflicts),
                              "fix the rows, or pass --skip-conflicts")
+        guard_placements(session, app, [placed for _l, _r, placed in placements],
+                         f"an appointment of {path.name}")
         with flush_or_taken(session, f"an appointment of {path.name}"):
             for _line, row, placed in placements:
                 saved = save_placement(session, app, placed, patient_id=row["patient_id"],
