@@ -80,6 +80,11 @@ class EpisodeView:
     pathway_id: str
     state: str
     start_date: date
+    label: str = ""  # how an error names it; default "episode N"
+
+    @property
+    def name(self) -> str:
+        return self.label or f"episode {self.id}"
 
 
 @dataclass(frozen=True)
@@ -344,7 +349,7 @@ def _accept(timeline: Timeline, episode_id: int, pathway_id: str) -> Decision:
 def _review_due(timeline: Timeline, pathway_id: str) -> Decision:
     blocked = _blocking(timeline.running(), timeline.rule(pathway_id).lanes, timeline)
     if blocked:
-        names = ", ".join(f"{e.pathway_id} episode {e.id}" for e in blocked)
+        names = ", ".join(f"{e.pathway_id} {e.name}" for e in blocked)
         return Decision(skipped=f"not beside {names}")
     return Decision(enrol=NewEpisode(pathway_id, None, None, "review due"))
 
@@ -370,7 +375,7 @@ def _held_in(running: list[EpisodeView], lanes: frozenset[str],
 
 def _conflict(timeline: Timeline, pathway_id: str, blocked: list[EpisodeView],
               verb: str = "start") -> TimelineConflict:
-    names = ", ".join(f"{e.pathway_id} episode {e.id} ({e.state})" for e in blocked)
+    names = ", ".join(f"{e.pathway_id} {e.name} ({e.state})" for e in blocked)
     return TimelineConflict(
         f"patient {timeline.patient_id}", f"cannot {verb} {pathway_id} beside {names}",
         "complete, hold or cancel that episode first (carepath episodes …)")
