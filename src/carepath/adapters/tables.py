@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Column, Index, LargeBinary, Text, UniqueConstraint
+from sqlalchemy import Column, Index, LargeBinary, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from carepath.adapters.types import UTCDateTime
@@ -263,3 +263,23 @@ class FhirTokenRow(SQLModel, table=True):
     token_hash: str = Field(unique=True, max_length=100)
     created_at: datetime = Field(sa_column=_utc())
     revoked_at: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
+
+
+class EpisodeClaimRow(SQLModel, table=True):
+    """A lane of a patient's timeline held by a running episode (see ``domain.timeline``).
+
+    The partial unique index is the database's half of exclusivity: two processes racing to
+    start episodes in one lane for one patient cannot both commit. A claim is released (not
+    deleted) when its episode stops running, so the history stays readable.
+    """
+
+    __tablename__ = "episode_claim"
+    __table_args__ = (Index("ux_episode_claim_running", "patient_id", "lane", unique=True,
+                            sqlite_where=text("released_at IS NULL"),
+                            postgresql_where=text("released_at IS NULL")),)
+    id: int | None = Field(default=None, primary_key=True)
+    episode_id: int = Field(foreign_key="episode.id", index=True)
+    patient_id: str = Field(foreign_key="patient.id", max_length=64)
+    lane: str = Field(max_length=80)
+    claimed_at: datetime = Field(sa_column=_utc())
+    released_at: datetime | None = Field(default=None, sa_column=_utc(nullable=True))

@@ -24,7 +24,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "therapists": ("carepath.cli.scheduling", "therapists_app",
                    "Therapists: leave entered at run time."),
     "episodes": ("carepath.cli.service", "episodes_app",
-                 "Episodes of care: list, show, complete, relapse."),
+                 "Episodes of care: list, complete, relapse, hold, resume, cancel."),
     "goals": ("carepath.cli.goals", "goals_app", "An episode's goals and how they stand."),
     "measure": ("carepath.cli.goals", "measure_app", "Record outcome measurements."),
     "recovery": ("carepath.cli.goals", "recovery_app", "Record two-hour-rule reports."),

@@ -62,6 +62,11 @@ def enroll(
                          "e.g. carepath enroll MRN1001 post-relapse --start 2027-03-01")
     enrolment = booking.enroll(app, patient_id, pathway_id, parse_day(start, "--start"),
                                therapist_id=therapist, partial=partial)
+    if enrolment.existing:
+        console.print(f"episode {enrolment.episode_id}: {patient_id} is already enrolled in "
+                      f"{pathway_id} from {start} ({len(enrolment.appointment_ids)} visit(s) "
+                      "booked); the same request again books nothing", markup=False)
+        return
     print_schedule(app, enrolment.schedule,
                    f"episode {enrolment.episode_id}: {patient_id} in {pathway_id}")
 
@@ -91,10 +96,18 @@ def _enroll_batch(app: App, path: Path, partial: bool) -> None:
     result = booking.enroll_batch(app, path, partial=partial)
     for line, episode_id in sorted(result.booked.items()):
         console.print(f"line {line}: episode {episode_id} booked", markup=False)
+    for line, episode_id in sorted(result.existing.items()):
+        console.print(f"line {line}: already enrolled as episode {episode_id}, nothing booked",
+                      markup=False)
+    for line, earlier in sorted(result.repeated.items()):
+        console.print(f"line {line}: the same request as line {earlier} (episode "
+                      f"{result.booked.get(earlier, '?')}), booked once", markup=False)
     for line, reason in sorted(result.failed.items()):
         console.print(f"line {line}: not booked — {reason}", markup=False)
+    repeats = len(result.existing) + len(result.repeated)
     console.print(f"{len(result.booked)} enrolment(s), {result.visits} visit(s) booked, "
-                  f"{result.waitlisted} wait-listed, {len(result.failed)} not booked",
+                  f"{result.waitlisted} wait-listed, {len(result.failed)} not booked"
+                  + (f", {repeats} repeated request(s) booked nothing" if repeats else ""),
                   markup=False)
     if result.failed:
         raise typer.Exit(4)

@@ -289,6 +289,15 @@ class Transitions(Strict):
     on_relapse: Identifier | None = None
 
 
+class Timeline(Strict):
+    """Which episodes may run together, and what a relapse does to this one."""
+
+    # Exclusive groups: a patient has at most one running episode in each group. Every
+    # pathway is also exclusive with itself (one running episode of it per patient).
+    exclusive: list[Identifier] = []
+    relapse: Literal["hold", "cancel", "keep"] = "hold"
+
+
 class Pathway(Strict):
     """One care pathway, as a clinic admin writes it."""
 
@@ -307,6 +316,7 @@ class Pathway(Strict):
     stall_rule: StallRule = StallRule()
     escalation: list[EscalationStep] = []
     transitions: Transitions = Transitions()
+    timeline: Timeline = Timeline()
 
 
 class Config(BaseModel):

@@ -9,18 +9,18 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, col, select
 
 from carepath.adapters.db import transaction
 from carepath.adapters.tables import EpisodeRow, EscalationRow
 from carepath.domain.escalations import next_status
+from carepath.domain.timeline import Accept
 from carepath.errors import InputError, NotFound
 from carepath.services import App
-from carepath.services.reassessment import enrol_in
+from carepath.services.lifecycle import apply_event
 
 
 @dataclass(frozen=True)
@@ -95,7 +95,11 @@ def dismiss_escalation(app: App, escalation_id: int, reason: str) -> EscalationV
 
 
 def accept_escalation(app: App, escalation_id: int, start: date | None = None) -> int:
-    """Enrol the patient in the escalation's proposed pathway; the new episode's id."""
+    """Enrol the patient in the escalation's proposed pathway; the new episode's id.
+
+    One timeline event (``Accept``): when the proposed pathway may not run beside the episode
+    that proposed it, that episode is completed (its future visits cancelled) in the same
+    transaction as the enrolment."""
     with transaction(app.engine) as session:
         row = _row(session, escalation_id)
         if not row.proposed_pathway:
@@ -104,9 +108,11 @@ def accept_escalation(app: App, escalation_id: int, start: date | None = None) -
         next_status(escalation_id, row.status, "resolve")  # refuse a closed one early
         episode = session.get(EpisodeRow, row.episode_id)
         assert episode is not None
-        patient, therapist, pathway = episode.patient_id, episode.therapist_id, row.proposed_pathway
-    today = app.clock.now().astimezone(ZoneInfo(app.config.clinic.timezone)).date()
-    new_episode = enrol_in(app, patient, pathway, start or today + timedelta(days=1), therapist)
+        patient, pathway = episode.patient_id, row.proposed_pathway
+        proposing = row.episode_id
+    result = apply_event(app, patient, Accept(proposing, pathway), start=start)
+    assert result.next_episode_id is not None
+    new_episode = result.next_episode_id
     resolve_escalation(app, escalation_id, f"accepted: enrolled in {pathway} "
                                            f"(episode {new_episode})")
     return new_episode

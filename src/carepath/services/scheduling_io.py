@@ -17,7 +17,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -30,6 +30,7 @@ from carepath.domain.planning import plan_episode
 from carepath.domain.schedule_types import EpisodeRequest, Unplaced
 from carepath.domain.scheduling import check_slot, schedule_batch
 from carepath.domain.single import requirement_for
+from carepath.domain.timeline import Enrol, EpisodeView, TimelineConflict, decide
 from carepath.errors import CarepathError, InputError, SlotTaken
 from carepath.services import App
 from carepath.services.booking_store import (
@@ -43,6 +44,7 @@ from carepath.services.booking_store import (
 from carepath.services.events import AppointmentsBooked, publish
 from carepath.services.local_time import parse_local
 from carepath.services.patients import from_row, read_csv
+from carepath.services.timeline_store import load_timeline
 
 BATCH_RETRIES = 3  # a batch that lost a race schedules again on fresh data
 
@@ -53,6 +55,10 @@ class BatchResult:
 
     booked: dict[int, int] = field(default_factory=dict)  # line → episode id
     failed: dict[int, str] = field(default_factory=dict)  # line → the reason
+    # The same request again books nothing: line → the running episode it asked for
+    # (enrolled before), or line → the earlier line of this batch that asks the same.
+    existing: dict[int, int] = field(default_factory=dict)
+    repeated: dict[int, int] = field(default_factory=dict)
     visits: int = 0
     waitlisted: int = 0
 
@@ -96,6 +102,7 @@ def _book_batch(app: App, requests: list[EpisodeRequest], partial: bool) -> Batc
 
     result = BatchResult()
     with transaction(app.engine) as session:
+        requests = _new_requests(session, app, requests, result)
         first = min((not_before(app, r.plan.start) for r in requests), default=app.clock.now())
         weeks = max((r.plan.max_weeks for r in requests), default=0)
         last = max((r.plan.start for r in requests), default=first.date())
@@ -118,6 +125,37 @@ def _book_batch(app: App, requests: list[EpisodeRequest], partial: bool) -> Batc
             result.visits += len(enrolment.appointment_ids)
             result.waitlisted += len(schedule.unplaced)
     return result
+
+
+def _new_requests(session: Session, app: App, requests: list[EpisodeRequest],
+                  result: BatchResult) -> list[EpisodeRequest]:
+    """The rows that ask for something new: each checked against the patient's timeline (and
+    the rows above it), a repeat of a running episode or of an earlier row noted, not booked.
+    Patients are locked in id order, so two batches never wait on each other in a circle."""
+    timelines = {pid: load_timeline(session, app, pid)
+                 for pid in sorted({r.patient_id for r in requests})}
+    seen: dict[tuple[str, str, date], int] = {}
+    kept = []
+    for request in requests:
+        line, plan = int(request.key), request.plan
+        key = (request.patient_id, plan.pathway_id, plan.start)
+        if key in seen:
+            result.repeated[line] = seen[key]
+            continue
+        timeline = timelines[request.patient_id]
+        try:
+            decision = decide(timeline, Enrol(plan.pathway_id, plan.start))
+        except TimelineConflict as error:
+            result.failed[line] = str(error)
+            continue
+        if decision.existing_episode_id is not None:
+            result.existing[line] = decision.existing_episode_id
+            continue
+        seen[key] = line
+        kept.append(request)
+        pending = EpisodeView(-line, plan.pathway_id, "planned", plan.start, f"line {line}")
+        timelines[request.patient_id] = replace(timeline, episodes=(*timeline.episodes, pending))
+    return kept
 
 
 def _request(app: App, session: Session, line: int, row: dict[str, str],
