@@ -44,7 +44,9 @@ GOAL_COLUMNS = ["measure", "name", "baseline", "target", "due", "latest", "revie
 
 
 def _goal_row(goal: GoalView) -> dict[str, Any]:
-    return asdict(goal)
+    row = asdict(goal)
+    row["verdict"] = goal.shown_verdict if row["on_track"] else goal.verdict
+    return row
 
 
 @goals_app.command("list")
@@ -68,7 +70,8 @@ def goals_set(
                   + (f" by {goal.due}" if goal.due else "") + f" ({goal.verdict})", markup=False)
 
 
-@measure_app.command("record")
+# A negative value (GAS −1) is a value, not an option: no `--` needed before it.
+@measure_app.command("record", context_settings={"ignore_unknown_options": True})
 def measure_record(
     episode: int, measure: str, value: str,
     at: str = typer.Option("", "--at", help="when taken, e.g. 2027-03-01T10:30 (default: now)"),
@@ -80,7 +83,7 @@ def measure_record(
     goal = record_measurement(app, episode, measure, value, at=when, appointment_id=appointment)
     text = f"recorded {measure} {value} for episode {episode}"
     if goal is not None:
-        text += (f": {goal.verdict.replace('_', ' ')} (baseline {goal.baseline}, "
+        text += (f": {goal.shown_verdict} (baseline {goal.baseline}, "
                  f"target {goal.target})")
     console.print(text, markup=False)
 
