@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import typer
 
@@ -17,10 +18,11 @@ from carepath.cli.config import parse_date
 from carepath.errors import InputError
 from carepath.services.escalations import (
     EscalationView,
-    accept_escalation,
+    accept_proposal,
     dismiss_escalation,
     get_escalation,
     list_escalations,
+    preview_acceptance,
     resolve_escalation,
 )
 from carepath.services.goals import (
@@ -195,8 +197,30 @@ def escalations_accept(escalation: int,
                        ) -> None:
     """Accept a level-2 proposal: enrol the patient in the proposed pathway."""
     day = parse_date(start, "--start") if start else None
-    episode = accept_escalation(open_app(), escalation, day)
-    console.print(f"escalation {escalation} accepted: new episode {episode}", markup=False)
+    done = accept_proposal(open_app(), escalation, day)
+    console.print(f"escalation {escalation} accepted: new episode {done.new_episode_id} "
+                  f"({done.pathway_name}), {done.booked} visit(s) booked with "
+                  f"{done.therapist_id}", markup=False)
+
+
+@escalations_app.command("preview")
+def escalations_preview(escalation: int,
+                        start: str = typer.Option("", "--start", help="first day, YYYY-MM-DD"),
+                        fmt: Format = FORMAT_OPTION) -> None:
+    """What accepting a level-2 proposal would book, booking nothing."""
+    app = open_app()
+    day = parse_date(start, "--start") if start else None
+    shown = preview_acceptance(app, escalation, day)
+    zone = ZoneInfo(app.config.clinic.timezone)
+    rows = [{"visit": v.visit, "start": v.start.astimezone(zone).isoformat(timespec="minutes"),
+             "therapist": v.therapist_id} for v in shown.visits]
+    if fmt is Format.json:
+        emit([{**asdict(shown), "visits": rows}], fmt)
+        return
+    console.print(f"escalation {escalation} would enrol {shown.patient_id} in "
+                  f"{shown.pathway_name} from {shown.start} with {shown.therapist_name}:",
+                  markup=False)
+    emit(rows, fmt, "Visits it would book", columns=["visit", "start", "therapist"])
 
 
 @report_app.command("episode")
