@@ -151,6 +151,16 @@ class Threshold(Strict):
     kind: Literal["absolute", "percent"] = "absolute"
 
 
+class Stratum(Strict):
+    """Thresholds for one disability stratum (EDSS ≤ 4 or > 4), where the literature
+    gives them; what a stratum leaves out falls back to the measure's own."""
+
+    mcid: Threshold | None = None
+    worsening_mcid: Threshold | None = None
+    noise: Threshold | None = None
+    source: PlainText | None = None
+
+
 class Measure(Strict):
     name: PlainText
     unit: PlainText
@@ -162,6 +172,11 @@ class Measure(Strict):
     mcid: Threshold | None = None
     worsening_mcid: Threshold | None = None
     noise: Threshold | None = None
+    worsening_noise: Threshold | None = None  # asymmetric noise (TUG: −23 % / +31 %)
+    whole_numbers: bool = False  # scored in whole points (Berg, GAS): 41.5 is a typo
+    flag_only: bool = False  # no published MCID: a change is flagged for a look, no verdict
+    stall_at_or_below: float | None = None  # GAS: −1 or lower at a review is a stall
+    strata: dict[Literal["edss_4_or_less", "edss_above_4"], Stratum] = {}
     source: PlainText | None = None
 
     @model_validator(mode="after")

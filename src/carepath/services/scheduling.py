@@ -102,6 +102,29 @@ def existing_enrolment(session: Session, plan: EpisodePlan, patient_id: str,
                      EpisodeSchedule(plan, placements=()), ids, existing=True)
 
 
+def schedule_for(app: App, patient_id: str, pathway_id: str, start: date,
+                 therapist_id: str | None) -> EpisodeSchedule:
+    """What ``enroll`` would book, booking nothing (all or nothing: ``NoSlotAvailable``
+    names what does not fit)."""
+    pathway = app.config.pathway(pathway_id)
+    patient = get_patient(app, patient_id)
+    check_start(app, start)
+    plan = plan_episode(pathway, start, patient.preferences)
+    with transaction(app.engine) as session:
+        clinic = clinic_with_leave(session, app)
+        first = not_before(app, plan.start)
+        busy = load_busy(session, first - timedelta(days=1),
+                         first + timedelta(weeks=max(plan.max_weeks, plan.weeks) + 1),
+                         patients=[patient_id])
+        schedule = schedule_episode(plan, clinic, busy, zone=clinic_zone(app),
+                                    not_before=first, patient_id=patient_id,
+                                    therapist_id=therapist_id)
+        session.rollback()
+    if not schedule.booked:
+        raise no_slot_error(schedule)
+    return schedule
+
+
 def check_start(app: App, start: date) -> None:
     zone = clinic_zone(app)
     today = app.clock.now().astimezone(zone).date()
