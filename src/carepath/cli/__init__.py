@@ -39,8 +39,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "calendar": ("carepath.cli.messaging", "calendar_app",
                  "Calendar feeds and CalDAV publishing."),
     "serve": ("carepath.cli.service", "serve",
-              "Run the periodic sweeps (dispatch, reminders, goal review, boosters) until "
-              "SIGTERM."),
+              "Run every timed sweep, progression reviews included, until SIGTERM."),
     "runs": ("carepath.cli.service", "runs_app", "Workflow runs and their outcome."),
     "audit": ("carepath.cli.audit", "audit",
               "Every recorded change: when (UTC), who, what, to which record, with its details."),

@@ -31,11 +31,16 @@ def review_goals(app: App) -> str:
     return str(review_all(app, now=app.clock.now()))
 
 
+def schedule_progression_reviews(app: App) -> str:
+    return lifecycle.schedule_progression_reviews(app)
+
+
 SWEEPS: dict[str, Callable[[App], str]] = {
     "dispatch_outbox": dispatch_outbox,
     "send_reminders": send_reminders,
     "review_goals": review_goals,
     "extend_boosters": lifecycle.extend_boosters,
+    "schedule_progression_reviews": schedule_progression_reviews,
 }
 
 
