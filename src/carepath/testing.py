@@ -188,16 +188,18 @@ def _wait_for_line(process: subprocess.Popen[bytes], marker: bytes, seconds: flo
     raise RuntimeError("Radicale did not start")
 
 
-def serve_process(home: Path, config_dir: Path, *,
-                  output: int = subprocess.DEVNULL) -> subprocess.Popen[bytes]:
+def serve_process(home: Path, config_dir: Path, *, output: int = subprocess.DEVNULL,
+                  args: tuple[str, ...] = ("--engine", "direct"),
+                  env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
     """``carepath serve`` (flows run in-process, mail to a folder) on ``home``'s SQLite
-    database, as a child process; its output (stdout and stderr) goes to ``output``."""
-    env = {**os.environ, "CAREPATH_HOME": str(home), "CAREPATH_CONFIG_DIR": str(config_dir),
-           "CAREPATH_MAIL_TRANSPORT": "folder"}
-    env.pop("CAREPATH_DATABASE_URL", None)
-    return subprocess.Popen([str(Path(sys.executable).with_name("carepath")), "serve",
-                             "--engine", "direct"], env=env, stdout=output,
-                            stderr=subprocess.STDOUT)
+    database, as a child process; its output (stdout and stderr) goes to ``output``.
+    ``env`` adds settings (e.g. ``CAREPATH_DISPATCH_SECONDS``) to the inherited ones."""
+    full = {**os.environ, "CAREPATH_HOME": str(home), "CAREPATH_CONFIG_DIR": str(config_dir),
+            "CAREPATH_MAIL_TRANSPORT": "folder", **(env or {})}
+    if not env or "CAREPATH_DATABASE_URL" not in env:
+        full.pop("CAREPATH_DATABASE_URL", None)
+    return subprocess.Popen([str(Path(sys.executable).with_name("carepath")), "serve", *args],
+                            env=full, stdout=output, stderr=subprocess.STDOUT)
 
 
 def overlapping_bookings(app: App) -> list[str]:
