@@ -273,3 +273,12 @@ class FhirTokenRow(SQLModel, table=True):
     token_hash: str = Field(unique=True, max_length=100)
     created_at: datetime = Field(sa_column=_utc())
     revoked_at: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
+
+
+class PatientRefRow(SQLModel, table=True):
+    """A number standing for a patient where the MRN must not go (migration 0017): Prefect
+    flow-run parameters and names are stored on the Prefect server, outside carepath."""
+
+    __tablename__ = "patient_ref"
+    id: int | None = Field(default=None, primary_key=True)
+    patient_id: str = Field(foreign_key="patient.id", unique=True, max_length=64)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date
@@ -79,6 +80,14 @@ def _engine_runner(engine: str) -> Iterator[Callable[[App, str], str]]:
 
     with child_prefect_server():
         yield prefect_runner()
+
+
+def deployments() -> None:
+    """Print prefect.yaml for this clinic: its time zone, serve's intervals, one run at a time."""
+    from carepath.services.deployments import prefect_yaml
+
+    app = open_app()
+    sys.stdout.write(prefect_yaml(app.settings, app.config.clinic.timezone))
 
 
 @runs_app.command("list")

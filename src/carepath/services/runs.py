@@ -131,3 +131,18 @@ def lease_holder(app: App, name: str) -> LeaseRow | None:
     with transaction(app.engine) as session:
         row = session.get(LeaseRow, name)
         return row if row is not None and row.expires_at > app.clock.now() else None
+
+
+def record_problem(app: App, flow_run_id: str, state: str, flow_run_name: str) -> RunRow:
+    """A Failed, Crashed or Late Prefect run, reported by its automation: listed with the
+    failed runs (``carepath runs list --status failed``), so no one needs the Prefect UI."""
+    now = app.clock.now()
+    with transaction(app.engine) as session:
+        row = RunRow(flow="prefect_problem", name=f"{state} {flow_run_name}"[:200],
+                     status="failed", started_at=now, finished_at=now,
+                     error=f"Prefect reported flow run {flow_run_name} ({flow_run_id}) {state}",
+                     **(_runner_identity(app) | {"flow_run_id": flow_run_id[:64]}))
+        session.add(row)
+        app.audit(session, "report_problem", "flow_run", flow_run_id, state=state,
+                  name=flow_run_name)
+    return row

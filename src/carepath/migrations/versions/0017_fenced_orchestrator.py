@@ -1,4 +1,5 @@
-"""run: host, pid, engine, owner token, Prefect flow-run id; lease: fencing token and engine
+"""run: host, pid, engine, owner token, Prefect flow-run id; lease: fencing token and engine;
+patient_ref: numbers that stand for patients in Prefect parameters
 
 Revision ID: 0017
 Revises: 0012
@@ -31,9 +32,18 @@ def upgrade() -> None:
         batch.add_column(sa.Column("token", sa.Integer(), nullable=False, server_default="1"))
         batch.add_column(sa.Column("engine", sqlmodel.sql.sqltypes.AutoString(length=20),
                                    nullable=False, server_default="serve"))
+    op.create_table(
+        "patient_ref",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("patient_id", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+        sa.ForeignKeyConstraint(["patient_id"], ["patient.id"]),
+        sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("patient_id"),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("patient_ref")
     with op.batch_alter_table("lease") as batch:
         batch.drop_column("engine")
         batch.drop_column("token")
