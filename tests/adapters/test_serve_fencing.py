@@ -15,7 +15,7 @@ from datetime import timedelta
 import pytest
 from sqlmodel import select
 
-from carepath.adapters.clock import FixedClock
+from carepath.adapters.clock import FixedClock, SystemClock
 from carepath.adapters.db import transaction
 from carepath.adapters.scheduler import LeaseLost, serve
 from carepath.adapters.tables import RunRow
@@ -145,3 +145,25 @@ def test_serve_refuses_a_database_the_prefect_deployments_orchestrate(app: App) 
                                                r"database .*prefect deployment pause"):
         serve(_fast(app), run_sweep, install_signals=False)
     assert _runs(app) == []
+
+
+def test_deployed_flows_refuse_a_database_serve_orchestrates(
+    app: App, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A Prefect worker's flow run opens the app from the environment and stops at once,
+    with one line, while carepath serve holds the database; otherwise it is fenced too."""
+    from flows.context import current_app
+
+    monkeypatch.setenv("CAREPATH_HOME", str(app.settings.home))
+    monkeypatch.setenv("CAREPATH_CONFIG_DIR", str(app.settings.config_dir))
+    monkeypatch.delenv("CAREPATH_DATABASE_URL", raising=False)
+    serving = claim(app, "serve", "host-a:1", TTL)
+    assert serving is not None
+    with pytest.raises(OrchestratorBusy, match=r"carepath serve \(host-a:1\) orchestrates this "
+                                               r"database .*before running the Prefect"):
+        current_app()
+    # serve stops (released at the wall-clock time the worker's app reads)
+    release_lease(dataclasses.replace(app, clock=SystemClock()), "scheduler", "host-a:1")
+    deployed = current_app()
+    assert deployed.engine.get_execution_options()["carepath_fence"].engine == "prefect"
+    deployed.engine.dispose()
