@@ -142,7 +142,7 @@ def test_serve_refuses_a_database_the_prefect_deployments_orchestrate(app: App) 
     """One clear line names the other orchestrator and what to do."""
     assert claim(app, "prefect", PREFECT_OWNER, TTL) is not None
     with pytest.raises(OrchestratorBusy, match=r"the Prefect deployments orchestrate this "
-                                               r"database .*prefect deployment pause"):
+                                               r"database .*prefect deployment schedule pause"):
         serve(_fast(app), run_sweep, install_signals=False)
     assert _runs(app) == []
 

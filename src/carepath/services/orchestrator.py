@@ -70,7 +70,7 @@ class OrchestratorBusy(CarepathError):
         until = f"{holder.expires_at:%Y-%m-%d %H:%M:%S} UTC"
         if holder.engine == "prefect":
             what = (f"the Prefect deployments orchestrate this database (lease until {until}); "
-                    "pause them (prefect deployment pause --all) before carepath serve, "
+                    "pause them (prefect deployment schedule pause --all) before carepath serve, "
                     "or start serve with --standby")
         else:
             what = (f"carepath serve ({holder.owner}) orchestrates this database (lease until "
