@@ -221,6 +221,12 @@ class RunRow(SQLModel, table=True):
     finished_at: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
     summary: str = Field(default="", max_length=1000)
     error: str = Field(default="", max_length=2000)
+    # Who ran it (migration 0017): two rows of one sweep from two owners show a double run.
+    host: str = Field(default="", max_length=200)
+    pid: int | None = Field(default=None)
+    engine: str = Field(default="cli", max_length=20)  # cli, serve or prefect
+    owner_token: int | None = Field(default=None)  # the orchestrator lease's fencing token
+    flow_run_id: str | None = Field(default=None, max_length=64)  # Prefect's flow-run id
 
 
 class LeaseRow(SQLModel, table=True):
@@ -230,6 +236,10 @@ class LeaseRow(SQLModel, table=True):
     name: str = Field(primary_key=True, max_length=80)
     owner: str = Field(max_length=200)
     expires_at: datetime = Field(sa_column=_utc())
+    # Fencing (migration 0017): the token grows whenever another owner takes the lease, and
+    # every write of a fenced process checks it in its own transaction.
+    token: int = Field(default=1)
+    engine: str = Field(default="serve", max_length=20)  # serve or prefect
 
 
 class SchedulerJobRow(SQLModel, table=True):
@@ -283,3 +293,12 @@ class EpisodeClaimRow(SQLModel, table=True):
     lane: str = Field(max_length=80)
     claimed_at: datetime = Field(sa_column=_utc())
     released_at: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
+
+
+class PatientRefRow(SQLModel, table=True):
+    """A number standing for a patient where the MRN must not go (migration 0017): Prefect
+    flow-run parameters and names are stored on the Prefect server, outside carepath."""
+
+    __tablename__ = "patient_ref"
+    id: int | None = Field(default=None, primary_key=True)
+    patient_id: str = Field(foreign_key="patient.id", unique=True, max_length=64)

@@ -91,11 +91,15 @@ def find(session: Session, idempotency_key: str) -> OutboxRow | None:
         select(OutboxRow).where(OutboxRow.idempotency_key == idempotency_key)).first()
 
 
-def dispatch(app: App, transport: Transport, *, limit: int | None = None) -> DispatchReport:
-    """Send every due pending message (at most ``limit``); retry later or park as dead."""
+def dispatch(app: App, transport: Transport, *, limit: int | None = None,
+             partition: tuple[int, int] | None = None) -> DispatchReport:
+    """Send every due pending message (at most ``limit``); retry later or park as dead.
+
+    ``partition`` (index, count) sends only the messages whose id is ``index`` modulo
+    ``count``: one share of a sweep fanned out over several workers."""
     report = DispatchReport()
     while limit is None or report.sent + report.retrying + report.dead < limit:
-        claimed = _claim_next(app)
+        claimed = _claim_next(app, partition)
         if claimed is None:
             break
         try:
@@ -114,12 +118,15 @@ class _Claim:
     message: bytes
 
 
-def _claim_next(app: App) -> _Claim | None:
+def _claim_next(app: App, partition: tuple[int, int] | None = None) -> _Claim | None:
     now = app.clock.now()
     with transaction(app.engine) as session:
         query = (select(OutboxRow)
                  .where(OutboxRow.status == "pending", OutboxRow.next_attempt_at <= now)
                  .order_by(col(OutboxRow.next_attempt_at), col(OutboxRow.id)).limit(1))
+        if partition is not None:
+            index, count = partition
+            query = query.where(col(OutboxRow.id) % count == index)
         if app.engine.dialect.name == "postgresql":
             query = query.with_for_update(skip_locked=True)
         row = session.exec(query).first()
