@@ -103,7 +103,9 @@ def _line(visit: CalendarVisit, zone: ZoneInfo, holds: set[int]) -> VisitLine:
     start, end = a.start.astimezone(zone), a.end.astimezone(zone)
     return VisitLine(a.id, a.episode_id, start.date(), start.strftime("%A"),
                      start.strftime("%H:%M"), end.strftime("%H:%M"), a.visit_name,
-                     visit.patient.name, visit.rooms or "—", a.status,
+                     visit.patient.name,
+                     ", ".join(r.name for r in visit.resources if r.kind == "room") or "—",
+                     a.status,
                      visit.patient.heat_sensitive, a.episode_id in holds)
 
 
