@@ -17,7 +17,7 @@ from carepath.errors import InputError
 from carepath.resources import bundled_config_dir
 from carepath.settings_file import read_settings_file
 
-SECRET_FIELDS = frozenset({"smtp_password", "caldav_password"})
+SECRET_FIELDS = frozenset({"smtp_password", "caldav_password", "web_secret"})
 
 
 @dataclass(frozen=True)
@@ -42,6 +42,8 @@ class Settings:
     daily_at: str = "06:00"  # clinic time of the daily sweeps (goal review, boosters, reviews)
     lease_seconds: float = 180.0
     lease_renew_seconds: float = 30.0
+    web_secret: str | None = field(default=None, repr=False)
+    web_url: str | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str], cwd: Path | None = None) -> Settings:
@@ -73,6 +75,8 @@ class Settings:
             caldav_password=env.get("CAREPATH_CALDAV_PASSWORD"),
             caldav_ca_bundle=_ca_bundle(env, base),
             **_orchestrator(env),
+            web_secret=_web_secret(env),
+            web_url=_web_url(env),
         )
 
     def public(self) -> dict[str, str]:
@@ -133,6 +137,33 @@ def _ca_bundle(env: Mapping[str, str], base: Path) -> Path | None:
                          "point it at the CA's certificate in PEM form (-----BEGIN "
                          "CERTIFICATE-----), not at a key or a DER file")
     return path
+
+
+WEB_SECRET_MIN = 32
+
+
+def _web_secret(env: Mapping[str, str]) -> str | None:
+    """``CAREPATH_WEB_SECRET`` signs patient links and feed addresses: long enough to guess
+    no faster than the HMAC itself."""
+    raw = env.get("CAREPATH_WEB_SECRET", "")
+    if not raw:
+        return None
+    if len(raw) < WEB_SECRET_MIN:
+        raise InputError("CAREPATH_WEB_SECRET", f"is {len(raw)} characters, shorter than "
+                         f"{WEB_SECRET_MIN}", "set it to a random value, e.g. the output of "
+                         "python3 -c 'import secrets; print(secrets.token_urlsafe(32))'")
+    return raw
+
+
+def _web_url(env: Mapping[str, str]) -> str | None:
+    """``CAREPATH_WEB_URL``: where people reach the web app; links in emails start with it."""
+    raw = env.get("CAREPATH_WEB_URL", "").strip().rstrip("/")
+    if not raw:
+        return None
+    if not re.fullmatch(r"https?://[A-Za-z0-9.\-\[\]:]+(/[A-Za-z0-9._~\-/]*)?", raw):
+        raise InputError("CAREPATH_WEB_URL", f"{raw!r} is not a web address",
+                         "set it to the app's address, e.g. https://care.example.org")
+    return raw
 
 
 def _integer(env: Mapping[str, str], name: str, default: int) -> int:

@@ -27,8 +27,8 @@ VARIABLE = "CAREPATH_SETTINGS_FILE"
 KEYS = ("home", "config_dir", "database_url", "actor", "mail_transport", "smtp_host",
         "smtp_port", "smtp_security", "smtp_username", "smtp_timeout", "caldav_username",
         "dispatch_seconds", "reminder_seconds", "daily_at", "lease_seconds",
-        "lease_renew_seconds")
-SECRETS = ("smtp_password", "caldav_password")
+        "lease_renew_seconds", "web_url")
+SECRETS = ("smtp_password", "caldav_password", "web_secret")
 PATHS = ("home", "config_dir")
 
 

@@ -302,3 +302,48 @@ class PatientRefRow(SQLModel, table=True):
     __tablename__ = "patient_ref"
     id: int | None = Field(default=None, primary_key=True)
     patient_id: str = Field(foreign_key="patient.id", unique=True, max_length=64)
+
+
+class WebUserRow(SQLModel, table=True):
+    """A login of the web app: an admin or a therapist (``carepath users add``)."""
+
+    __tablename__ = "web_user"
+    id: int | None = Field(default=None, primary_key=True)
+    username: str = Field(unique=True, max_length=64)
+    password_hash: str = Field(max_length=200)  # argon2id, never the password
+    role: str = Field(max_length=20)  # admin or therapist
+    therapist_id: str | None = Field(default=None, foreign_key="therapist.id", max_length=64)
+    created_at: datetime = Field(sa_column=_utc())
+    disabled_at: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
+
+
+class WebSessionRow(SQLModel, table=True):
+    """A signed-in browser: the cookie holds a random token, the table only its SHA-256."""
+
+    __tablename__ = "web_session"
+    token_hash: str = Field(primary_key=True, max_length=64)
+    user_id: int = Field(foreign_key="web_user.id", index=True)
+    csrf: str = Field(max_length=64)
+    created_at: datetime = Field(sa_column=_utc())
+    expires_at: datetime = Field(sa_column=_utc(index=True))
+
+
+class WebLoginAttemptRow(SQLModel, table=True):
+    """Failed sign-ins, counted per user name to slow password guessing."""
+
+    __tablename__ = "web_login_attempt"
+    id: int | None = Field(default=None, primary_key=True)
+    username: str = Field(max_length=64, index=True)
+    at: datetime = Field(sa_column=_utc(index=True))
+
+
+class CalendarFeedRow(SQLModel, table=True):
+    """A secret calendar subscription of one patient or therapist; rotating it bumps
+    ``generation`` so the old address stops working."""
+
+    __tablename__ = "calendar_feed"
+    owner_kind: str = Field(primary_key=True, max_length=20)  # patient or therapist
+    owner_id: str = Field(primary_key=True, max_length=64)
+    generation: int = 0
+    token_hash: str = Field(unique=True, max_length=64)
+    created_at: datetime = Field(sa_column=_utc())

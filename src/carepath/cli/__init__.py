@@ -48,6 +48,10 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
               "Every recorded change: when (UTC), who, what, to which record, with its details."),
     "db": ("carepath.cli.db", "db_app", "Database schema and location."),
     "fhir": ("carepath.cli.fhir", "fhir_app", "FHIR R4: export, import, API tokens."),
+    "web": ("carepath.cli.web", "web",
+            "Serve the clinic's web app (pages, patient links, calendar feeds, /fhir)."),
+    "users": ("carepath.cli.web", "users_app", "Logins of the web app."),
+    "feeds": ("carepath.cli.web", "feeds_app", "Secret calendar feed addresses (webcal://)."),
 }
 
 

@@ -47,6 +47,7 @@ from carepath.services.events import (
 )
 from carepath.services.mailing import addressable, sender_of, templates
 from carepath.services.outbox import enqueue
+from carepath.services.web_links import links_of, patient_feed_url
 
 
 def _render(name: str, context: dict[str, Any]) -> Body:
@@ -91,7 +92,9 @@ def on_changed(session: Session, app: App, event: AppointmentChanged) -> None:
     _audit_if_no_email(session, app, [visit], "change notice")
     for recipient, shown in _patient_recipients([visit]):
         _queue(session, app, letters.patient_changed(
-            shown[0], previous, style, recipient, _render, stamp=app.clock.now()), style)
+            shown[0], previous, style, recipient, _render, stamp=app.clock.now(),
+            links=links_of(app), feed_url=patient_feed_url(session, app, visit.patient.id)),
+            style)
 
 
 @subscribe(AppointmentCancelled)
@@ -113,7 +116,8 @@ def _cancelled(session: Session, app: App, visits: Sequence[CalendarVisit], reas
         _audit_if_no_email(session, app, group, "cancellation notice")
         for recipient, shown in _patient_recipients(group):
             _queue(session, app, letters.patient_cancelled(
-                shown, style, recipient, _render, stamp=app.clock.now()), style)
+                shown, style, recipient, _render, stamp=app.clock.now(),
+                feed_url=patient_feed_url(session, app, group[0].patient.id)), style)
 
 
 def queue_due_reminders(app: App, *, now: datetime) -> int:
@@ -137,7 +141,9 @@ def queue_due_reminders(app: App, *, now: datetime) -> int:
                         OutboxRow.idempotency_key == key)).first() is not None:
                     continue
                 queued += _queue(session, app, letters.patient_reminder(
-                    shown[0], style, recipient, _render, hours_before=hours), style)
+                    shown[0], style, recipient, _render, hours_before=hours,
+                    links=links_of(app),
+                    feed_url=patient_feed_url(session, app, visit.patient.id)), style)
     return queued
 
 
@@ -161,7 +167,9 @@ def _queue_digest(session: Session, app: App, visits: Sequence[CalendarVisit],
 def _queue_schedule(session: Session, app: App, visits: Sequence[CalendarVisit],
                     style: CalendarStyle, recipient: Recipient, *, added: bool) -> None:
     _queue(session, app, letters.patient_schedule(
-        visits, style, recipient, _render, stamp=app.clock.now(), added=added), style)
+        visits, style, recipient, _render, stamp=app.clock.now(), added=added,
+        links=links_of(app), feed_url=patient_feed_url(session, app, visits[0].patient.id)),
+        style)
 
 
 def _queue(session: Session, app: App, draft: Draft, style: CalendarStyle) -> bool:
