@@ -203,6 +203,8 @@ class Finder:
             if not full:
                 break
             full &= self.busy.unit((resource.id, number)).mask(lo, hi)
+        for start, end in self.cal.resource_blocked(resource, day):  # hours of maintenance
+            full |= ((1 << (end - start)) - 1) << (start - lo)
         self._full_cache[(resource.id, day)] = (version, full)
         return full
 
@@ -281,6 +283,9 @@ class Finder:
         for resource in self._rotated(tag, slot):
             if resource.id in taken or self.cal.resource_down(resource, day):
                 continue
+            if any(lo < end and start < hi
+                   for lo, hi in self.cal.resource_blocked(resource, day)):
+                continue  # a few hours' maintenance
             # Probe from a room and unit that depend on the time, not always from the first:
             # rooms and units fill evenly, and a free one is found in a couple of probes.
             first = slot % resource.capacity

@@ -245,6 +245,12 @@ def _first_problem(req: VisitRequirement, finder: Finder, wishes: Wishes, therap
         return f"the clinic is {reason} on {day:%a %b %d}", False
     if reason := cal.off_reason(therapist, day):
         return f"{reason} on {day:%a %b %d}", False
+    for period in therapist.leave:
+        hours = period.blocks(day)
+        if hours is not None and any(lo < end and begin < hi
+                                     for lo, hi in cal.blocked([period], day)):
+            why = f" ({period.reason})" if period.reason else ""
+            return f"{therapist.name} is away {hours} on {day:%a %b %d}{why}", False
     if not any(lo <= begin and end <= hi for lo, hi in cal.working_spans(therapist_id, day)):
         return f"outside the clinic's or {therapist.name}'s hours", False
     near = [d for d in episode_days if abs((d - day).days) <= min_rest_days]
@@ -252,8 +258,10 @@ def _first_problem(req: VisitRequirement, finder: Finder, wishes: Wishes, therap
         return (f"the episode needs {min_rest_days} rest day(s) between visits "
                 f"(another visit on {', '.join(f'{d:%a %b %d}' for d in near)})"), False
     for tag in req.resources:
-        if all(cal.resource_down(r, day) for r in finder.providers(tag)):
-            return f"no {tag} is available on {day:%a %b %d} (maintenance)", False
+        if all(cal.resource_down(r, day) or any(lo < end and begin < hi for lo, hi
+                                                in cal.resource_blocked(r, day))
+               for r in finder.providers(tag)):
+            return f"no {tag} is available on {day:%a %b %d} at that time (maintenance)", False
     if finder.busy.therapist(therapist_id).overlaps(begin, end):
         return f"{therapist.name} is already booked at that time", True
     if not finder.patient_free_day(wishes, day):
