@@ -337,8 +337,9 @@ _VISIT_TYPES = """\
 
 
 def _post_relapse(ident: str, special: str | None) -> str:
-    cadence = ["  - {weeks: 1-2, visit: treatment, per_week: %d}" % (2 if special else 3),
-               "  - {weeks: 3-6, visit: treatment, per_week: %d}" % (1 if special else 2)]
+    early, late = (2, 1) if special else (3, 2)
+    cadence = [f"  - {{weeks: 1-2, visit: treatment, per_week: {early}}}",
+               f"  - {{weeks: 3-6, visit: treatment, per_week: {late}}}"]
     if special:
         cadence.append(f"  - {{weeks: 1-6, visit: {special}, per_week: 1}}")
     return (f"id: {ident}\nname: Post-relapse {special or ''}\nversion: 1\n"
