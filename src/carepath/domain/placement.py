@@ -45,6 +45,7 @@ class Wishes:
     not_before: int = 0  # UTC minute
     same_day: bool = False
     blocked_days: frozenset[date] = frozenset()  # rest days around the episode's other visits
+    patient_rest: bool = True  # keep the clinic's patient_min_rest_days (not for imports)
 
 
 def rest_days(episode_days: Sequence[date], min_rest_days: int) -> frozenset[date]:
@@ -70,6 +71,7 @@ class Finder:
     def __init__(self, calendar: ClinicCalendar, busy: Busy) -> None:
         self.cal, self.busy = calendar, busy
         self.heat_minute = minutes_of(calendar.clinic.heat_safe_before)
+        self.patient_rest = calendar.clinic.patient_min_rest_days
         self._providers: dict[str, list[Resource]] = {}
         self._general: dict[str, tuple[list[Resource], list[Resource]]] = {}
         self._qualified: dict[tuple[str, ...], list[Therapist]] = {}
@@ -122,12 +124,16 @@ class Finder:
         return [first + timedelta(days=i) for i in range((req.latest - first).days + 1)]
 
     def patient_free_day(self, wishes: Wishes, day: date) -> bool:
-        """One visit per patient-day (and none on the episode's rest days)."""
+        """One visit per patient-day, none on the episode's rest days, and the clinic's
+        ``patient_min_rest_days`` from any other visit of the patient, whatever episode
+        it belongs to (a booster series and a progression review held at once)."""
         if day in wishes.blocked_days:
             return False
         if wishes.same_day or not wishes.patient_id:
             return True
-        lo, hi = self.cal.day_bounds(day)
+        rest = self.patient_rest if wishes.patient_rest else 0
+        lo = self.cal.day_bounds(day - timedelta(days=rest))[0]
+        hi = self.cal.day_bounds(day + timedelta(days=rest))[1]
         return not self.busy.patient(wishes.patient_id).overlaps(lo, hi)
 
     def day_cost(self, req: VisitRequirement, day: date, wishes: Wishes) -> tuple[float, str]:

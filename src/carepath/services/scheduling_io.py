@@ -185,7 +185,8 @@ def _check_row(app: App, session: Session, row: dict[str, str], start: datetime,
     day = start.astimezone(clinic_zone(app)).date()
     req = requirement_for(visit, row["visit_type"], day, day)
     placed = check_slot(req, clinic, busy, zone=clinic_zone(app), start=start,
-                        therapist_id=row["therapist_id"], patient_id=row["patient_id"])
+                        therapist_id=row["therapist_id"], patient_id=row["patient_id"],
+                        patient_rest=False)
     if isinstance(placed, Unplaced):
         raise refusal(f"{row['visit_type']} at {row['start']} with {row['therapist_id']}",
                       placed)
