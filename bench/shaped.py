@@ -175,7 +175,7 @@ def cli_figures(root: Path) -> dict[str, Any]:
     env = {**os.environ, "CAREPATH_HOME": str(root / "home"),
            "CAREPATH_CONFIG_DIR": str(root / "config"), "COLUMNS": "200"}
     env.pop("CAREPATH_DATABASE_URL", None)
-    carepath = [sys.executable, "-m", "carepath"]
+    carepath = [str(Path(sys.executable).with_name("carepath"))]  # the installed command
     steps = {
         "patients import": ["patients", "import", str(root / "patients.csv")],
         "appointments import": ["appointments", "import", str(root / "existing.csv")],

@@ -27,7 +27,7 @@ from sqlmodel import Session, col, select
 from carepath.adapters.db import transaction
 from carepath.adapters.tables import AppointmentRow, PatientRow, ResourceBookingRow
 from carepath.domain.planning import plan_episode
-from carepath.domain.schedule_types import EpisodeRequest, Unplaced
+from carepath.domain.schedule_types import EpisodeRequest, EpisodeSchedule, Unplaced
 from carepath.domain.scheduling import check_slot, schedule_batch
 from carepath.domain.single import requirement_for
 from carepath.errors import CarepathError, InputError
@@ -52,6 +52,20 @@ class BatchResult:
     failed: dict[int, str] = field(default_factory=dict)  # line → the reason
     visits: int = 0
     waitlisted: int = 0
+    waitlist: list[dict[str, Any]] = field(default_factory=list)  # one row per visit
+
+
+def waitlist_rows(line: int, patient_id: str, episode_id: int | None,
+                  schedule: EpisodeSchedule) -> list[dict[str, Any]]:
+    """The visits of one batch line that were not booked, each with its binding constraint
+    and the nearest real alternative: what a scheduler works through by hand."""
+    return [{"line": line, "patient": patient_id, "pathway": schedule.plan.pathway_id,
+             "episode": episode_id, "visit": u.requirement.seq, "name": u.requirement.name,
+             "week": u.requirement.week,
+             "window": f"{u.requirement.earliest}..{u.requirement.latest}",
+             "reason": u.constraint,
+             "nearest": u.alternatives[0] if u.alternatives else ""}
+            for u in schedule.unplaced]
 
 
 def _rows(path: Path, required: tuple[str, ...]) -> list[tuple[int, dict[str, str]]]:
@@ -93,12 +107,15 @@ def enroll_batch(app: App, path: Path, *, partial: bool = False) -> BatchResult:
             line = int(request.key)
             if not schedule.booked:
                 result.failed[line] = str(no_slot_error(schedule))
+                result.waitlist += waitlist_rows(line, request.patient_id, None, schedule)
                 continue
             enrolment = save_enrolment(session, app, schedule, request.patient_id,
                                        reason="enrolment")
             result.booked[line] = enrolment.episode_id
             result.visits += len(enrolment.appointment_ids)
             result.waitlisted += len(schedule.unplaced)
+            result.waitlist += waitlist_rows(line, request.patient_id, enrolment.episode_id,
+                                             schedule)
     return result
 
 
