@@ -263,3 +263,15 @@ class FhirTokenRow(SQLModel, table=True):
     token_hash: str = Field(unique=True, max_length=100)
     created_at: datetime = Field(sa_column=_utc())
     revoked_at: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
+
+
+class MessageJobRow(SQLModel, table=True):
+    """Messages still to be composed: the facts of a booking (which appointments, why),
+    written in the booking's transaction and turned into outbox rows before the next
+    dispatch, so a batch enrolment or an import spends its time scheduling, not on MIME."""
+
+    __tablename__ = "message_job"
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=40)  # "booked"
+    facts: str  # JSON: appointment_ids, episode_id, reason
+    created_at: datetime = Field(sa_column=_utc())

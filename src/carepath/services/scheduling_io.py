@@ -110,7 +110,7 @@ def enroll_batch(app: App, path: Path, *, partial: bool = False) -> BatchResult:
                 result.waitlist += waitlist_rows(line, request.patient_id, None, schedule)
                 continue
             enrolment = save_enrolment(session, app, schedule, request.patient_id,
-                                       reason="enrolment")
+                                       reason="enrolment", deferred=True)
             result.booked[line] = enrolment.episode_id
             result.visits += len(enrolment.appointment_ids)
             result.waitlisted += len(schedule.unplaced)
@@ -181,7 +181,8 @@ def import_appointments(app: App, path: Path, *, skip_conflicts: bool = False) -
         app.audit(session, "appointment.import", "appointment", path.name,
                   imported=len(result.imported), conflicts=len(result.conflicts))
         if result.imported:
-            publish(session, app, AppointmentsBooked(tuple(result.imported), None, "imported"))
+            publish(session, app, AppointmentsBooked(tuple(result.imported), None, "imported",
+                                                     deferred=True))
     return result
 
 
