@@ -16,6 +16,7 @@ from carepath.domain.availability import (
     ClinicCalendar,
     Span,
     cut,
+    fitting_starts,
     intersect,
     mask_spans,
     span_mask,
@@ -72,15 +73,28 @@ class Finder:
         self.cal, self.busy = calendar, busy
         self.heat_minute = minutes_of(calendar.clinic.heat_safe_before)
         self.patient_rest = calendar.clinic.patient_min_rest_days
+        self._track_tags(calendar, busy)
         self._providers: dict[str, list[Resource]] = {}
         self._general: dict[str, tuple[list[Resource], list[Resource]]] = {}
         self._qualified: dict[tuple[str, ...], list[Therapist]] = {}
         self._unable: dict[tuple[tuple[str, ...], ...], dict[str, int]] = {}
         self._free_cache: dict[tuple[str, date], tuple[int, list[Span]]] = {}
         self.fit_cache: dict[tuple[str, PatientPreferences], int] = {}
+        self._fit_cache: dict[tuple[str, date, int], tuple[int, int]] = {}
         self._full_cache: dict[tuple[str, date], tuple[tuple[int, ...], int]] = {}
         self._tag_cache: dict[tuple[str, date],
                               tuple[tuple[int, ...], tuple[int, list[Span]]]] = {}
+
+    @staticmethod
+    def _track_tags(calendar: ClinicCalendar, busy: Busy) -> None:
+        """Tell ``busy`` which tags each resource provides (see ``Busy.resource_tags``);
+        bookings already held count as changes from here on, so caches start empty."""
+        tags = {r.id: tuple(r.provides) for r in calendar.clinic.resources}
+        if busy.resource_tags != tags:
+            busy.resource_tags = tags
+            for (resource_id, _number), held in busy.units.items():
+                if held.starts:  # one change per tag and day touched, as a booking would
+                    busy._touch(resource_id, held.starts[0], held.ends[-1])
 
     def _rotated(self, tag: str, slot: int) -> list[Resource]:
         """Providers of ``tag``, the general ones rotated by ``slot``, specialised ones last."""
@@ -183,11 +197,11 @@ class Finder:
         """``tag_free`` as bits and as spans (cached until a booking of one of those
         resources on that day changes)."""
         lo, hi = self.cal.day_bounds(day)
-        providers = [r for r in self.providers(tag) if not self.cal.resource_down(r, day)]
-        version = tuple(v for r in providers for v in self.busy.resource_version(r.id, lo, hi))
+        version = self.busy.resource_version(f"tag:{tag}", lo, hi)
         cached = self._tag_cache.get((tag, day))
         if cached is not None and cached[0] == version:
             return cached[1]
+        providers = [r for r in self.providers(tag) if not self.cal.resource_down(r, day)]
         whole_day = (1 << (hi - lo)) - 1
         full = whole_day
         for resource in providers:
@@ -224,9 +238,34 @@ class Finder:
         self._free_cache[(therapist_id, day)] = (version, free)
         return free
 
+    def could_fit(self, therapist_id: str, day: date, length: int,
+                  tags: tuple[str, ...]) -> bool:
+        """False when ``length`` free minutes of the therapist never meet a free unit of
+        each needed room or device that day: bit masks of the day, cached per diary
+        version, rule out a full therapist before any span is cut (every qualified
+        therapist is a candidate, so most of them are full most days)."""
+        key = (therapist_id, day, length)
+        version = self.busy.version.get(therapist_id, 0)
+        cached = self._fit_cache.get(key)
+        if cached is None or cached[0] != version:
+            work = self.cal.working_mask(therapist_id, day)
+            bits = 0
+            if work:
+                lo, hi = self.cal.day_bounds(day)
+                taken = self.busy.therapist(therapist_id).mask(lo, hi)
+                bits = fitting_starts(work & ~taken, length)
+            cached = (version, bits)
+            self._fit_cache[key] = cached
+        bits = cached[1]
+        if bits and tags:
+            bits &= fitting_starts(self.rooms_mask(tags, day), length)
+        return bits != 0
+
     def best(self, req: VisitRequirement, day: date, therapist_id: str,
              wishes: Wishes) -> Candidate | None:
         """The cheapest slot for ``req`` on ``day`` with ``therapist_id``, or None."""
+        if not self.could_fit(therapist_id, day, req.duration_minutes, req.resources):
+            return None
         free, offset = self.free(therapist_id, day, wishes)
         free = self.with_free_rooms(free, req.resources, day)
         if not free:
