@@ -347,3 +347,15 @@ class CalendarFeedRow(SQLModel, table=True):
     generation: int = 0
     token_hash: str = Field(unique=True, max_length=64)
     created_at: datetime = Field(sa_column=_utc())
+
+
+class MessageJobRow(SQLModel, table=True):
+    """Messages still to be composed: the facts of a booking (which appointments, why),
+    written in the booking's transaction and turned into outbox rows before the next
+    dispatch, so a batch enrolment or an import spends its time scheduling, not on MIME."""
+
+    __tablename__ = "message_job"
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=40)  # "booked"
+    facts: str  # JSON: appointment_ids, episode_id, reason
+    created_at: datetime = Field(sa_column=_utc())

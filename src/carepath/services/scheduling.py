@@ -163,7 +163,8 @@ def enroll_in(session: Session, app: App, plan: EpisodePlan, patient_id: str,
 
 
 def save_enrolment(session: Session, app: App, schedule: EpisodeSchedule, patient_id: str, *,
-                   reason: str, previous_episode_id: int | None = None) -> Enrolment:
+                   reason: str, previous_episode_id: int | None = None,
+                   deferred: bool = False) -> Enrolment:
     """Episode (planned → active), appointment and resource rows, audit and event."""
     plan, now = schedule.plan, app.clock.now()
     lead = Counter(p.therapist_id for p in schedule.placements).most_common(1)
@@ -189,7 +190,7 @@ def save_enrolment(session: Session, app: App, schedule: EpisodeSchedule, patien
     app.audit(session, "episode.enrol", "episode", episode.id, patient=patient_id,
               pathway=plan.pathway_id, booked=len(ids), stretched_from=schedule.stretched_from,
               waitlisted=[f"{u.requirement.label}: {u.constraint}" for u in schedule.unplaced])
-    publish(session, app, AppointmentsBooked(tuple(ids), episode.id, reason))
+    publish(session, app, AppointmentsBooked(tuple(ids), episode.id, reason, deferred))
     return Enrolment(episode.id, patient_id, plan.pathway_id, schedule, ids)
 
 

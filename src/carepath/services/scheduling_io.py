@@ -27,7 +27,7 @@ from sqlmodel import Session, col, select
 from carepath.adapters.db import transaction
 from carepath.adapters.tables import AppointmentRow, PatientRow, ResourceBookingRow
 from carepath.domain.planning import plan_episode
-from carepath.domain.schedule_types import EpisodeRequest, Unplaced
+from carepath.domain.schedule_types import EpisodeRequest, EpisodeSchedule, Unplaced
 from carepath.domain.scheduling import check_slot, schedule_batch
 from carepath.domain.single import requirement_for
 from carepath.domain.timeline import Enrol, EpisodeView, TimelineConflict, decide
@@ -61,6 +61,20 @@ class BatchResult:
     repeated: dict[int, int] = field(default_factory=dict)
     visits: int = 0
     waitlisted: int = 0
+    waitlist: list[dict[str, Any]] = field(default_factory=list)  # one row per visit
+
+
+def waitlist_rows(line: int, patient_id: str, episode_id: int | None,
+                  schedule: EpisodeSchedule) -> list[dict[str, Any]]:
+    """The visits of one batch line that were not booked, each with its binding constraint
+    and the nearest real alternative: what a scheduler works through by hand."""
+    return [{"line": line, "patient": patient_id, "pathway": schedule.plan.pathway_id,
+             "episode": episode_id, "visit": u.requirement.seq, "name": u.requirement.name,
+             "week": u.requirement.week,
+             "window": f"{u.requirement.earliest}..{u.requirement.latest}",
+             "reason": u.constraint,
+             "nearest": u.alternatives[0] if u.alternatives else ""}
+            for u in schedule.unplaced]
 
 
 def _rows(path: Path, required: tuple[str, ...]) -> list[tuple[int, dict[str, str]]]:
@@ -118,12 +132,15 @@ def _book_batch(app: App, requests: list[EpisodeRequest], partial: bool) -> Batc
             line = int(request.key)
             if not schedule.booked:
                 result.failed[line] = str(no_slot_error(schedule))
+                result.waitlist += waitlist_rows(line, request.patient_id, None, schedule)
                 continue
             enrolment = save_enrolment(session, app, schedule, request.patient_id,
-                                       reason="enrolment")
+                                       reason="enrolment", deferred=True)
             result.booked[line] = enrolment.episode_id
             result.visits += len(enrolment.appointment_ids)
             result.waitlisted += len(schedule.unplaced)
+            result.waitlist += waitlist_rows(line, request.patient_id, enrolment.episode_id,
+                                             schedule)
     return result
 
 
@@ -222,7 +239,8 @@ def import_appointments(app: App, path: Path, *, skip_conflicts: bool = False) -
         app.audit(session, "appointment.import", "appointment", path.name,
                   imported=len(result.imported), conflicts=len(result.conflicts))
         if result.imported:
-            publish(session, app, AppointmentsBooked(tuple(result.imported), None, "imported"))
+            publish(session, app, AppointmentsBooked(tuple(result.imported), None, "imported",
+                                                     deferred=True))
     return result
 
 
@@ -243,7 +261,8 @@ def _check_row(app: App, session: Session, row: dict[str, str], start: datetime,
     day = start.astimezone(clinic_zone(app)).date()
     req = requirement_for(visit, row["visit_type"], day, day)
     placed = check_slot(req, clinic, busy, zone=clinic_zone(app), start=start,
-                        therapist_id=row["therapist_id"], patient_id=row["patient_id"])
+                        therapist_id=row["therapist_id"], patient_id=row["patient_id"],
+                        patient_rest=False)
     if isinstance(placed, Unplaced):
         raise refusal(f"{row['visit_type']} at {row['start']} with {row['therapist_id']}",
                       placed)
