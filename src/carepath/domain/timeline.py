@@ -44,7 +44,7 @@ EVENT_MEANINGS: Mapping[str, str] = {
     "activate": "its visits are booked (enrolment)",
     "complete": "the series is over; remaining visits cancelled, `on_complete` enrolled",
     "continue": "a booster series runs on; its future visits move to the next series",
-    "relapse": "a relapse is reported: held (pathway `on_relapse: hold`), visits cancelled",
+    "relapse": "a relapse is reported: held (`timeline.relapse: hold`), future visits cancelled",
     "hold": "paused by hand; future visits cancelled",
     "resume": "back to active once its lanes are free (book visits again by hand)",
     "cancel": "stopped; future visits cancelled",
