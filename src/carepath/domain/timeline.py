@@ -36,7 +36,7 @@ EPISODE_EVENTS: Mapping[str, Mapping[str, str]] = {
     "hold": {"active": "on_hold"},
     "resume": {"on_hold": "active"},
     "cancel": {"planned": "cancelled", "active": "cancelled", "on_hold": "cancelled"},
-    "supersede": {"on_hold": "cancelled"},
+    "supersede": {"on_hold": "finished"},
     "discharge": {"planned": "cancelled", "active": "finished", "on_hold": "finished"},
 }
 
@@ -48,7 +48,7 @@ EVENT_MEANINGS: Mapping[str, str] = {
     "hold": "paused by hand; future visits cancelled",
     "resume": "back to active once its lanes are free (book visits again by hand)",
     "cancel": "stopped; future visits cancelled",
-    "supersede": "a held episode replaced by the next one in its lane",
+    "supersede": "a held series is over: the next one in its lane has started",
     "discharge": "the patient leaves care: every open episode closed",
 }
 
