@@ -44,7 +44,7 @@ def complete_episode(episode_id: int) -> str:
 
 @flow(name="report_relapse", flow_run_name="report-relapse")
 def report_relapse(patient_id: str, on: date | None = None) -> str:
-    """Pause the booster series (CANCEL invites, patient emails), start post-relapse care."""
+    """Hold every running episode (CANCEL invites, patient emails), start post-relapse care."""
     app = current_app()
     with recorded_run(app, "report_relapse", "report relapse") as run:
         result = lifecycle.report_relapse(app, patient_id, on=on)
