@@ -152,7 +152,7 @@ def test_deployed_flows_refuse_a_database_serve_orchestrates(
 ) -> None:
     """A Prefect worker's flow run opens the app from the environment and stops at once,
     with one line, while carepath serve holds the database; otherwise it is fenced too."""
-    from flows.context import current_app
+    from flows.context import current_app, forget_deployed
 
     monkeypatch.setenv("CAREPATH_HOME", str(app.settings.home))
     monkeypatch.setenv("CAREPATH_CONFIG_DIR", str(app.settings.config_dir))
@@ -164,6 +164,9 @@ def test_deployed_flows_refuse_a_database_serve_orchestrates(
         current_app()
     # serve stops (released at the wall-clock time the worker's app reads)
     release_lease(dataclasses.replace(app, clock=SystemClock()), "scheduler", "host-a:1")
-    deployed = current_app()
-    assert deployed.engine.get_execution_options()["carepath_fence"].engine == "prefect"
-    deployed.engine.dispose()
+    try:
+        deployed = current_app()
+        assert deployed.engine.get_execution_options()["carepath_fence"].engine == "prefect"
+        assert current_app() is deployed  # opened once per process, not once per task
+    finally:
+        forget_deployed()
