@@ -20,6 +20,7 @@ from carepath.adapters.clock import SystemClock
 from carepath.adapters.db import transaction
 from carepath.adapters.tables import RunRow
 from carepath.services import App
+from carepath.services.runs import double_runs, list_runs
 from carepath.settings import Settings
 from carepath.testing import serve_process
 
@@ -92,3 +93,4 @@ def test_a_serve_frozen_past_its_lease_stops_and_writes_nothing(
 
     second.send_signal(signal.SIGTERM)
     assert second.wait(timeout=DEADLINE_SECONDS) == 0
+    assert double_runs(list_runs(app, limit=10_000)) == []  # no sweep ever ran twice at once
