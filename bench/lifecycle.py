@@ -36,7 +36,7 @@ from typing import Any
 
 from sqlalchemy import delete, insert
 
-from bench.goals import NOW, _app, _insert, _subscribers_detached, populate
+from bench.goals import NOW, _app, _insert, _minimal_booker, _subscribers_detached, populate
 from carepath.adapters.clock import FixedClock
 from carepath.adapters.db import transaction
 from carepath.adapters.tables import OutboxRow
@@ -101,8 +101,8 @@ def bench_one(backend: str, folder: Path, url: str, episodes: int, counts: list[
     app = _app(folder, url)
     _, today = populate(app, episodes, random.Random(seed))
     _insert(app, today)
-    with _subscribers_detached(EscalationRaised):  # the backlog once, without its emails:
-        review_all(app, now=NOW)                   # what follows is the steady daily sweep
+    with _subscribers_detached(EscalationRaised):  # the backlog once, without its emails
+        review_all(app, now=NOW, book=_minimal_booker)  # (what follows is the daily sweep)
     with transaction(app.engine) as session:
         session.execute(delete(OutboxRow))  # only the bench's own messages are dispatched
     messages = max(1, int(episodes * MESSAGES_PER_EPISODE))
