@@ -75,8 +75,8 @@ def run(argv: list[str]) -> None:
     backends = ["sqlite"] + (["postgresql"] if args.url else [])
     print(_header())
     figures: list[Figure] = []
-    for backend in backends:
-        for size in sizes:
+    for size in sizes:
+        for backend in backends:
             with _database(backend, args.url) as (folder, url):
                 for figure in bench_one(backend, folder, url, size, counts, args.seed):
                     figures.append(figure)
