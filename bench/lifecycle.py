@@ -9,7 +9,8 @@ fan out:
 
 - *review*: the daily goal review with nothing new (what each day costs), its episodes split
   into that many episode-id ranges;
-- *dispatch*: one pending message per four episodes, sent to the mail folder, split by
+- *dispatch*: one pending message per four episodes (at most 2,000: a busy day's outbox; the
+  dispatch's work follows the messages, not the episodes), sent to the mail folder, split by
   outbox id.
 
 Each partition runs in its own process, as a Prefect worker would run it, started before the
@@ -49,6 +50,7 @@ from carepath.services.sweeps import run_sweep
 from carepath.settings import Settings
 
 MESSAGES_PER_EPISODE = 0.25
+MAX_MESSAGES = 2000
 
 
 @dataclass(frozen=True)
@@ -105,7 +107,7 @@ def bench_one(backend: str, folder: Path, url: str, episodes: int, counts: list[
         review_all(app, now=NOW, book=_minimal_booker)  # (what follows is the daily sweep)
     with transaction(app.engine) as session:
         session.execute(delete(OutboxRow))  # only the bench's own messages are dispatched
-    messages = max(1, int(episodes * MESSAGES_PER_EPISODE))
+    messages = max(1, min(MAX_MESSAGES, int(episodes * MESSAGES_PER_EPISODE)))
     for count in counts:
         wall, cpu = _partitioned(folder, url, "review_goals", count)
         yield Figure(backend, episodes, "review", episodes, count, wall, cpu)
