@@ -62,6 +62,7 @@ class Figure:
     partitions: int
     wall: float
     cpu: float
+    error: str = ""  # why a partition failed, if one did
 
 
 def run(argv: list[str]) -> None:
@@ -70,11 +71,13 @@ def run(argv: list[str]) -> None:
     parser.add_argument("--partitions", default="1,2")
     parser.add_argument("--url", default="", help="a PostgreSQL URL: a throwaway schema of it "
                                                   "is benched beside SQLite")
+    parser.add_argument("--databases", default="sqlite,postgresql",
+                        help="which of sqlite,postgresql (postgresql only with --url)")
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args(argv)
     sizes = [int(n) for n in args.episodes.split(",")]
     counts = [int(n) for n in args.partitions.split(",")]
-    backends = ["sqlite"] + (["postgresql"] if args.url else [])
+    backends = [b for b in args.databases.split(",") if b == "sqlite" or args.url]
     print(_header())
     figures: list[Figure] = []
     for size in sizes:
@@ -109,12 +112,12 @@ def bench_one(backend: str, folder: Path, url: str, episodes: int, counts: list[
         session.execute(delete(OutboxRow))  # only the bench's own messages are dispatched
     messages = max(1, min(MAX_MESSAGES, int(episodes * MESSAGES_PER_EPISODE)))
     for count in counts:
-        wall, cpu = _partitioned(folder, url, "review_goals", count)
-        yield Figure(backend, episodes, "review", episodes, count, wall, cpu)
+        wall, cpu, error = _partitioned(folder, url, "review_goals", count)
+        yield Figure(backend, episodes, "review", episodes, count, wall, cpu, error)
     for number, count in enumerate(counts):
         _queue(app, messages, first=number * messages)
-        wall, cpu = _partitioned(folder, url, "dispatch_outbox", count)
-        yield Figure(backend, episodes, "dispatch", messages, count, wall, cpu)
+        wall, cpu, error = _partitioned(folder, url, "dispatch_outbox", count)
+        yield Figure(backend, episodes, "dispatch", messages, count, wall, cpu, error)
     app.engine.dispose()
 
 
@@ -134,8 +137,9 @@ def _queue(app: App, count: int, *, first: int) -> None:
         session.execute(insert(OutboxRow), rows)
 
 
-def _partitioned(folder: Path, url: str, sweep: str, count: int) -> tuple[float, float]:
-    """Run ``sweep`` as ``count`` partitions in as many processes: (wall s, summed CPU s)."""
+def _partitioned(folder: Path, url: str, sweep: str, count: int) -> tuple[float, float, str]:
+    """Run ``sweep`` as ``count`` partitions in as many processes: (wall s, summed CPU s, the
+    first partition's error or "")."""
     context = multiprocessing.get_context("spawn")
     ready, results = context.Queue(), context.Queue()
     go = context.Event()
@@ -146,14 +150,14 @@ def _partitioned(folder: Path, url: str, sweep: str, count: int) -> tuple[float,
     for _ in workers:
         ready.get(timeout=600)
     go.set()
-    spans: list[tuple[float, float, float]] = [results.get(timeout=3600) for _ in workers]
+    spans: list[tuple[float, float, float, str]] = [results.get(timeout=3600)
+                                                     for _ in workers]
     for worker in workers:
         worker.join()
-        if worker.exitcode != 0:
-            raise RuntimeError(f"{sweep} partition failed (exit code {worker.exitcode})")
-    start = min(s for s, _, _ in spans)
-    end = max(e for _, e, _ in spans)
-    return end - start, sum(c for _, _, c in spans)
+    start = min(s for s, _, _, _ in spans)
+    end = max(e for _, e, _, _ in spans)
+    errors = [error for _, _, _, error in spans if error]
+    return end - start, sum(c for _, _, c, _ in spans), errors[0] if errors else ""
 
 
 def _partition(folder: str, url: str, sweep: str, index: int, count: int, ready: Any,
@@ -166,8 +170,12 @@ def _partition(folder: str, url: str, sweep: str, index: int, count: int, ready:
     ready.put(index)
     go.wait()
     wall, cpu = time.time(), time.process_time()
-    run_sweep(app, sweep, partition=None if count == 1 else (index, count))
-    results.put((wall, time.time(), time.process_time() - cpu))
+    error = ""
+    try:
+        run_sweep(app, sweep, partition=None if count == 1 else (index, count))
+    except Exception as failure:  # noqa: BLE001 - reported as the figure, not a traceback
+        error = f"{type(failure).__name__}: {str(failure).splitlines()[0]}"
+    results.put((wall, time.time(), time.process_time() - cpu, error))
     app.engine.dispose()
 
 
@@ -180,6 +188,9 @@ def _line(figure: Figure, figures: list[Figure]) -> str:
     single = next((f for f in figures if (f.backend, f.episodes, f.sweep, f.partitions)
                    == (figure.backend, figure.episodes, figure.sweep, 1)), None)
     speedup = f"{single.wall / figure.wall:.2f}x" if single and figure.wall else "-"
+    if figure.error:
+        return (f"{figure.backend:<11}{figure.episodes:>9} {figure.sweep:<9}{figure.items:>7}"
+                f"{figure.partitions:>6}  failed: {figure.error}")
     return (f"{figure.backend:<11}{figure.episodes:>9} {figure.sweep:<9}{figure.items:>7}"
             f"{figure.partitions:>6}{figure.wall:>9.2f}{figure.cpu:>8.2f}"
             f"{figure.cpu * 1000 / figure.items:>12.3f}{speedup:>9}")

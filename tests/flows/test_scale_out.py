@@ -94,6 +94,8 @@ def test_deployed_sweep_runs_on_a_process_worker(prefect_env: dict[str, str],
     app = App.open(Settings.from_env(prefect_env), SystemClock())
     _prefect(prefect_env, "work-pool", "create", "carepath", "--type", "process")
     _prefect(prefect_env, "deploy", "--all")
+    automations = _prefect(prefect_env, "automation", "ls")
+    assert "report-problem" in automations  # the trigger reporting Failed and Late runs
     _prefect(prefect_env, "deployment", "run", "dispatch_outbox/dispatch-outbox")
     worker = subprocess.Popen([PREFECT, "worker", "start", "--pool", "carepath"],
                               env=prefect_env, cwd=ROOT, stdout=subprocess.PIPE,
