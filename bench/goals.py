@@ -41,6 +41,7 @@ from carepath.adapters.tables import (
     MeasurementRow,
     PatientRow,
     RecoveryReportRow,
+    TherapistRow,
 )
 from carepath.config_loader import load_config
 from carepath.domain.config import Pathway
@@ -173,7 +174,7 @@ def populate(app: App, episodes: int,
     """Write the seeded workload up to yesterday with bulk inserts: the row counts, and
     today's new measurements and reports (for the daily sweep)."""
     rows: dict[str, list[dict[str, Any]]] = {k: [] for k in (
-        "patient", "episode", "goal", "measurement", "appointment", "recovery")}
+        "patient", "therapist", "episode", "goal", "measurement", "appointment", "recovery")}
     therapists = [t.id for t in app.config.clinic.therapists]
     for n in range(1, episodes + 1):
         pathway = app.config.pathway(rng.choices([p for p, _ in MIX], [w for _, w in MIX])[0])
@@ -181,6 +182,12 @@ def populate(app: App, episodes: int,
         rows["patient"].append({"id": f"P{n:05d}", "name": f"Patient {n}",
                                 "physician_email": "dr@example.org", "created_at": NOW,
                                 "updated_at": NOW})
+        # Each episode's visits get a calendar of their own: thousands of patients on six
+        # therapists would overlap, which PostgreSQL's exclusion constraint rightly refuses
+        # (the review reads visits per episode and never their therapist).
+        rows["therapist"].append({"id": f"bench-{n:05d}", "name": f"Bench {n}",
+                                  "email": f"bench{n}@example.org", "skills": "",
+                                  "senior": False, "active": False})
         rows["episode"].append({"id": n, "patient_id": f"P{n:05d}", "pathway_id": pathway.id,
                                 "pathway_version": 1, "state": "active",
                                 "start_date": start.date(), "therapist_id": rng.choice(
@@ -199,7 +206,8 @@ def populate(app: App, episodes: int,
 
 
 def _insert(app: App, rows: dict[str, list[dict[str, Any]]]) -> None:
-    tables = {"patient": PatientRow, "episode": EpisodeRow, "goal": GoalRow,
+    tables = {"patient": PatientRow, "therapist": TherapistRow, "episode": EpisodeRow,
+              "goal": GoalRow,
               "measurement": MeasurementRow, "appointment": AppointmentRow,
               "recovery": RecoveryReportRow}
     with transaction(app.engine) as session:
@@ -267,7 +275,7 @@ def _appointment(rows: dict[str, list[dict[str, Any]]], n: int, k: int, when: da
                  status: str) -> None:
     rows["appointment"].append({
         "uid": f"bench-{n}-{k}", "episode_id": n, "patient_id": f"P{n:05d}",
-        "therapist_id": "chen", "visit_type": "treatment", "visit_name": "Treatment",
+        "therapist_id": f"bench-{n:05d}", "visit_type": "treatment", "visit_name": "Treatment",
         "seq": k + 1, "start_utc": when, "end_utc": when + timedelta(minutes=45),
         "status": status, "sequence": 0, "fixed": False, "caregiver_invited": False,
         "created_at": NOW, "updated_at": when - timedelta(days=2)})

@@ -197,7 +197,8 @@ def _orchestrator(env: Mapping[str, str]) -> _Orchestrator:
         raise InputError("CAREPATH_LEASE_RENEW_SECONDS",
                          f"{values['lease_renew_seconds']:g} s is more than half of "
                          f"CAREPATH_LEASE_SECONDS ({values['lease_seconds']:g} s)",
-                         "renew at most every half lease, e.g. 30 for a 180 s lease")
+                         "set CAREPATH_LEASE_RENEW_SECONDS to at most half of it, e.g. 30 "
+                         "for a 180 s lease")
     return values
 
 
