@@ -106,7 +106,7 @@ def test_a_stall_persisting_after_the_reassessment_climbs_to_level_two(app: App)
     assert (second.level, second.kind, second.status) == (2, "stall", "open")
     assert second.assigned_to == "alvarez" and second.proposed_pathway == "progression-review"
     actions = get_escalation(app, second.id or 0).evidence["actions"]
-    assert "write to the referring physician" in actions
+    assert "wrote to the referring physician" in actions
     assert review_all(app, now=_at(44), book=FirstMorningBooker()).escalations == []
 
 
@@ -229,7 +229,7 @@ def test_a_therapist_on_leave_hands_the_reassessment_to_a_colleague(app: App) ->
     assert booked.therapist_id != "chen" and booked.visit_type == "reevaluation"
     assert date(2027, 3, 21) <= _local_day(booked) <= date(2027, 3, 25)
     [action] = [a for a in get_escalation(app, opened.escalation_id).evidence["actions"]
-                if a.startswith("reassessment booked")]
+                if a.startswith("booked a reassessment")]
     assert "on leave" in action
 
 
