@@ -46,6 +46,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
               "Every recorded change: when (UTC), who, what, to which record, with its details."),
     "db": ("carepath.cli.db", "db_app", "Database schema and location."),
     "fhir": ("carepath.cli.fhir", "fhir_app", "FHIR R4: export, import, API tokens."),
+    "holds": ("carepath.cli.clinical", "holds_app",
+              "Progression holds from the two-hour rule: list and clear."),
+    "visit-review": ("carepath.cli.clinical", "visit_review_app",
+                     "Record what a progression review found: devices, orthotics, the "
+                     "caregiver's role."),
 }
 
 

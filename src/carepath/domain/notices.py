@@ -42,8 +42,9 @@ ADVICE = (
      "and tell your therapist if you feel too warm."),
     ("The two-hour rule",
      "After your session you should feel back to normal within two hours. If you still feel "
-     "worse after two hours, the session was too hard: tell your therapist, and the next one "
-     "will be easier."),
+     "worse after two hours, the session was too hard: tell your therapist. Repeated "
+     "reports put a hold on your programme: your sessions are not made harder until your "
+     "therapist has checked that you recover within two hours again."),
     ("Bring your walking aid",
      "Bring the cane, crutches, walker or wheelchair you use every day, any braces or "
      "orthotics, and wear comfortable shoes."),

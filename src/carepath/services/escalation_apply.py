@@ -34,6 +34,7 @@ from carepath.domain.review import EpisodeFacts, ReviewDecision
 from carepath.errors import CarepathError
 from carepath.services import App
 from carepath.services.events import EscalationRaised, publish
+from carepath.services.holds import place_hold
 from carepath.services.reassessment import Booker
 
 
@@ -75,8 +76,10 @@ def apply_decision(session: Session, app: App, decision: ReviewDecision, facts: 
     session.add_all([row for row, _ in opened.values()])
     session.flush()
     applied = []
-    for row, _ in opened.values():
+    for row, evidence in opened.values():
         assert row.id is not None
+        if evidence.get("hold_progression"):
+            place_hold(session, app, facts.episode_id, row.id, row.summary, now)
         publish(session, app, EscalationRaised(row.id, row.level, row.kind))
         app.audit(session, "escalation.open", "escalation", row.id, key=row.dedupe_key,
                   level=row.level, kind=row.kind)
