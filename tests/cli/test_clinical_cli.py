@@ -4,8 +4,10 @@ without `--`; accept fails loudly when it cannot book."""
 
 from __future__ import annotations
 
+import email
 import json
 from datetime import timedelta
+from email import policy
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +39,22 @@ def ok(*args: str) -> str:
     return str(result.output)
 
 
+def _calendar_text(outbox_id: int) -> str:
+    """The text/calendar part of a queued message, unfolded."""
+    from carepath.cli.common import open_app
+    from carepath.services.outbox import show
+
+    message = email.message_from_string(show(open_app(), outbox_id).body,
+                                        policy=policy.default)
+    parts = [p for p in message.walk() if p.get_content_type() == "text/calendar"]
+    return "".join(str(p.get_content()) for p in parts).replace("\r\n ", "")
+
+
+def _invites() -> list[dict[str, Any]]:
+    entries = json.loads(ok("outbox", "list", "--format", "json"))
+    return [e for e in entries if e["kind"] == "invite.request"]
+
+
 def _ago(hours: int) -> str:
     return (SystemClock().now() - timedelta(hours=hours)).isoformat(timespec="minutes")
 
@@ -50,7 +68,10 @@ def test_two_hour_failures_hold_progression_until_a_therapist_clears_it(
     ok("enroll", "MRN1002", "post-relapse", "--start", _tomorrow(), "--partial")
     ok("recovery", "record", "1", "--no", "--at", _ago(72))
     ok("recovery", "record", "1", "--no", "--at", _ago(2))
+    invites = _invites()
     assert "1 new escalation" in ok("review")
+    [update] = _invites()[: len(_invites()) - len(invites)]  # newest first
+    assert "HOLD PROGRESSION" in _calendar_text(update["id"])
     booked = json.loads(ok("appointments", "list", "--status", "booked", "--format", "json"))
     assert booked and all(v["hold"] == "HOLD progression" for v in booked)
     therapist = booked[0]["therapist_id"]
@@ -61,7 +82,9 @@ def test_two_hour_failures_hold_progression_until_a_therapist_clears_it(
     [hold] = json.loads(ok("holds", "list", "--format", "json"))
     assert hold["episode_id"] == 1 and hold["active"] is True
     assert invoke("holds", "clear", str(hold["id"])).exit_code != 0  # a reason is required
+    before_clear = len(_invites())
     ok("holds", "clear", str(hold["id"]), "--reason", "recovered within 2 h twice")
+    assert len(_invites()) == before_clear + 1  # the next visit's invite, without the hold
     assert json.loads(ok("holds", "list", "--format", "json")) == []
     after = json.loads(ok("appointments", "list", "--status", "booked", "--format", "json"))
     assert all(v["hold"] == "" for v in after)

@@ -15,7 +15,7 @@ from datetime import datetime
 from sqlmodel import Session, col, select
 
 from carepath.adapters.db import transaction
-from carepath.adapters.tables import EpisodeRow, ProgressionHoldRow
+from carepath.adapters.tables import AppointmentRow, EpisodeRow, ProgressionHoldRow
 from carepath.errors import InputError, NotFound
 from carepath.services import App
 
@@ -53,7 +53,26 @@ def place_hold(session: Session, app: App, episode_id: int, escalation_id: int |
     session.flush()
     app.audit(session, "hold.place", "episode", episode_id, hold=row.id,
               escalation=escalation_id)
+    _update_next_invite(session, app, episode_id, now, "hold on progression placed")
     return row
+
+
+def _update_next_invite(session: Session, app: App, episode_id: int, now: datetime,
+                        reason: str) -> None:
+    """The therapist's invite for the episode's next visit says (or no longer says) HOLD:
+    its SEQUENCE rises and the updated REQUEST goes to the therapist only."""
+    from carepath.services.notify import queue_therapist_update
+
+    upcoming = session.exec(select(AppointmentRow).where(
+        AppointmentRow.episode_id == episode_id, AppointmentRow.status == "booked",
+        col(AppointmentRow.start_utc) > now).order_by(col(AppointmentRow.start_utc))).first()
+    if upcoming is None or upcoming.id is None:
+        return
+    upcoming.sequence += 1
+    upcoming.updated_at = now
+    session.add(upcoming)
+    session.flush()
+    queue_therapist_update(session, app, upcoming.id, reason=reason)
 
 
 def held_episodes(session: Session, episode_ids: Iterable[int | None]) -> set[int]:
@@ -99,6 +118,9 @@ def clear_hold(app: App, hold_id: int, reason: str) -> HoldView:
         session.add(row)
         app.audit(session, "hold.clear", "episode", row.episode_id, hold=hold_id,
                   reason=row.clear_reason)
+        session.flush()
+        _update_next_invite(session, app, row.episode_id, row.cleared_at,
+                            "hold on progression cleared")
         episode = session.get(EpisodeRow, row.episode_id)
         return _view(row, episode.patient_id if episode else "")
 
