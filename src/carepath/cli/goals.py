@@ -171,8 +171,18 @@ def escalations_show(escalation: int, fmt: Format = FORMAT_OPTION) -> None:
                       f"no-change band {measure['band_low']:g}–{measure['band_high']:g}, "
                       f"target {measure['target']}; reviews: {values} → {measure['verdict']}",
                       markup=False)
-    for line in [*view.evidence.get("facts", []), *view.evidence.get("actions", [])]:
+    for line in view.evidence.get("facts", []):
         console.print(f"  {line}", markup=False)
+    for title, key in (("What carepath did", "actions"), ("What the therapist should do",
+                                                           "to_do")):
+        if view.evidence.get(key):
+            console.print(f"  {title}:", markup=False)
+        for line in view.evidence.get(key, []):
+            console.print(f"  - {line}", markup=False)
+    if view.proposed_pathway and view.status in ("open", "scheduled"):
+        console.print(f"  Proposed, not booked: {view.proposed_pathway} — carepath escalations "
+                      f"preview {view.id}, then carepath escalations accept {view.id}",
+                      markup=False)
 
 
 @escalations_app.command("resolve")
