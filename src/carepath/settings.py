@@ -35,6 +35,8 @@ class Settings:
     caldav_username: str | None = None
     caldav_password: str | None = field(default=None, repr=False)
     caldav_ca_bundle: Path | None = None
+    db_connect_timeout: float = 10.0  # seconds to wait for the database to answer a connect
+    db_statement_timeout: float = 300.0  # seconds any one statement may run (0: no limit)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str], cwd: Path | None = None) -> Settings:
@@ -65,6 +67,8 @@ class Settings:
             caldav_username=env.get("CAREPATH_CALDAV_USERNAME"),
             caldav_password=env.get("CAREPATH_CALDAV_PASSWORD"),
             caldav_ca_bundle=_ca_bundle(env, base),
+            db_connect_timeout=_seconds(env, "CAREPATH_DB_CONNECT_TIMEOUT", 10.0, zero=False),
+            db_statement_timeout=_seconds(env, "CAREPATH_DB_STATEMENT_TIMEOUT", 300.0),
         )
 
     def public(self) -> dict[str, str]:
@@ -125,6 +129,22 @@ def _ca_bundle(env: Mapping[str, str], base: Path) -> Path | None:
                          "point it at the CA's certificate in PEM form (-----BEGIN "
                          "CERTIFICATE-----), not at a key or a DER file")
     return path
+
+
+def _seconds(env: Mapping[str, str], name: str, default: float, *, zero: bool = True) -> float:
+    """A number of seconds (fractions allowed); 0 means no limit where ``zero`` allows it."""
+    raw = (env.get(name) or "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    lowest = 0.0 if zero else 1.0
+    if not lowest <= value <= 86_400 or value != value:  # NaN compares false
+        raise InputError(name, f"{raw[:40]!r} is not a number of seconds from {lowest:g} to "
+                         "86400", f"set {name}={default:g}")
+    return value
 
 
 def _integer(env: Mapping[str, str], name: str, default: int) -> int:
