@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
+from carepath.domain.text import printable
 from carepath.errors import InputError
 from carepath.resources import bundled_config_dir
 from carepath.settings_file import read_settings_file
@@ -56,7 +57,7 @@ class Settings:
         _choice("CAREPATH_SMTP_SECURITY", security, ("starttls", "tls", "none"))
         return cls(
             home=home, config_dir=config_dir, database_url=url,
-            actor=env.get("CAREPATH_ACTOR") or env.get("USER") or "admin",
+            actor=_actor(env),
             mail_transport=transport,
             smtp_host=env.get("CAREPATH_SMTP_HOST", "127.0.0.1"),
             smtp_port=_integer(env, "CAREPATH_SMTP_PORT", 465 if security == "tls" else 25),
@@ -129,6 +130,13 @@ def _ca_bundle(env: Mapping[str, str], base: Path) -> Path | None:
                          "point it at the CA's certificate in PEM form (-----BEGIN "
                          "CERTIFICATE-----), not at a key or a DER file")
     return path
+
+
+def _actor(env: Mapping[str, str]) -> str:
+    """Who the audit log records: one visible line (a terminal escape or a line break in
+    CAREPATH_ACTOR would be stored, then replayed by every ``carepath audit``)."""
+    raw = env.get("CAREPATH_ACTOR") or env.get("USER") or "admin"
+    return printable(raw.strip())[:100] or "admin"
 
 
 def _seconds(env: Mapping[str, str], name: str, default: float, *, zero: bool = True) -> float:

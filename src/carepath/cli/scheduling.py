@@ -16,6 +16,7 @@ import typer
 from carepath.adapters.output_file import FORCE_HELP, write_output_file
 from carepath.cli.common import FORMAT_OPTION, Format, console, emit, open_app
 from carepath.domain.schedule_types import EpisodeSchedule
+from carepath.domain.timeutil import horizon_problem
 from carepath.errors import InputError
 from carepath.services import App
 from carepath.services import scheduling as booking
@@ -29,9 +30,13 @@ therapists_app = typer.Typer(help="Therapists: leave entered at run time.", no_a
 
 def parse_day(text: str, option: str) -> date:
     try:
-        return date.fromisoformat(text.strip())
+        day = date.fromisoformat(text.strip())
     except ValueError:
         raise InputError(f"{option} {text!r}", "not a date", "write e.g. 2027-03-01") from None
+    problem = horizon_problem(day)
+    if problem:
+        raise InputError(f"{option} {text.strip()}", problem, "give an earlier date")
+    return day
 
 
 def zone_of(app: App) -> ZoneInfo:
