@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 
 import typer
 
+from carepath.adapters.output_file import FORCE_HELP
 from carepath.cli.common import FORMAT_OPTION, Format, console, emit, open_app
 from carepath.cli.config import parse_date
 from carepath.errors import InputError
@@ -237,10 +238,11 @@ def escalations_preview(escalation: int,
 def report_episode(
     episode: int,
     output: Path = typer.Option(..., "-o", "--output", help="the HTML file to write"),
+    force: bool = typer.Option(False, "--force", help=FORCE_HELP),
 ) -> None:
     """One HTML file (opens offline): goals, charts with MCID band and target, attendance,
     two-hour reports and escalations."""
     from carepath.services.report import write_episode_report
 
-    write_episode_report(open_app(), episode, output)
+    write_episode_report(open_app(), episode, output, force=force)
     console.print(f"wrote {output}", markup=False)

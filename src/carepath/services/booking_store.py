@@ -225,7 +225,7 @@ def guard_bookings(session: Session, app: App,
                 raise RaceLost(
                     f"{therapist}'s leave {period.first_day} – {period.last_day} was recorded "
                     f"while {what} was being booked; nothing was booked — run the command "
-                    "again: it books around the leave")
+                    "again: it sees the leave now")
 
 
 def guard_placements(session: Session, app: App, placements: Sequence[Placement],

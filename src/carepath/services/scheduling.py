@@ -26,7 +26,7 @@ from carepath.domain.schedule_types import Busy, EpisodeSchedule, Placement, Slo
 from carepath.domain.scheduling import free_slots, place_visit, schedule_episode
 from carepath.domain.single import requirement_for
 from carepath.domain.timeline import Enrol, decide
-from carepath.domain.timeutil import local_datetime
+from carepath.domain.timeutil import horizon_problem, local_datetime
 from carepath.errors import InputError, NoSlotAvailable, NotFound, SlotTaken
 from carepath.services import App
 from carepath.services.booking_store import (
@@ -78,6 +78,7 @@ def enroll(app: App, patient_id: str, pathway_id: str, start: date, *,
     patient = get_patient(app, patient_id)
     check_start(app, start)
     plan = plan_episode(pathway, start, patient.preferences)
+    check_horizon(plan)
     for attempt in range(RACE_RETRIES):
         try:
             with transaction(app.engine) as session:
@@ -134,6 +135,15 @@ def check_start(app: App, start: date) -> None:
     reason = ClinicCalendar(app.config.clinic, zone).closed_reason(start)
     if reason and not reason.startswith("closed on "):  # a holiday or closure, not a weekend
         raise InputError(f"start {start}", f"the clinic is {reason}", "start on an open day")
+
+
+def check_horizon(plan: EpisodePlan) -> None:
+    """The whole episode, stretched to its longest, must end within the holiday data."""
+    last = plan.start + timedelta(weeks=max(plan.weeks, plan.max_weeks))
+    problem = horizon_problem(plan.start) or horizon_problem(last)
+    if problem:
+        raise InputError(f"start {plan.start}", f"the episode would run to {last}, which "
+                         f"{problem}", "start earlier")
 
 
 def not_before(app: App, start: date) -> datetime:
