@@ -160,3 +160,12 @@ def test_the_week_moves_with_the_clock_and_sessions_end(clinic: Clinic,
     assert therapist.get("/day").headers["location"] == "/login"  # 12 hours at most
     again = sign_in(client_for(clinic.app), "chen", clinic.passwords["chen"]).get("/day")
     assert "No visits today." in again.text and "No other visits this week." in again.text
+
+
+def test_any_day_can_be_opened_and_a_bad_date_is_one_line(clinic: Clinic,
+                                                          therapist: TestClient) -> None:
+    page = therapist.get("/day?day=2027-03-03").text
+    assert "Wednesday 3 March 2027" in page and "strength-balance" in page.split(
+        "The rest of this week")[0]
+    bad = therapist.get("/day?day=3/3/2027")
+    assert bad.status_code == 400 and "write it as 2027-03-01" in bad.text

@@ -12,6 +12,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from markupsafe import Markup
@@ -164,24 +165,38 @@ class InboxItem:
     chart: Chart | None
 
 
-def open_escalations(app: App, therapist_id: str | None = None) -> list[InboxItem]:
-    """Open escalations with the patient's name and the first chart of their evidence;
-    a therapist sees those of their own episodes and those assigned to them."""
+def escalation_view(row: EscalationRow) -> EscalationView:
+    assert row.id is not None
+    return EscalationView(row.id, row.episode_id, row.level, row.kind, row.status, row.summary,
+                          row.appointment_id, row.assigned_to, row.proposed_pathway,
+                          row.resolution, row.created_at, row.updated_at,
+                          json.loads(row.evidence or "{}"))
+
+
+def open_escalations(app: App, therapist_id: str | None = None,
+                     limit: int = 50) -> list[InboxItem]:
+    """Open escalations, newest first, with the patient's name and the chart of the first
+    measure in their evidence; a therapist sees those of their own episodes and those
+    assigned to them (a senior's case reviews)."""
+    query = (select(EscalationRow, EpisodeRow.therapist_id, PatientRow.name)
+             .join(EpisodeRow, col(EpisodeRow.id) == EscalationRow.episode_id)
+             .join(PatientRow, col(PatientRow.id) == EpisodeRow.patient_id)
+             .where(EscalationRow.status == "open")
+             .order_by(col(EscalationRow.id).desc()).limit(limit))
+    if therapist_id:
+        query = query.where((EpisodeRow.therapist_id == therapist_id)
+                            | (EscalationRow.assigned_to == therapist_id))
     items = []
-    for esc in list_escalations(app, status="open"):
-        with transaction(app.engine) as session:
-            episode = session.get(EpisodeRow, esc.episode_id)
-            if episode is None:
-                continue
-            if therapist_id and therapist_id not in (episode.therapist_id, esc.assigned_to):
-                continue
-            patient = session.get(PatientRow, episode.patient_id)
-            measures = [str(m.get("measure_id")) for m in esc.evidence.get("measures", [])
+    with transaction(app.engine) as session:
+        for row, _therapist, patient in session.exec(query).all():
+            view = escalation_view(row)
+            measures = [str(m.get("measure_id")) for m in view.evidence.get("measures", [])
                         if isinstance(m, dict) and m.get("measure_id")]
-            charts = episode_charts(session, app, esc.episode_id, only=measures[:1] or None)
-        chart = Chart(Markup(measure_chart(charts[0].spec)), charts[0].caption) if charts \
-            else None
-        items.append(InboxItem(esc, patient.name if patient else "", chart))
+            charts = episode_charts(session, app, row.episode_id, only=measures[:1]) \
+                if measures else []
+            chart = Chart(Markup(measure_chart(charts[0].spec)), charts[0].caption) \
+                if charts else None
+            items.append(InboxItem(view, patient, chart))
     return items
 
 
@@ -202,8 +217,6 @@ def admin_board(app: App, query: str = "", limit: int = 50) -> Board:
     from sqlmodel import func
 
     from carepath.adapters.tables import OutboxRow, RunRow
-    from carepath.config_loader import load_config
-    from carepath.errors import ConfigError
 
     text = query.strip()[:100]
     zone = zone_of(app)
@@ -226,10 +239,28 @@ def admin_board(app: App, query: str = "", limit: int = 50) -> Board:
         runs = [(r.flow, r.status, r.started_at.astimezone(zone).strftime("%Y-%m-%d %H:%M"),
                  r.summary[:200]) for r in session.exec(
                      select(RunRow).order_by(col(RunRow.id).desc()).limit(10))]
+    return Board(text, [(r.id, r.name, open_episodes.get(r.id, "")) for r in rows[:limit]],
+                 len(rows) > limit, counts, dead, runs, config_problems(app.settings.config_dir))
+
+
+_checked: dict[Path, tuple[tuple[tuple[str, int, int], ...], list[str]]] = {}
+
+
+def config_problems(folder: Path) -> list[str]:
+    """The config folder's problems as ``carepath config validate`` lists them; checked
+    again only when a file in it changed (a full check reads and validates every file)."""
+    from carepath.config_loader import load_config
+    from carepath.errors import ConfigError
+
+    stamp = tuple(sorted((str(f), s.st_mtime_ns, s.st_size) for f in folder.rglob("*")
+                         if f.is_file() for s in [f.stat()]))
+    cached = _checked.get(folder)
+    if cached is not None and cached[0] == stamp:
+        return cached[1]
     try:
-        load_config(app.settings.config_dir)
+        load_config(folder)
         problems: list[str] = []
     except ConfigError as error:
         problems = [str(p) for p in error.problems]
-    return Board(text, [(r.id, r.name, open_episodes.get(r.id, "")) for r in rows[:limit]],
-                 len(rows) > limit, counts, dead, runs, problems)
+    _checked[folder] = (stamp, problems)
+    return problems
