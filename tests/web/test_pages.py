@@ -4,7 +4,8 @@ each action checked in the database afterwards and in the audit log under the us
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import date, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlmodel import col, select
 from starlette.testclient import TestClient
@@ -20,6 +21,8 @@ from carepath.adapters.tables import (
     RecoveryReportRow,
 )
 from conftest import Clinic, client_for, csrf_of, sign_in
+
+NEW_YORK = ZoneInfo("America/New_York")
 
 
 def status_of(clinic: Clinic, visit: int) -> str:
@@ -169,3 +172,48 @@ def test_any_day_can_be_opened_and_a_bad_date_is_one_line(clinic: Clinic,
         "The rest of this week")[0]
     bad = therapist.get("/day?day=3/3/2027")
     assert bad.status_code == 400 and "write it as 2027-03-01" in bad.text
+
+
+def _counts(clinic: Clinic) -> tuple[int, int]:
+    with transaction(clinic.app.engine) as session:
+        return (len(session.exec(select(EpisodeRow)).all()),
+                len(session.exec(select(AppointmentRow)).all()))
+
+
+def test_enrol_shows_the_schedule_first_and_books_only_when_confirmed(
+        clinic: Clinic, admin: TestClient) -> None:
+    before = _counts(clinic)
+    preview = admin.get("/admin/enrol?patient=MRN1&pathway=stable-boosters&start=2027-03-08"
+                        "&therapist=")
+    assert preview.status_code == 200, preview.text
+    assert "nothing is booked until you confirm" in preview.text and "2027" in preview.text
+    assert _counts(clinic) == before
+    done = admin.post("/admin/enrol", data={"csrf": csrf_of(preview.text), "patient": "MRN1",
+                                            "pathway": "stable-boosters",
+                                            "start": "2027-03-08", "therapist": ""})
+    assert done.status_code == 303 and done.headers["location"].startswith("/episodes/")
+    episodes, visits = _counts(clinic)
+    assert episodes == before[0] + 1 and visits > before[1]
+    assert last_audit(clinic, "episode.enrol").actor == "web:boss"
+
+
+def test_leave_lists_the_visits_it_would_move_before_confirming(clinic: Clinic,
+                                                                admin: TestClient) -> None:
+    preview = admin.get("/admin/leave?therapist=chen&first=2027-03-03&last=2027-03-03")
+    assert "strength-balance" in preview.text and "Jane Doe" in preview.text
+    assert row_status(clinic, clinic.visits[1]) == ("booked", "chen")
+    admin.post("/admin/leave", data={"csrf": csrf_of(preview.text), "therapist": "chen",
+                                     "first": "2027-03-03", "last": "2027-03-03"})
+    with transaction(clinic.app.engine) as session:
+        moved = session.get(AppointmentRow, clinic.visits[1])
+        assert moved is not None
+    off_leave = moved.start_utc.astimezone(NEW_YORK).date() != date(2027, 3, 3)
+    assert moved.status == "cancelled" or off_leave or moved.therapist_id != "chen"
+    assert last_audit(clinic, "therapist.leave").actor == "web:boss"
+
+
+def row_status(clinic: Clinic, visit: int) -> tuple[str, str]:
+    with transaction(clinic.app.engine) as session:
+        row = session.get(AppointmentRow, visit)
+        assert row is not None
+        return row.status, row.therapist_id

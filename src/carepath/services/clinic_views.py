@@ -130,6 +130,19 @@ def therapist_day(app: App, therapist_id: str, day: date | None = None) -> Day:
                [v for v in lines if v.day == today], [v for v in lines if v.day != today])
 
 
+def visits_in(app: App, therapist_id: str, first: date, last: date) -> list[VisitLine]:
+    """The therapist's booked visits from ``first`` to ``last`` (clinic days): what leave
+    over those days would move."""
+    app.config.therapist(therapist_id)
+    zone = zone_of(app)
+    with transaction(app.engine) as session:
+        rows = list(session.exec(select(AppointmentRow).where(
+            AppointmentRow.therapist_id == therapist_id, AppointmentRow.status == "booked",
+            col(AppointmentRow.start_utc) >= _local_midnight(first, zone),
+            col(AppointmentRow.start_utc) < _local_midnight(last + timedelta(days=1), zone))))
+        return _lines(session, app, rows)
+
+
 def episode_page(app: App, episode_id: int) -> EpisodePage:
     """An episode as its therapist reads it: goals with verdicts, charts, visits, escalations."""
     goals = list_goals(app, episode_id)
