@@ -122,7 +122,11 @@ def test_accepting_an_escalation_enrols_the_patient(clinic: Clinic,
     inbox = therapist.get("/escalations")
     assert "no progress in 8 weeks" in inbox.text
     assert "Accept: enrol in stable-boosters" in inbox.text
-    done = therapist.post(f"/escalations/{ident}/accept", data={"csrf": csrf_of(inbox.text)})
+    before = _counts(clinic)
+    preview = therapist.get(f"/escalations/{ident}/accept")
+    assert "nothing is booked until you confirm" in preview.text
+    assert "Tuesday 2 March 2027" in preview.text and _counts(clinic) == before
+    done = therapist.post(f"/escalations/{ident}/accept", data={"csrf": csrf_of(preview.text)})
     assert done.status_code == 303, done.text
     with transaction(clinic.app.engine) as session:
         escalation = session.get(EscalationRow, ident)

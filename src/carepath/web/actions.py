@@ -126,8 +126,14 @@ def routes(web: Web, signed_in: Guard, checked_form: FormReader) -> list[BaseRou
             return web.problem(request, 404, "There is no such action.")
         return RedirectResponse(f"/escalations?done={action}", 303)
 
+    async def accept_page(request: Request) -> Response:
+        ident = _number(request.path_params["id"], "escalation")
+        return web.render(request, "accept.html.j2", escalation=ident,
+                          preview=clinical.accept_preview(web.app, ident))
+
     return [
         Route("/day", guard(day)),
+        Route("/escalations/{id}/accept", guard(accept_page), methods=["GET"]),
         Route("/visits/{id}/{event:str}", guard(visit_status), methods=["POST"]),
         Route("/episodes/{id}", guard(episode)),
         Route("/episodes/{id}/measurements", guard(measurement), methods=["POST"]),
