@@ -221,3 +221,19 @@ def row_status(clinic: Clinic, visit: int) -> tuple[str, str]:
         row = session.get(AppointmentRow, visit)
         assert row is not None
         return row.status, row.therapist_id
+
+
+def test_csv_import_names_every_wrong_line_and_imports_nothing_then(
+        clinic: Clinic, admin: TestClient) -> None:
+    csrf = csrf_of(admin.get("/admin").text)
+    bad = admin.post("/admin/patients/import", data={"csrf": csrf, "csv": (
+        "id,name,email\nMRN20,Ann Lee,ann@example.org\nMRN21,,bo@example.org\n"
+        "MRN22,Cy Park,not-an-address\n")})
+    assert bad.status_code == 400 and "line 3" in bad.text and "line 4" in bad.text
+    assert "carepath-import" not in bad.text  # no machine path in the page
+    with transaction(clinic.app.engine) as session:
+        assert session.get(PatientRow, "MRN20") is None
+    good = admin.post("/admin/patients/import", data={"csrf": csrf, "csv": (
+        "id,name,email\nMRN20,Ann Lee,ann@example.org\n")})
+    assert good.status_code == 200 and "1 added" in good.text
+    assert last_audit(clinic, "patient.create").actor == "web:boss"

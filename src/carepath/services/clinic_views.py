@@ -277,3 +277,30 @@ def config_problems(folder: Path) -> list[str]:
         problems = [str(p) for p in error.problems]
     _checked[folder] = (stamp, problems)
     return problems
+
+
+@dataclass(frozen=True)
+class Imported:
+    created: int
+    updated: int
+    unchanged: int
+    problems: list[str]  # "line N: …"; when any, nothing was imported
+
+
+def import_patients_text(app: App, text: str) -> Imported:
+    """Import patients from CSV text (as ``carepath patients import`` does a file): all or
+    nothing, every wrong line named."""
+    import tempfile
+
+    from carepath.errors import InputError
+    from carepath.services.patients import import_patients
+
+    with tempfile.TemporaryDirectory(prefix="carepath-import-") as folder:
+        path = Path(folder) / "patients.csv"
+        path.write_text(text.replace("\r\n", "\n"), encoding="utf-8")
+        try:
+            result = import_patients(app, path)
+        except InputError as error:
+            lines = [line.strip() for line in error.why.splitlines()[1:] if line.strip()]
+            return Imported(0, 0, 0, lines or [error.why.replace(str(path), "the text")])
+    return Imported(result.created, result.updated, result.unchanged, [])

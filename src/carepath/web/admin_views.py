@@ -58,6 +58,14 @@ def routes(web: Web, signed_in: Guard, checked_form: FormReader) -> list[BaseRou
         _, new = add_patient(acting, fields)
         return RedirectResponse(f"/admin?done={'added' if new else 'updated'}", 303)
 
+    async def import_csv(request: Request) -> Response:
+        form = await checked_form(request)
+        if form is None:
+            return web.problem(request, 403, EXPIRED)
+        result = clinic_views.import_patients_text(request.state.app, form.get("csv", ""))
+        return web.render(request, "imported.html.j2", 400 if result.problems else 200,
+                          result=result)
+
     async def retry(request: Request) -> Response:
         form = await checked_form(request)
         if form is None:
@@ -105,5 +113,6 @@ def routes(web: Web, signed_in: Guard, checked_form: FormReader) -> list[BaseRou
         Route("/admin/leave", guard(leave_preview), methods=["GET"]),
         Route("/admin/leave", guard(leave), methods=["POST"]),
         Route("/admin/patients", guard(new_patient), methods=["POST"]),
+        Route("/admin/patients/import", guard(import_csv), methods=["POST"]),
         Route("/admin/outbox/retry", guard(retry), methods=["POST"]),
     ]
