@@ -148,17 +148,20 @@ def test_dismissing_needs_a_reason(clinic: Clinic, therapist: TestClient) -> Non
 
 
 def test_admin_board_searches_and_adds_patients(clinic: Clinic, admin: TestClient) -> None:
-    board = admin.get("/admin?q=jane")
+    csrf = csrf_of(admin.get("/admin").text)
+    board = admin.post("/admin", data={"csrf": csrf, "q": "jane"})
     assert board.status_code == 200 and "MRN1" in board.text
     assert "The configuration checks out." in board.text
-    assert "MRN1" not in admin.get("/admin?q=nobody").text
+    assert "MRN1" not in admin.post("/admin", data={"csrf": csrf, "q": "nobody"}).text
+    assert admin.post("/admin", data={"q": "jane"}).status_code == 403  # a search is a form
     added = admin.post("/admin/patients", data={"csrf": csrf_of(board.text), "id": "MRN9",
                                                 "name": "Ann <b>Lee</b>", "heat_sensitive": "yes"})
     assert added.status_code == 303, added.text
     with transaction(clinic.app.engine) as session:
         row = session.get(PatientRow, "MRN9")
         assert row is not None and row.heat_sensitive
-    assert "Ann &lt;b&gt;Lee&lt;/b&gt;" in admin.get("/admin?q=ann").text  # escaped
+    found = admin.post("/admin", data={"csrf": csrf, "q": "ann"}).text
+    assert "Ann &lt;b&gt;Lee&lt;/b&gt;" in found  # escaped
 
 
 def test_the_week_moves_with_the_clock_and_sessions_end(clinic: Clinic,
@@ -187,8 +190,9 @@ def _counts(clinic: Clinic) -> tuple[int, int]:
 def test_enrol_shows_the_schedule_first_and_books_only_when_confirmed(
         clinic: Clinic, admin: TestClient) -> None:
     before = _counts(clinic)
-    preview = admin.get("/admin/enrol?patient=MRN1&pathway=stable-boosters&start=2027-03-08"
-                        "&therapist=")
+    form = {"csrf": csrf_of(admin.get("/admin").text), "patient": "MRN1",
+            "pathway": "stable-boosters", "start": "2027-03-08", "therapist": ""}
+    preview = admin.post("/admin/enrol/preview", data=form)
     assert preview.status_code == 200, preview.text
     assert "nothing is booked until you confirm" in preview.text and "2027" in preview.text
     assert _counts(clinic) == before

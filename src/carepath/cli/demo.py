@@ -55,9 +55,9 @@ def web_commands(home: Path, invoked_as: str, day: date) -> list[str]:
             "prompt of read):",
             "  export CAREPATH_WEB_SECRET=\"$(python3 -c 'import secrets; "
             "print(secrets.token_urlsafe(32))')\"",
-            "  read -rs CAREPATH_DEMO_PASSWORD && export CAREPATH_DEMO_PASSWORD",
+            "  read -rs DEMO_PASSWORD && export DEMO_PASSWORD",
             f"  {prefix} users add demo --role admin --therapist chen "
-            "--password-env CAREPATH_DEMO_PASSWORD",
+            "--password-env DEMO_PASSWORD",
             f"  {prefix} web",
             f"  then open http://localhost:8000/day?day={day.isoformat()} and sign in as demo"]
 

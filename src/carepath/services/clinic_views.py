@@ -114,6 +114,15 @@ def _local_midnight(day: date, zone: ZoneInfo) -> datetime:
     return datetime.combine(day, time(0), zone)
 
 
+def therapist_of_visit(app: App, appointment_id: int) -> str:
+    """Whose diary the visit is in (a therapist acts on their own visits only)."""
+    with transaction(app.engine) as session:
+        row = session.get(AppointmentRow, appointment_id)
+        if row is None:
+            raise NotFound("visit", appointment_id)
+        return row.therapist_id
+
+
 def therapist_day(app: App, therapist_id: str, day: date | None = None) -> Day:
     """The therapist's visits today and for the rest of this week (Monday to Sunday)."""
     zone, today = zone_of(app), day or clinic_today(app)

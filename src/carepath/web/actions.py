@@ -70,6 +70,10 @@ def routes(web: Web, signed_in: Guard, checked_form: FormReader) -> list[BaseRou
         changes = {"complete": complete, "no-show": no_show}
         if request.path_params["event"] not in changes:
             return web.problem(request, 404, "There is no such action.")
+        user = request.state.session.user
+        if not user.is_admin and clinic_views.therapist_of_visit(web.app, visit) \
+                != user.therapist_id:
+            return web.problem(request, 403, "This visit is in another therapist's diary.")
         changes[request.path_params["event"]](app_of(request), visit)
         return RedirectResponse("/day", 303)
 

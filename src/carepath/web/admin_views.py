@@ -40,9 +40,15 @@ def routes(web: Web, signed_in: Guard, checked_form: FormReader) -> list[BaseRou
     guard = signed_in(web, admin=True)
 
     async def board(request: Request) -> Response:
+        query = ""
+        if request.method == "POST":  # a search: names stay out of URLs (and their logs)
+            form = await checked_form(request)
+            if form is None:
+                return web.problem(request, 403, EXPIRED)
+            query = form.get("q", "")
         config = web.app.config
         return web.render(request, "admin.html.j2", board=clinic_views.admin_board(
-            web.app, request.query_params.get("q", "")),
+            web.app, query),
             done=request.query_params.get("done", ""),
             pathways=sorted((p.id, p.name) for p in config.pathways.values()),
             therapists=sorted((t.id, t.name) for t in config.clinic.therapists))
@@ -74,11 +80,13 @@ def routes(web: Web, signed_in: Guard, checked_form: FormReader) -> list[BaseRou
         return RedirectResponse("/admin?done=retried", 303)
 
     async def enrol_preview(request: Request) -> Response:
-        q = request.query_params
+        q = await checked_form(request)  # posted: the patient's id stays out of the URL
+        if q is None:
+            return web.problem(request, 403, EXPIRED)
         preview = preview_enrolment(web.app, q.get("patient", "").strip(),
                                     q.get("pathway", ""), _day(q.get("start", ""), "start"),
                                     q.get("therapist") or None)
-        return web.render(request, "enrol.html.j2", preview=preview, form=dict(q))
+        return web.render(request, "enrol.html.j2", preview=preview, form=q)
 
     async def enrol(request: Request) -> Response:
         form = await checked_form(request)
@@ -107,8 +115,8 @@ def routes(web: Web, signed_in: Guard, checked_form: FormReader) -> list[BaseRou
                                 303)
 
     return [
-        Route("/admin", guard(board)),
-        Route("/admin/enrol", guard(enrol_preview), methods=["GET"]),
+        Route("/admin", guard(board), methods=["GET", "POST"]),
+        Route("/admin/enrol/preview", guard(enrol_preview), methods=["POST"]),
         Route("/admin/enrol", guard(enrol), methods=["POST"]),
         Route("/admin/leave", guard(leave_preview), methods=["GET"]),
         Route("/admin/leave", guard(leave), methods=["POST"]),
