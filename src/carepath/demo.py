@@ -210,7 +210,7 @@ def _trajectory(measure: Measure, position: float, visit: int, rng: random.Rando
     gain = 0.035 * visit if improving else 0.0
     value = start + (better - worse) * gain + (better - worse) * rng.uniform(-0.003, 0.003)
     value = min(max(value, min(low, high)), max(low, high))
-    return round(value, 1)
+    return float(round(value)) if measure.whole_numbers else round(value, 1)
 
 
 def _finish_completed_episodes(app: App) -> None:

@@ -11,6 +11,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
+from typing import TypedDict
 
 from carepath.errors import InputError
 from carepath.resources import bundled_config_dir
@@ -35,6 +36,12 @@ class Settings:
     caldav_username: str | None = None
     caldav_password: str | None = field(default=None, repr=False)
     caldav_ca_bundle: Path | None = None
+    # The orchestrator (``carepath serve``): sweep intervals and the lease that fences it.
+    dispatch_seconds: float = 60.0
+    reminder_seconds: float = 300.0
+    daily_at: str = "06:00"  # clinic time of the daily sweeps (goal review, boosters, reviews)
+    lease_seconds: float = 180.0
+    lease_renew_seconds: float = 30.0
     web_secret: str | None = field(default=None, repr=False)
     web_url: str | None = None
 
@@ -67,6 +74,7 @@ class Settings:
             caldav_username=env.get("CAREPATH_CALDAV_USERNAME"),
             caldav_password=env.get("CAREPATH_CALDAV_PASSWORD"),
             caldav_ca_bundle=_ca_bundle(env, base),
+            **_orchestrator(env),
             web_secret=_web_secret(env),
             web_url=_web_url(env),
         )
@@ -166,3 +174,50 @@ def _integer(env: Mapping[str, str], name: str, default: int) -> int:
         return int(raw)
     except ValueError:
         raise InputError(name, f"{raw!r} is not a whole number", f"set {name}=25") from None
+
+
+class _Orchestrator(TypedDict):
+    dispatch_seconds: float
+    reminder_seconds: float
+    daily_at: str
+    lease_seconds: float
+    lease_renew_seconds: float
+
+
+def _orchestrator(env: Mapping[str, str]) -> _Orchestrator:
+    """The sweep intervals and the lease timing; the renewal must come well before expiry."""
+    values: _Orchestrator = {
+        "dispatch_seconds": _seconds(env, "CAREPATH_DISPATCH_SECONDS", 60),
+        "reminder_seconds": _seconds(env, "CAREPATH_REMINDER_SECONDS", 300),
+        "daily_at": _clock_time(env, "CAREPATH_DAILY_AT", "06:00"),
+        "lease_seconds": _seconds(env, "CAREPATH_LEASE_SECONDS", 180),
+        "lease_renew_seconds": _seconds(env, "CAREPATH_LEASE_RENEW_SECONDS", 30),
+    }
+    if values["lease_renew_seconds"] * 2 > values["lease_seconds"]:
+        raise InputError("CAREPATH_LEASE_RENEW_SECONDS",
+                         f"{values['lease_renew_seconds']:g} s is more than half of "
+                         f"CAREPATH_LEASE_SECONDS ({values['lease_seconds']:g} s)",
+                         "renew at most every half lease, e.g. 30 for a 180 s lease")
+    return values
+
+
+def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return float(default)
+    try:
+        value = float(raw)
+    except ValueError:
+        value = float("nan")
+    if not value > 0 or value == float("inf"):
+        raise InputError(name, f"{raw!r} is not a positive number of seconds",
+                         f"set {name}={default:g}")
+    return value
+
+
+def _clock_time(env: Mapping[str, str], name: str, default: str) -> str:
+    raw = env.get(name) or default
+    match = re.fullmatch(r"([01]?\d|2[0-3]):([0-5]\d)", raw)
+    if match is None:
+        raise InputError(name, f"{raw!r} is not a time of day", f"set {name}={default} (HH:MM)")
+    return f"{int(match[1]):02d}:{match[2]}"

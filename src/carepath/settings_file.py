@@ -26,7 +26,8 @@ from carepath.errors import InputError
 VARIABLE = "CAREPATH_SETTINGS_FILE"
 KEYS = ("home", "config_dir", "database_url", "actor", "mail_transport", "smtp_host",
         "smtp_port", "smtp_security", "smtp_username", "smtp_timeout", "caldav_username",
-        "web_url")
+        "dispatch_seconds", "reminder_seconds", "daily_at", "lease_seconds",
+        "lease_renew_seconds", "web_url")
 SECRETS = ("smtp_password", "caldav_password", "web_secret")
 PATHS = ("home", "config_dir")
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Column, Index, LargeBinary, Text, UniqueConstraint
+from sqlalchemy import Column, Index, LargeBinary, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from carepath.adapters.types import UTCDateTime
@@ -221,6 +221,12 @@ class RunRow(SQLModel, table=True):
     finished_at: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
     summary: str = Field(default="", max_length=1000)
     error: str = Field(default="", max_length=2000)
+    # Who ran it (migration 0017): two rows of one sweep from two owners show a double run.
+    host: str = Field(default="", max_length=200)
+    pid: int | None = Field(default=None)
+    engine: str = Field(default="cli", max_length=20)  # cli, serve or prefect
+    owner_token: int | None = Field(default=None)  # the orchestrator lease's fencing token
+    flow_run_id: str | None = Field(default=None, max_length=64)  # Prefect's flow-run id
 
 
 class LeaseRow(SQLModel, table=True):
@@ -230,6 +236,10 @@ class LeaseRow(SQLModel, table=True):
     name: str = Field(primary_key=True, max_length=80)
     owner: str = Field(max_length=200)
     expires_at: datetime = Field(sa_column=_utc())
+    # Fencing (migration 0017): the token grows whenever another owner takes the lease, and
+    # every write of a fenced process checks it in its own transaction.
+    token: int = Field(default=1)
+    engine: str = Field(default="serve", max_length=20)  # serve or prefect
 
 
 class SchedulerJobRow(SQLModel, table=True):
@@ -263,6 +273,35 @@ class FhirTokenRow(SQLModel, table=True):
     token_hash: str = Field(unique=True, max_length=100)
     created_at: datetime = Field(sa_column=_utc())
     revoked_at: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
+
+
+class EpisodeClaimRow(SQLModel, table=True):
+    """A lane of a patient's timeline held by a running episode (see ``domain.timeline``).
+
+    The partial unique index is the database's half of exclusivity: two processes racing to
+    start episodes in one lane for one patient cannot both commit. A claim is released (not
+    deleted) when its episode stops running, so the history stays readable.
+    """
+
+    __tablename__ = "episode_claim"
+    __table_args__ = (Index("ux_episode_claim_running", "patient_id", "lane", unique=True,
+                            sqlite_where=text("released_at IS NULL"),
+                            postgresql_where=text("released_at IS NULL")),)
+    id: int | None = Field(default=None, primary_key=True)
+    episode_id: int = Field(foreign_key="episode.id", index=True)
+    patient_id: str = Field(foreign_key="patient.id", max_length=64)
+    lane: str = Field(max_length=80)
+    claimed_at: datetime = Field(sa_column=_utc())
+    released_at: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
+
+
+class PatientRefRow(SQLModel, table=True):
+    """A number standing for a patient where the MRN must not go (migration 0017): Prefect
+    flow-run parameters and names are stored on the Prefect server, outside carepath."""
+
+    __tablename__ = "patient_ref"
+    id: int | None = Field(default=None, primary_key=True)
+    patient_id: str = Field(foreign_key="patient.id", unique=True, max_length=64)
 
 
 class WebUserRow(SQLModel, table=True):
@@ -307,4 +346,16 @@ class CalendarFeedRow(SQLModel, table=True):
     owner_id: str = Field(primary_key=True, max_length=64)
     generation: int = 0
     token_hash: str = Field(unique=True, max_length=64)
+    created_at: datetime = Field(sa_column=_utc())
+
+
+class MessageJobRow(SQLModel, table=True):
+    """Messages still to be composed: the facts of a booking (which appointments, why),
+    written in the booking's transaction and turned into outbox rows before the next
+    dispatch, so a batch enrolment or an import spends its time scheduling, not on MIME."""
+
+    __tablename__ = "message_job"
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=40)  # "booked"
+    facts: str  # JSON: appointment_ids, episode_id, reason
     created_at: datetime = Field(sa_column=_utc())

@@ -24,7 +24,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "therapists": ("carepath.cli.scheduling", "therapists_app",
                    "Therapists: leave entered at run time."),
     "episodes": ("carepath.cli.service", "episodes_app",
-                 "Episodes of care: list, show, complete, relapse."),
+                 "Episodes of care: list, complete, relapse, hold, resume, cancel."),
     "goals": ("carepath.cli.goals", "goals_app", "An episode's goals and how they stand."),
     "measure": ("carepath.cli.goals", "measure_app", "Record outcome measurements."),
     "recovery": ("carepath.cli.goals", "recovery_app", "Record two-hour-rule reports."),
@@ -39,9 +39,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "calendar": ("carepath.cli.messaging", "calendar_app",
                  "Calendar feeds and CalDAV publishing."),
     "serve": ("carepath.cli.service", "serve",
-              "Run the periodic sweeps (dispatch, reminders, goal review, boosters) until "
-              "SIGTERM."),
+              "Run every timed sweep, progression reviews included, until SIGTERM."),
     "runs": ("carepath.cli.service", "runs_app", "Workflow runs and their outcome."),
+    "deployments": ("carepath.cli.service", "deployments",
+                    "Print prefect.yaml for this clinic: its time zone, serve's intervals, one "
+                    "run at a time."),
     "audit": ("carepath.cli.audit", "audit",
               "Every recorded change: when (UTC), who, what, to which record, with its details."),
     "db": ("carepath.cli.db", "db_app", "Database schema and location."),

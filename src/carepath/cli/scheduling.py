@@ -6,6 +6,7 @@ are read in that zone (``2027-03-02 09:00``); see ``services.local_time`` for DS
 
 from __future__ import annotations
 
+import json
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -51,17 +52,24 @@ def enroll(
                                  help="book what fits and wait-list the rest"),
     batch: Path = typer.Option(None, "--batch", help="CSV: patient_id,pathway_id,start"
                                "[,therapist_id]"),
+    fmt: Format = typer.Option(Format.table, "--format",
+                               help="with --batch: table for people, json for scripts"),
 ) -> None:
     """Book every visit of a pathway for a patient, in one transaction, and print it."""
     app = open_app()
     if batch is not None:
-        _enroll_batch(app, batch, partial)
+        _enroll_batch(app, batch, partial, fmt)
         return
     if not patient_id or not pathway_id or not start:
         raise InputError("enroll", "needs PATIENT PATHWAY --start DATE (or --batch FILE)",
                          "e.g. carepath enroll MRN1001 post-relapse --start 2027-03-01")
     enrolment = booking.enroll(app, patient_id, pathway_id, parse_day(start, "--start"),
                                therapist_id=therapist, partial=partial)
+    if enrolment.existing:
+        console.print(f"episode {enrolment.episode_id}: {patient_id} is already enrolled in "
+                      f"{pathway_id} from {start} ({len(enrolment.appointment_ids)} visit(s) "
+                      "booked); the same request again books nothing", markup=False)
+        return
     print_schedule(app, enrolment.schedule,
                    f"episode {enrolment.episode_id}: {patient_id} in {pathway_id}")
 
@@ -87,14 +95,41 @@ def print_schedule(app: App, schedule: EpisodeSchedule, title: str) -> None:
                   "wishes", markup=False)
 
 
-def _enroll_batch(app: App, path: Path, partial: bool) -> None:
+def _enroll_batch(app: App, path: Path, partial: bool, fmt: Format) -> None:
     result = booking.enroll_batch(app, path, partial=partial)
+    if fmt is Format.json:
+        typer.echo(json.dumps({
+            "booked": [{"line": line, "episode": episode_id}
+                       for line, episode_id in sorted(result.booked.items())],
+            "not_booked": [{"line": line, "reason": reason}
+                           for line, reason in sorted(result.failed.items())],
+            "already_enrolled": [{"line": line, "episode": episode_id}
+                                 for line, episode_id in sorted(result.existing.items())],
+            "repeated": [{"line": line, "same_as_line": earlier}
+                         for line, earlier in sorted(result.repeated.items())],
+            "waitlist": result.waitlist, "visits_booked": result.visits,
+            "visits_waitlisted": len(result.waitlist)}, indent=2, ensure_ascii=False))
+        if result.failed:
+            raise typer.Exit(4)
+        return
     for line, episode_id in sorted(result.booked.items()):
         console.print(f"line {line}: episode {episode_id} booked", markup=False)
+    for line, episode_id in sorted(result.existing.items()):
+        console.print(f"line {line}: already enrolled as episode {episode_id}, nothing booked",
+                      markup=False)
+    for line, earlier in sorted(result.repeated.items()):
+        console.print(f"line {line}: the same request as line {earlier} (episode "
+                      f"{result.booked.get(earlier, '?')}), booked once", markup=False)
     for line, reason in sorted(result.failed.items()):
         console.print(f"line {line}: not booked — {reason}", markup=False)
+    repeats = len(result.existing) + len(result.repeated)
+    if result.waitlist:
+        emit(result.waitlist, Format.table, "wait-listed visits and why",
+             columns=["line", "patient", "pathway", "visit", "name", "window", "reason",
+                      "nearest"])
     console.print(f"{len(result.booked)} enrolment(s), {result.visits} visit(s) booked, "
-                  f"{result.waitlisted} wait-listed, {len(result.failed)} not booked",
+                  f"{result.waitlisted} wait-listed, {len(result.failed)} not booked"
+                  + (f", {repeats} repeated request(s) booked nothing" if repeats else ""),
                   markup=False)
     if result.failed:
         raise typer.Exit(4)

@@ -81,7 +81,14 @@ def parse_ranges(value: object) -> object:
     return value
 
 
-def _parse_range(text: str, index: int) -> ClockRange:
+def parse_range(value: object) -> object:
+    """One clock range (``hours: "09:00-11:00"``), checked like a list's."""
+    if isinstance(value, str):
+        return _parse_range(value, None)
+    return value
+
+
+def _parse_range(text: str, index: int | None) -> ClockRange:
     try:
         return ClockRange.parse(text)
     except ValueError as error:

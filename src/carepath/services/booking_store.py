@@ -5,6 +5,12 @@ transaction starts with BEGIN IMMEDIATE, so what is read cannot change before co
 PostgreSQL the exclusion constraints of migration 0002 reject an overlapping insert by a
 concurrent transaction, and ``flush_or_taken`` turns that into ``SlotTaken``.
 
+Leave entered at run time and bookings serialise per therapist on PostgreSQL: every
+transaction that books, moves or records leave takes ``pg_advisory_xact_lock`` for each
+therapist it writes for (sorted, so two writers cannot deadlock on the same pair), then a
+booking re-reads that therapist's leave; what it read before the lock may be stale under READ
+COMMITTED. SQLite needs none of this: BEGIN IMMEDIATE already serialises every writer.
+
 Diaries are read through the covering indexes of migration 0006 — (therapist, start, end,
 status, patient) and (resource, start, end, active, unit, appointment) — grouped per
 therapist or room unit, with the minutes computed by the database: no ORM objects and no
@@ -20,7 +26,7 @@ from datetime import datetime, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Executable, bindparam
+from sqlalchemy import Executable, bindparam, text
 from sqlalchemy import select as core_select
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql.elements import ColumnElement
@@ -35,7 +41,7 @@ from carepath.adapters.types import minutes_of, parse_minutes
 from carepath.domain.appointments import ACTIVE_STATUSES
 from carepath.domain.config import Clinic, Period
 from carepath.domain.schedule_types import Busy, Placement, Spans
-from carepath.errors import SlotTaken
+from carepath.errors import RaceLost, SlotTaken
 from carepath.services import App
 
 # PostgreSQL SQLSTATEs of a lost race: exclusion violation (the constraint of migration
@@ -176,6 +182,55 @@ def _meeting(table: type[AppointmentRow] | type[ResourceBookingRow]
     starts, ends = col(table.start_utc), col(table.end_utc)
     return (starts >= bindparam("lookback"), starts < bindparam("end"),
             ends > bindparam("start"))
+
+
+_LOCK = text("SELECT pg_advisory_xact_lock(hashtext('carepath.therapist'), hashtext(:id))")
+
+
+def lock_therapists(session: Session, therapist_ids: Collection[str]) -> None:
+    """Hold each therapist's advisory lock until this transaction ends (PostgreSQL only).
+
+    A deadlock between two writers that took their locks in separate steps is reported by
+    PostgreSQL (40P01) and becomes ``SlotTaken``: the callers retry on fresh data.
+    """
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    for therapist_id in sorted(set(therapist_ids)):
+        try:
+            session.connection().execute(_LOCK, {"id": therapist_id})
+        except DBAPIError as error:
+            if getattr(error.orig, "sqlstate", None) in LOST_RACE:
+                raise SlotTaken(f"{therapist_id}'s diary") from None
+            raise
+
+
+def guard_bookings(session: Session, app: App,
+                   bookings: Collection[tuple[str, datetime, datetime]], what: str) -> None:
+    """Lock the therapists of ``bookings`` (therapist, start, end), then refuse any booking
+    that falls in leave recorded by a transaction which committed after this one read it."""
+    if not bookings or session.get_bind().dialect.name != "postgresql":
+        return
+    therapists = {therapist for therapist, _start, _end in bookings}
+    lock_therapists(session, therapists)
+    leave: dict[str, list[TherapistLeaveRow]] = {}
+    for row in session.exec(select(TherapistLeaveRow).where(
+            col(TherapistLeaveRow.therapist_id).in_(sorted(therapists)))):
+        leave.setdefault(row.therapist_id, []).append(row)
+    zone = clinic_zone(app)
+    for therapist, start, end in bookings:
+        first = start.astimezone(zone).date()
+        last = (end - timedelta(microseconds=1)).astimezone(zone).date()
+        for period in leave.get(therapist, []):
+            if period.first_day <= last and first <= period.last_day:
+                raise RaceLost(
+                    f"{therapist}'s leave {period.first_day} – {period.last_day} was recorded "
+                    f"while {what} was being booked; nothing was booked — run the command "
+                    "again: it books around the leave")
+
+
+def guard_placements(session: Session, app: App, placements: Sequence[Placement],
+                     what: str) -> None:
+    guard_bookings(session, app, [(p.therapist_id, p.start, p.end) for p in placements], what)
 
 
 def new_uid(app: App) -> str:

@@ -28,15 +28,17 @@ from carepath.domain.goals import (
     Reading,
     TargetKind,
     default_target,
+    for_stratum,
+    goal_status,
     parse_value,
     show_value,
-    verdict_for,
 )
+from carepath.domain.planning import plan_episode
 from carepath.errors import InputError, NotFound
 from carepath.services import App
 from carepath.services.instants import parse_instant
 from carepath.services.patients import read_csv
-from carepath.services.review import ReviewReport, review_all
+from carepath.services.review import ReviewReport, planned_end, review_all
 
 __all__ = ["GoalView", "ReviewReport", "ensure_goals", "import_measurements", "list_goals",
            "record_measurement", "record_recovery", "review_all", "set_goal"]
@@ -54,10 +56,15 @@ class GoalView:
     target: str
     due: date | None
     latest: str
-    reviews: int
+    reviews: int  # planned reviews held (the pathway's cadence), not every value
     verdict: str
     baseline_value: float | None = None
     target_value: float | None = None
+    on_track: bool = False  # improving below the MCID at a pace that reaches the target
+
+    @property
+    def shown_verdict(self) -> str:
+        return "improving (on track)" if self.on_track else self.verdict.replace("_", " ")
 
 
 def measure_of(app: App, measure_id: str) -> Measure:
@@ -157,18 +164,34 @@ def list_goals(app: App, episode_id: int) -> list[GoalView]:
 
 
 def _view(session: Session, app: App, row: GoalRow) -> GoalView:
-    measure = app.config.measures[row.measure_id]
+    """The goal as the review sees it now: planned reviews, trend, worsening from the best."""
+    episode = episode_of(session, row.episode_id)
+    pathway = app.config.pathway(episode.pathway_id)
+    measure = for_stratum(app.config.measures[row.measure_id], _latest_edss(session, episode))
     goal = to_goal(row)
-    readings = goal.reviews([Reading(m.value, m.taken_at, m.id) for m in session.exec(
+    readings = [Reading(m.value, m.taken_at, m.id) for m in session.exec(
         select(MeasurementRow).where(MeasurementRow.episode_id == row.episode_id,
-                                     MeasurementRow.measure_id == row.measure_id))])
+                                     MeasurementRow.measure_id == row.measure_id))]
+    offsets = tuple((r.earliest - episode.start_date).days
+                    for r in plan_episode(pathway, episode.start_date).requirements)
+    status = goal_status(measure, goal, readings, now=app.clock.now(),
+                         every_weeks=pathway.goals.review_every_weeks,
+                         planned_end=planned_end(episode.start_date, offsets))
     target = ("maintain" if row.target_kind == "maintain"
               else show_value(measure, row.target))
+    latest = status.latest.value if status.latest else None
     return GoalView(row.episode_id, row.measure_id, measure.name, measure.unit,
                     show_value(measure, row.baseline), target, row.due_date,
-                    show_value(measure, readings[-1].value if readings else None),
-                    len(readings), verdict_for(measure, goal, readings), row.baseline,
-                    row.target)
+                    show_value(measure, latest), len(status.reviews), status.verdict,
+                    row.baseline, row.target, status.on_track)
+
+
+def _latest_edss(session: Session, episode: EpisodeRow) -> float | None:
+    """The patient's latest EDSS in this episode: which disability stratum's MCIDs apply."""
+    row = session.exec(select(MeasurementRow).where(
+        MeasurementRow.episode_id == episode.id, MeasurementRow.measure_id == "edss")
+        .order_by(col(MeasurementRow.taken_at).desc())).first()
+    return row.value if row else None
 
 
 def record_measurement(app: App, episode_id: int, measure: str, value: str | float, *,

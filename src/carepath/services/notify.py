@@ -16,6 +16,7 @@ each under an idempotency key built from what changed, so the same change never 
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from collections.abc import Sequence
 from datetime import datetime, timedelta
@@ -24,7 +25,7 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from carepath.adapters.db import transaction
-from carepath.adapters.tables import AppointmentRow, OutboxRow
+from carepath.adapters.tables import AppointmentRow, MessageJobRow, OutboxRow
 from carepath.domain import letters
 from carepath.domain.invites import CalendarStyle, CalendarVisit
 from carepath.domain.letters import Draft
@@ -56,7 +57,13 @@ def _render(name: str, context: dict[str, Any]) -> Body:
 
 @subscribe(AppointmentsBooked)
 def on_booked(session: Session, app: App, event: AppointmentsBooked) -> None:
-    visits = load_visits(session, app, event.appointment_ids)
+    if event.deferred:
+        session.add(MessageJobRow(kind="booked", created_at=app.clock.now(), facts=json.dumps(
+            {"appointment_ids": list(event.appointment_ids), "episode_id": event.episode_id,
+             "reason": event.reason})))
+        return
+    visits = [v for v in load_visits(session, app, event.appointment_ids)
+              if not v.cancelled]  # a deferred job's visit may be cancelled since
     if not visits:
         return
     style, enrolment = calendar_style(app), event.reason == "enrolment"
@@ -77,6 +84,23 @@ def on_booked(session: Session, app: App, event: AppointmentsBooked) -> None:
         _audit_if_no_email(session, app, group, "schedule")
         for recipient, shown in _patient_recipients(group):
             _queue_schedule(session, app, shown, style, recipient, added=not enrolment)
+
+
+def compose_pending(app: App, *, limit: int | None = None) -> int:
+    """Turn the facts of deferred bookings into outbox rows, one job per transaction, in
+    the order they were booked; returns how many jobs were composed."""
+    done = 0
+    while limit is None or done < limit:
+        with transaction(app.engine) as session:
+            job = session.exec(select(MessageJobRow).order_by(col(MessageJobRow.id))).first()
+            if job is None:
+                break
+            facts = json.loads(job.facts)
+            on_booked(session, app, AppointmentsBooked(
+                tuple(facts["appointment_ids"]), facts["episode_id"], facts["reason"]))
+            session.delete(job)
+        done += 1
+    return done
 
 
 @subscribe(AppointmentChanged)

@@ -14,7 +14,7 @@ from alembic import op
 import carepath.adapters.types
 
 revision: str = "0015"
-down_revision: str | None = "0012"
+down_revision: str | None = "0017"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
