@@ -107,8 +107,10 @@ def test_accept_an_escalation(page: Any, base: str, clinic: Clinic) -> None:
     ident = escalation(clinic)
     sign_in(page, base, clinic)
     page.get_by_role("link", name="Escalations").click()
+    page.get_by_role("link", name="Accept: enrol in stable-boosters").click()
+    assert page.locator("table.visits tbody tr").count() > 0  # the schedule it would book
     with page.expect_navigation():
-        page.get_by_role("button", name="Accept: enrol in stable-boosters").click()
+        page.get_by_role("button", name="Confirm: enrol and resolve").click()
     assert "Done: accept" in page.inner_text("main")
     with transaction(clinic.app.engine) as session:
         row = session.get(EscalationRow, ident)
@@ -147,37 +149,58 @@ def test_the_day_works_by_keyboard_alone(page: Any, base: str, clinic: Clinic) -
     assert status_of(clinic, clinic.visits[0]) == "completed"
 
 
-def pages_of(clinic: Clinic, base: str) -> list[str]:
+def pages_of(clinic: Clinic, base: str, escalation_id: int) -> list[str]:
     return [f"{base}/day", f"{base}/episodes/{clinic.episode}", f"{base}/escalations",
+            f"{base}/escalations/{escalation_id}/accept",
+            f"{base}/admin/leave?therapist=chen&first=2027-03-03&last=2027-03-05",
             patient_link(clinic, base, clinic.visits[1])]
 
 
+def open_enrol_preview(page: Any, base: str) -> None:
+    """The enrolment preview is a posted form (a patient's id stays out of URLs)."""
+    page.goto(f"{base}/admin")
+    page.get_by_label("Patient id").fill("MRN1")
+    page.get_by_label("Pathway").select_option("post-relapse")
+    page.locator("#e-start").fill("2027-03-08")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Preview the schedule").click()
+    assert "nothing is booked until you confirm" in page.inner_text("main")
+
+
 def test_no_page_scrolls_sideways_at_375_px(page: Any, base: str, clinic: Clinic) -> None:
-    escalation(clinic)
+    ident = escalation(clinic)
     sign_in(page, base, clinic, "boss")
     page.set_viewport_size({"width": 375, "height": 800})
-    for url in [f"{base}/admin", f"{base}/login", *pages_of(clinic, base)]:
+    for url in [f"{base}/admin", f"{base}/login", *pages_of(clinic, base, ident)]:
         page.goto(url.replace("/day", "/day?therapist=chen"))
         width = page.evaluate("document.documentElement.scrollWidth")
         assert width <= 375, f"{url} is {width} px wide at 375 px"
+    open_enrol_preview(page, base)
+    assert page.evaluate("document.documentElement.scrollWidth") <= 375
 
 
 def test_axe_finds_no_serious_or_critical_violation(page: Any, base: str,
                                                     clinic: Clinic) -> None:
-    escalation(clinic)
+    ident = escalation(clinic)
     axe = AXE.read_text(encoding="utf-8")
     urls = [f"{base}/login"]
     sign_in(page, base, clinic, "boss")
-    urls += [f"{base}/admin", *pages_of(clinic, base)]
+    urls += [f"{base}/admin", *pages_of(clinic, base, ident)]
     found: dict[str, list[str]] = {}
-    for url in urls:
-        page.goto(url.replace("/day", "/day?therapist=chen"))
+
+    def check(name: str) -> None:
         page.evaluate(axe)  # through DevTools: the page's CSP allows no injected script
         result = page.evaluate("axe.run(document, {resultTypes: ['violations']})")
         bad = [f"{v['id']}: {v['help']}" for v in result["violations"]
                if v["impact"] in ("serious", "critical")]
         if bad:
-            found[url] = bad
+            found[name] = bad
+
+    for url in urls:
+        page.goto(url.replace("/day", "/day?therapist=chen"))
+        check(url)
+    open_enrol_preview(page, base)
+    check("enrol preview")
     assert not found, found
 
 

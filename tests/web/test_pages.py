@@ -4,7 +4,8 @@ each action checked in the database afterwards and in the audit log under the us
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import date, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlmodel import col, select
 from starlette.testclient import TestClient
@@ -20,6 +21,8 @@ from carepath.adapters.tables import (
     RecoveryReportRow,
 )
 from conftest import Clinic, client_for, csrf_of, sign_in
+
+NEW_YORK = ZoneInfo("America/New_York")
 
 
 def status_of(clinic: Clinic, visit: int) -> str:
@@ -119,7 +122,11 @@ def test_accepting_an_escalation_enrols_the_patient(clinic: Clinic,
     inbox = therapist.get("/escalations")
     assert "no progress in 8 weeks" in inbox.text
     assert "Accept: enrol in stable-boosters" in inbox.text
-    done = therapist.post(f"/escalations/{ident}/accept", data={"csrf": csrf_of(inbox.text)})
+    before = _counts(clinic)
+    preview = therapist.get(f"/escalations/{ident}/accept")
+    assert "nothing is booked until you confirm" in preview.text
+    assert "Tuesday 2 March 2027" in preview.text and _counts(clinic) == before
+    done = therapist.post(f"/escalations/{ident}/accept", data={"csrf": csrf_of(preview.text)})
     assert done.status_code == 303, done.text
     with transaction(clinic.app.engine) as session:
         escalation = session.get(EscalationRow, ident)
@@ -141,17 +148,20 @@ def test_dismissing_needs_a_reason(clinic: Clinic, therapist: TestClient) -> Non
 
 
 def test_admin_board_searches_and_adds_patients(clinic: Clinic, admin: TestClient) -> None:
-    board = admin.get("/admin?q=jane")
+    csrf = csrf_of(admin.get("/admin").text)
+    board = admin.post("/admin", data={"csrf": csrf, "q": "jane"})
     assert board.status_code == 200 and "MRN1" in board.text
     assert "The configuration checks out." in board.text
-    assert "MRN1" not in admin.get("/admin?q=nobody").text
+    assert "MRN1" not in admin.post("/admin", data={"csrf": csrf, "q": "nobody"}).text
+    assert admin.post("/admin", data={"q": "jane"}).status_code == 403  # a search is a form
     added = admin.post("/admin/patients", data={"csrf": csrf_of(board.text), "id": "MRN9",
                                                 "name": "Ann <b>Lee</b>", "heat_sensitive": "yes"})
     assert added.status_code == 303, added.text
     with transaction(clinic.app.engine) as session:
         row = session.get(PatientRow, "MRN9")
         assert row is not None and row.heat_sensitive
-    assert "Ann &lt;b&gt;Lee&lt;/b&gt;" in admin.get("/admin?q=ann").text  # escaped
+    found = admin.post("/admin", data={"csrf": csrf, "q": "ann"}).text
+    assert "Ann &lt;b&gt;Lee&lt;/b&gt;" in found  # escaped
 
 
 def test_the_week_moves_with_the_clock_and_sessions_end(clinic: Clinic,
@@ -160,3 +170,74 @@ def test_the_week_moves_with_the_clock_and_sessions_end(clinic: Clinic,
     assert therapist.get("/day").headers["location"] == "/login"  # 12 hours at most
     again = sign_in(client_for(clinic.app), "chen", clinic.passwords["chen"]).get("/day")
     assert "No visits today." in again.text and "No other visits this week." in again.text
+
+
+def test_any_day_can_be_opened_and_a_bad_date_is_one_line(clinic: Clinic,
+                                                          therapist: TestClient) -> None:
+    page = therapist.get("/day?day=2027-03-03").text
+    assert "Wednesday 3 March 2027" in page and "strength-balance" in page.split(
+        "The rest of this week")[0]
+    bad = therapist.get("/day?day=3/3/2027")
+    assert bad.status_code == 400 and "write it as 2027-03-01" in bad.text
+
+
+def _counts(clinic: Clinic) -> tuple[int, int]:
+    with transaction(clinic.app.engine) as session:
+        return (len(session.exec(select(EpisodeRow)).all()),
+                len(session.exec(select(AppointmentRow)).all()))
+
+
+def test_enrol_shows_the_schedule_first_and_books_only_when_confirmed(
+        clinic: Clinic, admin: TestClient) -> None:
+    before = _counts(clinic)
+    form = {"csrf": csrf_of(admin.get("/admin").text), "patient": "MRN1",
+            "pathway": "stable-boosters", "start": "2027-03-08", "therapist": ""}
+    preview = admin.post("/admin/enrol/preview", data=form)
+    assert preview.status_code == 200, preview.text
+    assert "nothing is booked until you confirm" in preview.text and "2027" in preview.text
+    assert _counts(clinic) == before
+    done = admin.post("/admin/enrol", data={"csrf": csrf_of(preview.text), "patient": "MRN1",
+                                            "pathway": "stable-boosters",
+                                            "start": "2027-03-08", "therapist": ""})
+    assert done.status_code == 303 and done.headers["location"].startswith("/episodes/")
+    episodes, visits = _counts(clinic)
+    assert episodes == before[0] + 1 and visits > before[1]
+    assert last_audit(clinic, "episode.enrol").actor == "web:boss"
+
+
+def test_leave_lists_the_visits_it_would_move_before_confirming(clinic: Clinic,
+                                                                admin: TestClient) -> None:
+    preview = admin.get("/admin/leave?therapist=chen&first=2027-03-03&last=2027-03-03")
+    assert "strength-balance" in preview.text and "Jane Doe" in preview.text
+    assert row_status(clinic, clinic.visits[1]) == ("booked", "chen")
+    admin.post("/admin/leave", data={"csrf": csrf_of(preview.text), "therapist": "chen",
+                                     "first": "2027-03-03", "last": "2027-03-03"})
+    with transaction(clinic.app.engine) as session:
+        moved = session.get(AppointmentRow, clinic.visits[1])
+        assert moved is not None
+    off_leave = moved.start_utc.astimezone(NEW_YORK).date() != date(2027, 3, 3)
+    assert moved.status == "cancelled" or off_leave or moved.therapist_id != "chen"
+    assert last_audit(clinic, "therapist.leave").actor == "web:boss"
+
+
+def row_status(clinic: Clinic, visit: int) -> tuple[str, str]:
+    with transaction(clinic.app.engine) as session:
+        row = session.get(AppointmentRow, visit)
+        assert row is not None
+        return row.status, row.therapist_id
+
+
+def test_csv_import_names_every_wrong_line_and_imports_nothing_then(
+        clinic: Clinic, admin: TestClient) -> None:
+    csrf = csrf_of(admin.get("/admin").text)
+    bad = admin.post("/admin/patients/import", data={"csrf": csrf, "csv": (
+        "id,name,email\nMRN20,Ann Lee,ann@example.org\nMRN21,,bo@example.org\n"
+        "MRN22,Cy Park,not-an-address\n")})
+    assert bad.status_code == 400 and "line 3" in bad.text and "line 4" in bad.text
+    assert "carepath-import" not in bad.text  # no machine path in the page
+    with transaction(clinic.app.engine) as session:
+        assert session.get(PatientRow, "MRN20") is None
+    good = admin.post("/admin/patients/import", data={"csrf": csrf, "csv": (
+        "id,name,email\nMRN20,Ann Lee,ann@example.org\n")})
+    assert good.status_code == 200 and "1 added" in good.text
+    assert last_audit(clinic, "patient.create").actor == "web:boss"

@@ -125,3 +125,14 @@ def test_no_password_reaches_the_audit_log(clinic: Clinic) -> None:
                         session.exec(select(AuditRow)))
     assert clinic.passwords["chen"] not in text and "a wrong guess" not in text
     assert "web:chen" in text
+
+
+def test_a_therapist_cannot_complete_another_therapists_visit(clinic: Clinic) -> None:
+    from carepath.services.accounts import add_user
+
+    add_user(clinic.app, "alvarez", clinic.passwords["chen"], role="therapist",
+             therapist_id="alvarez")
+    other = sign_in(client_for(clinic.app), "alvarez", clinic.passwords["chen"])
+    csrf = csrf_of(other.get("/day").text)
+    response = other.post(f"/visits/{clinic.visits[0]}/complete", data={"csrf": csrf})
+    assert response.status_code == 403 and status_of(clinic, clinic.visits[0]) == "booked"

@@ -75,10 +75,10 @@ def add_user(app: App, username: str, password: str, *, role: str,
                          "use letters, digits, dots, dashes (up to 64)")
     if role not in ROLES:
         raise InputError("--role", f"{role!r} is not one of {', '.join(ROLES)}")
-    if role == "therapist":
-        if not therapist_id:
-            raise InputError("--therapist", "a therapist login names its therapist",
-                             "add --therapist <id> (see clinic.yaml)")
+    if role == "therapist" and not therapist_id:
+        raise InputError("--therapist", "a therapist login names its therapist",
+                         "add --therapist <id> (see clinic.yaml)")
+    if therapist_id:
         app.config.therapist(therapist_id)  # NotFound names the fix
     if len(password) < MIN_PASSWORD:
         raise InputError("password", f"shorter than {MIN_PASSWORD} characters",

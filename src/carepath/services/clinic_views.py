@@ -12,6 +12,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from markupsafe import Markup
@@ -113,6 +114,15 @@ def _local_midnight(day: date, zone: ZoneInfo) -> datetime:
     return datetime.combine(day, time(0), zone)
 
 
+def therapist_of_visit(app: App, appointment_id: int) -> str:
+    """Whose diary the visit is in (a therapist acts on their own visits only)."""
+    with transaction(app.engine) as session:
+        row = session.get(AppointmentRow, appointment_id)
+        if row is None:
+            raise NotFound("visit", appointment_id)
+        return row.therapist_id
+
+
 def therapist_day(app: App, therapist_id: str, day: date | None = None) -> Day:
     """The therapist's visits today and for the rest of this week (Monday to Sunday)."""
     zone, today = zone_of(app), day or clinic_today(app)
@@ -127,6 +137,19 @@ def therapist_day(app: App, therapist_id: str, day: date | None = None) -> Day:
         lines = _lines(session, app, rows)
     return Day(app.config.therapist(therapist_id).name, today,
                [v for v in lines if v.day == today], [v for v in lines if v.day != today])
+
+
+def visits_in(app: App, therapist_id: str, first: date, last: date) -> list[VisitLine]:
+    """The therapist's booked visits from ``first`` to ``last`` (clinic days): what leave
+    over those days would move."""
+    app.config.therapist(therapist_id)
+    zone = zone_of(app)
+    with transaction(app.engine) as session:
+        rows = list(session.exec(select(AppointmentRow).where(
+            AppointmentRow.therapist_id == therapist_id, AppointmentRow.status == "booked",
+            col(AppointmentRow.start_utc) >= _local_midnight(first, zone),
+            col(AppointmentRow.start_utc) < _local_midnight(last + timedelta(days=1), zone))))
+        return _lines(session, app, rows)
 
 
 def episode_page(app: App, episode_id: int) -> EpisodePage:
@@ -164,24 +187,38 @@ class InboxItem:
     chart: Chart | None
 
 
-def open_escalations(app: App, therapist_id: str | None = None) -> list[InboxItem]:
-    """Open escalations with the patient's name and the first chart of their evidence;
-    a therapist sees those of their own episodes and those assigned to them."""
+def escalation_view(row: EscalationRow) -> EscalationView:
+    assert row.id is not None
+    return EscalationView(row.id, row.episode_id, row.level, row.kind, row.status, row.summary,
+                          row.appointment_id, row.assigned_to, row.proposed_pathway,
+                          row.resolution, row.created_at, row.updated_at,
+                          json.loads(row.evidence or "{}"))
+
+
+def open_escalations(app: App, therapist_id: str | None = None,
+                     limit: int = 50) -> list[InboxItem]:
+    """Open escalations, newest first, with the patient's name and the chart of the first
+    measure in their evidence; a therapist sees those of their own episodes and those
+    assigned to them (a senior's case reviews)."""
+    query = (select(EscalationRow, EpisodeRow.therapist_id, PatientRow.name)
+             .join(EpisodeRow, col(EpisodeRow.id) == EscalationRow.episode_id)
+             .join(PatientRow, col(PatientRow.id) == EpisodeRow.patient_id)
+             .where(EscalationRow.status == "open")
+             .order_by(col(EscalationRow.id).desc()).limit(limit))
+    if therapist_id:
+        query = query.where((EpisodeRow.therapist_id == therapist_id)
+                            | (EscalationRow.assigned_to == therapist_id))
     items = []
-    for esc in list_escalations(app, status="open"):
-        with transaction(app.engine) as session:
-            episode = session.get(EpisodeRow, esc.episode_id)
-            if episode is None:
-                continue
-            if therapist_id and therapist_id not in (episode.therapist_id, esc.assigned_to):
-                continue
-            patient = session.get(PatientRow, episode.patient_id)
-            measures = [str(m.get("measure_id")) for m in esc.evidence.get("measures", [])
+    with transaction(app.engine) as session:
+        for row, _therapist, patient in session.exec(query).all():
+            view = escalation_view(row)
+            measures = [str(m.get("measure_id")) for m in view.evidence.get("measures", [])
                         if isinstance(m, dict) and m.get("measure_id")]
-            charts = episode_charts(session, app, esc.episode_id, only=measures[:1] or None)
-        chart = Chart(Markup(measure_chart(charts[0].spec)), charts[0].caption) if charts \
-            else None
-        items.append(InboxItem(esc, patient.name if patient else "", chart))
+            charts = episode_charts(session, app, row.episode_id, only=measures[:1]) \
+                if measures else []
+            chart = Chart(Markup(measure_chart(charts[0].spec)), charts[0].caption) \
+                if charts else None
+            items.append(InboxItem(view, patient, chart))
     return items
 
 
@@ -202,8 +239,6 @@ def admin_board(app: App, query: str = "", limit: int = 50) -> Board:
     from sqlmodel import func
 
     from carepath.adapters.tables import OutboxRow, RunRow
-    from carepath.config_loader import load_config
-    from carepath.errors import ConfigError
 
     text = query.strip()[:100]
     zone = zone_of(app)
@@ -226,10 +261,55 @@ def admin_board(app: App, query: str = "", limit: int = 50) -> Board:
         runs = [(r.flow, r.status, r.started_at.astimezone(zone).strftime("%Y-%m-%d %H:%M"),
                  r.summary[:200]) for r in session.exec(
                      select(RunRow).order_by(col(RunRow.id).desc()).limit(10))]
+    return Board(text, [(r.id, r.name, open_episodes.get(r.id, "")) for r in rows[:limit]],
+                 len(rows) > limit, counts, dead, runs, config_problems(app.settings.config_dir))
+
+
+_checked: dict[Path, tuple[tuple[tuple[str, int, int], ...], list[str]]] = {}
+
+
+def config_problems(folder: Path) -> list[str]:
+    """The config folder's problems as ``carepath config validate`` lists them; checked
+    again only when a file in it changed (a full check reads and validates every file)."""
+    from carepath.config_loader import load_config
+    from carepath.errors import ConfigError
+
+    stamp = tuple(sorted((str(f), s.st_mtime_ns, s.st_size) for f in folder.rglob("*")
+                         if f.is_file() for s in [f.stat()]))
+    cached = _checked.get(folder)
+    if cached is not None and cached[0] == stamp:
+        return cached[1]
     try:
-        load_config(app.settings.config_dir)
+        load_config(folder)
         problems: list[str] = []
     except ConfigError as error:
         problems = [str(p) for p in error.problems]
-    return Board(text, [(r.id, r.name, open_episodes.get(r.id, "")) for r in rows[:limit]],
-                 len(rows) > limit, counts, dead, runs, problems)
+    _checked[folder] = (stamp, problems)
+    return problems
+
+
+@dataclass(frozen=True)
+class Imported:
+    created: int
+    updated: int
+    unchanged: int
+    problems: list[str]  # "line N: …"; when any, nothing was imported
+
+
+def import_patients_text(app: App, text: str) -> Imported:
+    """Import patients from CSV text (as ``carepath patients import`` does a file): all or
+    nothing, every wrong line named."""
+    import tempfile
+
+    from carepath.errors import InputError
+    from carepath.services.patients import import_patients
+
+    with tempfile.TemporaryDirectory(prefix="carepath-import-") as folder:
+        path = Path(folder) / "patients.csv"
+        path.write_text(text.replace("\r\n", "\n"), encoding="utf-8")
+        try:
+            result = import_patients(app, path)
+        except InputError as error:
+            lines = [line.strip() for line in error.why.splitlines()[1:] if line.strip()]
+            return Imported(0, 0, 0, lines or [error.why.replace(str(path), "the text")])
+    return Imported(result.created, result.updated, result.unchanged, [])

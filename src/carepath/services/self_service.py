@@ -10,11 +10,12 @@ back). A link made before the visit last changed changes nothing and says so.
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Literal
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, func, select
 
 from carepath.adapters.db import transaction
 from carepath.adapters.tables import AppointmentRow, CalendarFeedRow, PatientRow
@@ -104,15 +105,30 @@ def feed_url(app: App, kind: FeedKind, owner_id: str, *, rotate: bool = False) -
         return feed_address(session, app, kind, owner_id, rotate=rotate)
 
 
+_feeds: OrderedDict[tuple[str, str, str], tuple[tuple[object, ...], bytes]] = OrderedDict()
+FEED_CACHE = 256  # feeds kept built; calendar apps ask for the same ones again and again
+
+
 def feed_calendar(app: App, token: str) -> bytes | None:
     """The current visits behind a feed token as an iCalendar file; None for an unknown or
-    retired token."""
+    retired token. Built again only when one of the owner's visits changed."""
+    since = app.clock.now() - timedelta(days=30)
     with transaction(app.engine) as session:
         row = session.exec(select(CalendarFeedRow).where(
             CalendarFeedRow.token_hash == token_hash(token))).first()
         if row is None:
             return None
-        since = app.clock.now() - timedelta(days=30)
+        owner = (AppointmentRow.therapist_id if row.owner_kind == "therapist"
+                 else AppointmentRow.patient_id)
+        stamp = tuple(session.exec(select(
+            func.count(), func.max(AppointmentRow.updated_at), func.sum(AppointmentRow.sequence),
+            func.max(AppointmentRow.id)).where(owner == row.owner_id,
+                                               col(AppointmentRow.end_utc) > since)).one())
+        key = (app.settings.database_url, row.owner_kind, row.owner_id)
+        cached = _feeds.get(key)
+        if cached is not None and cached[0] == stamp:
+            _feeds.move_to_end(key)
+            return cached[1]
         if row.owner_kind == "therapist":
             visits = upcoming_visits(session, app, since=since, therapist_id=row.owner_id)
             name = app.config.therapist(row.owner_id).name
@@ -120,5 +136,9 @@ def feed_calendar(app: App, token: str) -> bytes | None:
             visits = upcoming_visits(session, app, since=since, patient_id=row.owner_id)
             name = f"{app.config.clinic.name} appointments"
     audience: Audience = "therapist" if row.owner_kind == "therapist" else "patient"
-    return feed(visits, calendar_style(app), stamp=app.clock.now(), audience=audience,
+    body = feed(visits, calendar_style(app), stamp=app.clock.now(), audience=audience,
                 name=name)
+    _feeds[key] = (stamp, body)
+    while len(_feeds) > FEED_CACHE:
+        _feeds.popitem(last=False)
+    return body

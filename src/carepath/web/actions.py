@@ -4,6 +4,7 @@ reports), the escalations inbox."""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from datetime import date, timedelta
 from typing import TYPE_CHECKING
 
 from starlette.requests import Request
@@ -29,6 +30,16 @@ def _number(text: str, what: str) -> int:
     return int(text)
 
 
+def _day(text: str) -> date | None:
+    if not text:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise InputError("day", f"{text[:20]!r} is not a date", "write it as 2027-03-01") \
+            from None
+
+
 def routes(web: Web, signed_in: Guard, checked_form: FormReader) -> list[BaseRoute]:
     guard = signed_in(web)
 
@@ -43,8 +54,13 @@ def routes(web: Web, signed_in: Guard, checked_form: FormReader) -> list[BaseRou
         if not therapist:
             return web.problem(request, 404, "This login has no therapist's day: "
                                "open the admin board instead.")
-        return web.render(request, "day.html.j2", day=clinic_views.therapist_day(
-            web.app, therapist))
+        day = _day(request.query_params.get("day", ""))
+        page = clinic_views.therapist_day(web.app, therapist, day)
+        return web.render(request, "day.html.j2", day=page,
+                          other=f"&therapist={therapist}" if user.is_admin else "",
+                          earlier=page.today - timedelta(days=7),
+                          later=page.today + timedelta(days=7),
+                          is_today=page.today == clinic_views.clinic_today(web.app))
 
     async def visit_status(request: Request) -> Response:
         form = await checked_form(request)
@@ -54,6 +70,10 @@ def routes(web: Web, signed_in: Guard, checked_form: FormReader) -> list[BaseRou
         changes = {"complete": complete, "no-show": no_show}
         if request.path_params["event"] not in changes:
             return web.problem(request, 404, "There is no such action.")
+        user = request.state.session.user
+        if not user.is_admin and clinic_views.therapist_of_visit(web.app, visit) \
+                != user.therapist_id:
+            return web.problem(request, 403, "This visit is in another therapist's diary.")
         changes[request.path_params["event"]](app_of(request), visit)
         return RedirectResponse("/day", 303)
 
@@ -110,8 +130,14 @@ def routes(web: Web, signed_in: Guard, checked_form: FormReader) -> list[BaseRou
             return web.problem(request, 404, "There is no such action.")
         return RedirectResponse(f"/escalations?done={action}", 303)
 
+    async def accept_page(request: Request) -> Response:
+        ident = _number(request.path_params["id"], "escalation")
+        return web.render(request, "accept.html.j2", escalation=ident,
+                          preview=clinical.accept_preview(web.app, ident))
+
     return [
         Route("/day", guard(day)),
+        Route("/escalations/{id}/accept", guard(accept_page), methods=["GET"]),
         Route("/visits/{id}/{event:str}", guard(visit_status), methods=["POST"]),
         Route("/episodes/{id}", guard(episode)),
         Route("/episodes/{id}/measurements", guard(measurement), methods=["POST"]),
