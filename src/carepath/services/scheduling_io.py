@@ -33,11 +33,12 @@ from carepath.domain.single import requirement_for
 from carepath.errors import CarepathError, InputError
 from carepath.services import App
 from carepath.services.booking_store import (
+    NewBooking,
     clinic_with_leave,
     clinic_zone,
     flush_or_taken,
+    insert_placements,
     load_busy,
-    save_placement,
 )
 from carepath.services.events import AppointmentsBooked, publish
 from carepath.services.local_time import parse_local
@@ -173,11 +174,9 @@ def import_appointments(app: App, path: Path, *, skip_conflicts: bool = False) -
                              "\n  " + "\n  ".join(result.conflicts),
                              "fix the rows, or pass --skip-conflicts")
         with flush_or_taken(session, f"an appointment of {path.name}"):
-            for _line, row, placed in placements:
-                saved = save_placement(session, app, placed, patient_id=row["patient_id"],
-                                       episode_id=None, seq=0, fixed=True)
-                assert saved.id is not None
-                result.imported.append(saved.id)
+            result.imported = insert_placements(session, app, [
+                NewBooking(placed, row["patient_id"], None, seq=0, fixed=True)
+                for _line, row, placed in placements])
         app.audit(session, "appointment.import", "appointment", path.name,
                   imported=len(result.imported), conflicts=len(result.conflicts))
         if result.imported:
