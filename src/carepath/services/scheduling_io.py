@@ -160,12 +160,13 @@ def import_appointments(app: App, path: Path, *, skip_conflicts: bool = False) -
         span = sorted(starts.values()) or [app.clock.now()]
         busy = load_busy(session, span[0] - timedelta(days=1), span[-1] + timedelta(days=1),
                          patients={row["patient_id"] for _, row in rows})
+        known = _known_patients(session, {row["patient_id"] for _, row in rows})
         placements = []
         for line, row in rows:
             if line not in starts:
                 continue
             try:
-                placements.append((line, row, _check_row(app, session, row, starts[line],
+                placements.append((line, row, _check_row(app, known, row, starts[line],
                                                          clinic, busy)))
             except CarepathError as error:
                 result.conflicts.append(f"line {line}: {error}")
@@ -185,12 +186,21 @@ def import_appointments(app: App, path: Path, *, skip_conflicts: bool = False) -
     return result
 
 
-def _check_row(app: App, session: Session, row: dict[str, str], start: datetime,
+def _known_patients(session: Session, ids: set[str]) -> set[str]:
+    """Which of ``ids`` are patients: one query per thousand, not one per row."""
+    ordered, known = sorted(ids), set()
+    for chunk in range(0, len(ordered), 1000):
+        known |= set(session.exec(select(PatientRow.id).where(
+            col(PatientRow.id).in_(ordered[chunk:chunk + 1000]))))
+    return known
+
+
+def _check_row(app: App, known: set[str], row: dict[str, str], start: datetime,
                clinic: Any, busy: Any) -> Any:
     from carepath.services.scheduling_changes import refusal
 
     app.config.therapist(row["therapist_id"])
-    if session.get(PatientRow, row["patient_id"]) is None:
+    if row["patient_id"] not in known:
         raise InputError(f"patient {row['patient_id']!r}", "unknown", "import patients first")
     visit = next((p.visit_types[row["visit_type"]] for p in app.config.pathways.values()
                   if row["visit_type"] in p.visit_types), None)
