@@ -30,11 +30,13 @@ from carepath.domain.timeutil import horizon_problem, local_datetime
 from carepath.errors import InputError, NoSlotAvailable, NotFound, SlotTaken
 from carepath.services import App
 from carepath.services.booking_store import (
+    NewBooking,
     clinic_with_leave,
     clinic_zone,
     episode_appointments,
     flush_or_taken,
     guard_placements,
+    insert_placements,
     load_busy,
     save_placement,
 )
@@ -190,13 +192,9 @@ def save_enrolment(session: Session, app: App, schedule: EpisodeSchedule, patien
     assert episode.id is not None
     episode.state = next_state(episode.id, episode.state, "activate")
     claim(session, app, episode)
-    ids = []
     with flush_or_taken(session, f"a visit of {patient_id}'s {plan.pathway_id} episode"):
-        for placement in schedule.placements:
-            row = save_placement(session, app, placement, patient_id=patient_id,
-                                 episode_id=episode.id)
-            assert row.id is not None
-            ids.append(row.id)
+        ids = insert_placements(session, app, [NewBooking(p, patient_id, episode.id)
+                                               for p in schedule.placements])
     app.audit(session, "episode.enrol", "episode", episode.id, patient=patient_id,
               pathway=plan.pathway_id, booked=len(ids), stretched_from=schedule.stretched_from,
               waitlisted=[f"{u.requirement.label}: {u.constraint}" for u in schedule.unplaced])

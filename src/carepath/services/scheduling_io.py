@@ -36,12 +36,13 @@ from carepath.domain.timeutil import horizon_problem
 from carepath.errors import CarepathError, InputError, SlotTaken
 from carepath.services import App
 from carepath.services.booking_store import (
+    NewBooking,
     clinic_with_leave,
     clinic_zone,
     flush_or_taken,
     guard_placements,
+    insert_placements,
     load_busy,
-    save_placement,
 )
 from carepath.services.events import AppointmentsBooked, publish
 from carepath.services.local_time import parse_local
@@ -226,12 +227,13 @@ def import_appointments(app: App, path: Path, *, skip_conflicts: bool = False) -
         span = sorted(starts.values()) or [app.clock.now()]
         busy = load_busy(session, span[0] - timedelta(days=1), span[-1] + timedelta(days=1),
                          patients={row["patient_id"] for _, row in rows})
+        known = _known_patients(session, {row["patient_id"] for _, row in rows})
         placements = []
         for line, row in rows:
             if line not in starts:
                 continue
             try:
-                placements.append((line, row, _check_row(app, session, row, starts[line],
+                placements.append((line, row, _check_row(app, known, row, starts[line],
                                                          clinic, busy)))
             except CarepathError as error:
                 result.conflicts.append(f"line {line}: {error}")
@@ -242,11 +244,9 @@ def import_appointments(app: App, path: Path, *, skip_conflicts: bool = False) -
         guard_placements(session, app, [placed for _l, _r, placed in placements],
                          f"an appointment of {path.name}")
         with flush_or_taken(session, f"an appointment of {path.name}"):
-            for _line, row, placed in placements:
-                saved = save_placement(session, app, placed, patient_id=row["patient_id"],
-                                       episode_id=None, seq=0, fixed=True)
-                assert saved.id is not None
-                result.imported.append(saved.id)
+            result.imported = insert_placements(session, app, [
+                NewBooking(placed, row["patient_id"], None, seq=0, fixed=True)
+                for _line, row, placed in placements])
         app.audit(session, "appointment.import", "appointment", path.name,
                   imported=len(result.imported), conflicts=len(result.conflicts))
         if result.imported:
@@ -255,12 +255,21 @@ def import_appointments(app: App, path: Path, *, skip_conflicts: bool = False) -
     return result
 
 
-def _check_row(app: App, session: Session, row: dict[str, str], start: datetime,
+def _known_patients(session: Session, ids: set[str]) -> set[str]:
+    """Which of ``ids`` are patients: one query per thousand, not one per row."""
+    ordered, known = sorted(ids), set()
+    for chunk in range(0, len(ordered), 1000):
+        known |= set(session.exec(select(PatientRow.id).where(
+            col(PatientRow.id).in_(ordered[chunk:chunk + 1000]))))
+    return known
+
+
+def _check_row(app: App, known: set[str], row: dict[str, str], start: datetime,
                clinic: Any, busy: Any) -> Any:
     from carepath.services.scheduling_changes import refusal
 
     app.config.therapist(row["therapist_id"])
-    if session.get(PatientRow, row["patient_id"]) is None:
+    if row["patient_id"] not in known:
         raise InputError(f"patient {row['patient_id']!r}", "unknown", "import patients first")
     visit = next((p.visit_types[row["visit_type"]] for p in app.config.pathways.values()
                   if row["visit_type"] in p.visit_types), None)
