@@ -20,6 +20,7 @@ from carepath.adapters.tables import (
     PatientRow,
     RecoveryReportRow,
 )
+from carepath.services.patients import add_patient
 from conftest import Clinic, client_for, csrf_of, sign_in
 
 NEW_YORK = ZoneInfo("America/New_York")
@@ -189,14 +190,16 @@ def _counts(clinic: Clinic) -> tuple[int, int]:
 
 def test_enrol_shows_the_schedule_first_and_books_only_when_confirmed(
         clinic: Clinic, admin: TestClient) -> None:
+    # a patient with no running episode (MRN1's post-relapse care holds the boosters' lane)
+    add_patient(clinic.app, {"id": "MRN2", "name": "Bo Ray", "email": "bo@example.org"})
     before = _counts(clinic)
-    form = {"csrf": csrf_of(admin.get("/admin").text), "patient": "MRN1",
+    form = {"csrf": csrf_of(admin.get("/admin").text), "patient": "MRN2",
             "pathway": "stable-boosters", "start": "2027-03-08", "therapist": ""}
     preview = admin.post("/admin/enrol/preview", data=form)
     assert preview.status_code == 200, preview.text
     assert "nothing is booked until you confirm" in preview.text and "2027" in preview.text
     assert _counts(clinic) == before
-    done = admin.post("/admin/enrol", data={"csrf": csrf_of(preview.text), "patient": "MRN1",
+    done = admin.post("/admin/enrol", data={"csrf": csrf_of(preview.text), "patient": "MRN2",
                                             "pathway": "stable-boosters",
                                             "start": "2027-03-08", "therapist": ""})
     assert done.status_code == 303 and done.headers["location"].startswith("/episodes/")

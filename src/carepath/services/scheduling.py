@@ -74,13 +74,7 @@ def enroll(app: App, patient_id: str, pathway_id: str, start: date, *,
     closure), ``TimelineConflict`` (an episode in the same lane is running) and
     ``NoSlotAvailable`` when not everything fits and ``partial`` is off.
     """
-    pathway = app.config.pathway(pathway_id)
-    if therapist_id:
-        app.config.therapist(therapist_id)
-    patient = get_patient(app, patient_id)
-    check_start(app, start)
-    plan = plan_episode(pathway, start, patient.preferences)
-    check_horizon(plan)
+    plan = _checked_plan(app, patient_id, pathway_id, start, therapist_id)
     for attempt in range(RACE_RETRIES):
         try:
             with transaction(app.engine) as session:
@@ -105,25 +99,36 @@ def existing_enrolment(session: Session, plan: EpisodePlan, patient_id: str,
                      EpisodeSchedule(plan, placements=()), ids, existing=True)
 
 
-def schedule_for(app: App, patient_id: str, pathway_id: str, start: date,
-                 therapist_id: str | None) -> EpisodeSchedule:
-    """What ``enroll`` would book, booking nothing (all or nothing: ``NoSlotAvailable``
-    names what does not fit)."""
+def _checked_plan(app: App, patient_id: str, pathway_id: str, start: date,
+                  therapist_id: str | None) -> EpisodePlan:
+    """The episode's plan once the pathway, therapist, patient and start are known good."""
     pathway = app.config.pathway(pathway_id)
+    if therapist_id:
+        app.config.therapist(therapist_id)
     patient = get_patient(app, patient_id)
     check_start(app, start)
     plan = plan_episode(pathway, start, patient.preferences)
+    check_horizon(plan)
+    return plan
+
+
+def schedule_for(app: App, patient_id: str, pathway_id: str, start: date,
+                 therapist_id: str | None, *, partial: bool = False) -> EpisodeSchedule:
+    """What ``enroll`` would book, booking nothing. All or nothing unless ``partial``:
+    ``NoSlotAvailable`` names what does not fit; with ``partial`` the schedule comes back
+    with what would be wait-listed, and why."""
+    plan = _checked_plan(app, patient_id, pathway_id, start, therapist_id)
     with transaction(app.engine) as session:
         clinic = clinic_with_leave(session, app)
         first = not_before(app, plan.start)
         busy = load_busy(session, first - timedelta(days=1),
                          first + timedelta(weeks=max(plan.max_weeks, plan.weeks) + 1),
                          patients=[patient_id])
-        schedule = schedule_episode(plan, clinic, busy, zone=clinic_zone(app),
-                                    not_before=first, patient_id=patient_id,
-                                    therapist_id=therapist_id)
-        session.rollback()
-    if not schedule.booked:
+        session.rollback()  # a preview stores nothing
+    schedule = schedule_episode(plan, clinic, busy, zone=clinic_zone(app), not_before=first,
+                                patient_id=patient_id, therapist_id=therapist_id,
+                                partial=partial)
+    if not partial and not schedule.booked:
         raise no_slot_error(schedule)
     return schedule
 
