@@ -112,3 +112,52 @@ def test_a_negative_gas_level_needs_no_double_dash(shell: Path) -> None:
     assert "recorded gas -1" in ok("measure", "record", "1", "gas", "-1", "--at", _ago(1))
     result = invoke("measure", "record", "1", "gas", "0.5", "--at", _ago(1))
     assert result.exit_code == 2 and "whole" in result.output
+
+
+def _level_two_from_the_shell_home(shell: Path, config_dir: Path) -> int:
+    """Chen's post-relapse patient, six weeks ago: Berg stalls, then stays put at the
+    reassessment — a level-2 escalation proposing the progression review."""
+    from sqlmodel import select
+
+    from carepath.adapters.db import transaction
+    from carepath.adapters.tables import EscalationRow
+    from carepath.services import App
+    from carepath.services.goals import record_measurement, review_all
+    from carepath.settings import Settings
+    from goal_helpers import FirstMorningBooker, active_episode, visit
+
+    home = shell / "home"
+    start = SystemClock().now() - timedelta(days=50)
+    app = App.open(Settings(home=home, config_dir=config_dir,
+                            database_url=f"sqlite:///{home / 'carepath.db'}"), SystemClock())
+    episode = active_episode(app, patient="MRN9", start=start.date())
+    evaluation = visit(app, episode, start.date())
+    for days, value in ((0, "40"), (7, "41"), (14, "41"), (28, "40")):
+        record_measurement(app, episode, "bbs", value, at=start + timedelta(days=days, hours=3),
+                           appointment_id=evaluation if days == 0 else None)
+    review_all(app, now=start + timedelta(days=28, hours=6), book=FirstMorningBooker())
+    record_measurement(app, episode, "bbs", "41", at=start + timedelta(days=40))
+    review_all(app, now=start + timedelta(days=42, hours=6), book=FirstMorningBooker())
+    with transaction(app.engine) as session:
+        [row] = session.exec(select(EscalationRow).where(EscalationRow.level == 2))
+    app.engine.dispose()
+    assert row.id is not None
+    return row.id
+
+
+def test_accept_that_cannot_book_fails_loudly_and_leaves_the_escalation_open(
+        shell: Path, config_dir: Path) -> None:
+    escalation = _level_two_from_the_shell_home(shell, config_dir)
+    shown = ok("escalations", "show", str(escalation))
+    assert f"carepath escalations accept {escalation}" in shown and "<" not in shown
+    assert "Progression review" in ok("escalations", "preview", str(escalation))
+    today = SystemClock().now().date()
+    for therapist in ("okafor", "brooks"):  # the only ones with family-education
+        ok("therapists", "leave", therapist, "--from", today.isoformat(),
+           "--to", (today + timedelta(days=500)).isoformat())
+    refused = invoke("escalations", "accept", str(escalation))
+    assert refused.exit_code == 6 and "nothing was booked" in refused.output
+    assert "Traceback" not in refused.output
+    [still] = [e for e in json.loads(ok("escalations", "list", "--format", "json"))
+               if e["id"] == escalation]
+    assert still["status"] == "open"
