@@ -12,9 +12,10 @@ from flows.care import (
     report_relapse,
     schedule_progression_reviews,
 )
+from flows.problems import report_problem
 from flows.sweeps import dispatch_outbox, review_goals, send_reminders
 
 __all__ = [
-    "complete_episode", "dispatch_outbox", "enroll_episode", "extend_boosters", "report_relapse",
-    "review_goals", "schedule_progression_reviews", "send_reminders",
+    "complete_episode", "dispatch_outbox", "enroll_episode", "extend_boosters", "report_problem",
+    "report_relapse", "review_goals", "schedule_progression_reviews", "send_reminders",
 ]

@@ -15,10 +15,24 @@ def sweep_task(name: str) -> str:
     return run_sweep(current_app(), name)
 
 
+@task(retries=3, retry_delay_seconds=[5, 30, 120])
+def sweep_partition(name: str, index: int, count: int) -> str:
+    # One task per partition (few, coarse tasks: a task costs milliseconds of Prefect's
+    # bookkeeping, so never one per episode or per message).
+    return run_sweep(current_app(), name, partition=(index, count))
+
+
+def _fan_out(name: str, partitions: int) -> str:
+    if partitions <= 1:
+        return sweep_task(name)
+    futures = [sweep_partition.submit(name, index, partitions) for index in range(partitions)]
+    return "; ".join(str(future.result()) for future in futures)
+
+
 @flow(name="dispatch_outbox", flow_run_name="dispatch-outbox")
-def dispatch_outbox() -> str:
-    """Send pending messages from the outbox."""
-    return sweep_task("dispatch_outbox")
+def dispatch_outbox(partitions: int = 1) -> str:
+    """Send pending messages from the outbox (in ``partitions`` tasks side by side)."""
+    return _fan_out("dispatch_outbox", partitions)
 
 
 @flow(name="send_reminders", flow_run_name="send-reminders")
@@ -29,6 +43,6 @@ def send_reminders() -> str:
 
 
 @flow(name="review_goals", flow_run_name="review-goals")
-def review_goals() -> str:
-    """Classify every active goal and escalate stalls."""
-    return sweep_task("review_goals")
+def review_goals(partitions: int = 1) -> str:
+    """Classify every active goal and escalate stalls (over ``partitions`` episode-id ranges)."""
+    return _fan_out("review_goals", partitions)

@@ -1,3 +1,3 @@
 """carepath: physical-therapy care pathways for people with multiple sclerosis."""
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"

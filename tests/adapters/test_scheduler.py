@@ -12,7 +12,8 @@ from carepath.adapters.tables import SchedulerJobRow
 from carepath.services import App
 from carepath.services.runs import acquire_lease
 
-ALL_SWEEPS = {"dispatch_outbox", "send_reminders", "review_goals", "extend_boosters"}
+ALL_SWEEPS = {"dispatch_outbox", "send_reminders", "review_goals", "extend_boosters",
+              "schedule_progression_reviews"}
 
 
 def _serve_once(app: App) -> list[str]:

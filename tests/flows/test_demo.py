@@ -19,6 +19,7 @@ from carepath.adapters.tables import (
     AppointmentRow,
     EpisodeRow,
     EscalationRow,
+    OutboxRow,
     ResourceBookingRow,
 )
 from carepath.demo import DemoResult, run_demo
@@ -49,11 +50,16 @@ def test_a_stall_climbs_to_a_booked_reassessment_then_level_two(demo: DemoResult
         assert episode is not None
         rows = session.exec(select(EscalationRow).where(EscalationRow.episode_id == episode.id)
                             .where(EscalationRow.kind == "stall")).all()
-    levels = {row.level for row in rows}
-    assert levels == {1, 2}
+    assert sorted(row.level for row in rows) == [1, 2]  # one escalation per level, not per measure
     level_one = [row for row in rows if row.level == 1]
     assert all(row.appointment_id is not None for row in level_one)
     assert all(row.status == "scheduled" for row in level_one)
+    with transaction(demo.app.engine) as session:
+        sent = session.exec(select(OutboxRow.idempotency_key, OutboxRow.recipient).where(
+            col(OutboxRow.kind).startswith("escalation"))).all()
+    for row in rows:  # one email per escalation and recipient
+        recipients = [to for key, to in sent if key.startswith(f"escalation:{row.id}:")]
+        assert recipients and len(recipients) == len(set(recipients))
 
 
 def test_only_the_stalling_patient_reaches_level_two(demo: DemoResult) -> None:

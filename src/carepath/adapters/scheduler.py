@@ -1,4 +1,5 @@
-"""``carepath serve``: APScheduler 3 firing the periodic sweeps, one scheduler per database.
+"""``carepath serve``: APScheduler 3 firing the periodic sweeps, one fenced orchestrator per
+database.
 
 Jobs live in carepath's own database (the ``apscheduler_jobs`` table, created by migration
 0005), so they survive restarts; each job is added with a fixed id and
@@ -6,8 +7,12 @@ Jobs live in carepath's own database (the ``apscheduler_jobs`` table, created by
 downtime coalesce into one run (``coalesce=True``); the sweeps themselves derive due work
 from the database, so one late run catches up on everything.
 
-A lease row (``services.runs``) keeps a second ``serve`` on the same database from starting.
-SIGTERM stops the scheduler after the running job (``shutdown(wait=True)``).
+The orchestrator lease (``services.orchestrator``) keeps a second ``serve`` — or the Prefect
+deployments — off the database. The lease is renewed every ``CAREPATH_LEASE_RENEW_SECONDS``;
+the moment a renewal fails (the process was frozen past expiry and another took over) the
+scheduler stops, and every sweep's own transactions check the fencing token, so a job that
+was already running writes nothing. Without ``--standby`` serve then exits (code 9); with it,
+it waits for the lease again. SIGTERM stops the scheduler after the running job.
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ import socket
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from types import FrameType
 from typing import Any
 
@@ -29,24 +34,32 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from carepath.errors import CarepathError
 from carepath.services import App
-from carepath.services.runs import acquire_lease, lease_holder, release_lease
+from carepath.services.orchestrator import (
+    Fence,
+    FencedOut,
+    OrchestratorBusy,
+    claim,
+    fenced,
+    holder,
+    renew,
+    this_process,
+)
+from carepath.services.runs import release_lease
 
 LEASE = "scheduler"
-LEASE_TTL = timedelta(minutes=3)
-LEASE_RENEW_SECONDS = 30.0
 log = logging.getLogger("carepath.serve")
 
 # The app the stored jobs run against; set by ``serve`` (jobs are stored by reference).
 _app: App | None = None
 _runner: Callable[[App, str], str] | None = None
+_lost = threading.Event()  # set by a job that found itself fenced out
+
+AlreadyServing = OrchestratorBusy  # the name older callers know
 
 
-class AlreadyServing(CarepathError):
-    def __init__(self, owner: str) -> None:
-        self.owner = owner
-        super().__init__(f"another carepath serve holds this database ({owner}); stop it first")
+class LeaseLost(FencedOut):
+    """serve lost its lease (frozen past expiry, or the database refused the renewal)."""
 
 
 @dataclass(frozen=True)
@@ -56,26 +69,41 @@ class Sweep:
     grace_seconds: int
 
 
-def sweeps(app: App, review_at: str = "06:00") -> list[Sweep]:
-    """The periodic jobs: dispatch each minute, reminders every 5, reviews and boosters daily."""
-    zone = app.config.clinic.timezone
-    hour, minute = (int(p) for p in review_at.split(":"))
+def sweeps(app: App) -> list[Sweep]:
+    """The periodic jobs: dispatch and reminders at their intervals; goal review, boosters and
+    progression reviews once a day at ``CAREPATH_DAILY_AT`` in the clinic's time zone."""
+    settings, zone = app.settings, app.config.clinic.timezone
+    hour, minute = (int(p) for p in settings.daily_at.split(":"))
+
+    def daily(second: int) -> CronTrigger:
+        return CronTrigger(hour=hour, minute=minute, second=second, timezone=zone)
+
+    def every(seconds: float) -> IntervalTrigger:
+        return IntervalTrigger(seconds=seconds, timezone=zone)
+
     # Listed in catch-up order: the sweeps that queue messages run before the dispatch.
     return [
-        Sweep("review_goals", CronTrigger(hour=hour, minute=minute, timezone=zone), 86400),
-        Sweep("extend_boosters", CronTrigger(hour=hour, minute=minute, second=30, timezone=zone),
-              86400),
-        Sweep("send_reminders", IntervalTrigger(minutes=5), 3600),
-        Sweep("dispatch_outbox", IntervalTrigger(minutes=1), 300),
+        Sweep("review_goals", daily(0), 86400),
+        Sweep("extend_boosters", daily(20), 86400),
+        Sweep("schedule_progression_reviews", daily(40), 86400),
+        Sweep("send_reminders", every(settings.reminder_seconds),
+              max(1, int(settings.reminder_seconds * 12))),
+        Sweep("dispatch_outbox", every(settings.dispatch_seconds),
+              max(1, int(settings.dispatch_seconds * 5))),
     ]
 
 
 def run_job(name: str) -> None:
     """The target of every stored job: run one sweep against the serving app."""
-    assert _app is not None and _runner is not None, "run_job outside carepath serve"
+    app, runner = _app, _runner
+    if app is None or runner is None or _lost.is_set():
+        return  # a job fired while serve was stopping: it has no lease to run under
     try:
-        summary = _runner(_app, name)
+        summary = runner(app, name)
         log.info("%s: %s", name, summary)
+    except FencedOut as error:
+        log.error("%s refused: %s", name, error)
+        _lost.set()  # the main loop stops the scheduler at once
     except Exception:  # recorded as a failed run by the runner; keep the scheduler alive
         log.exception("sweep %s failed", name)
 
@@ -97,33 +125,102 @@ def build_scheduler(app: App) -> BackgroundScheduler:
 
 
 def serve(app: App, runner: Callable[[App, str], str], *, stop: threading.Event | None = None,
-          install_signals: bool = True, run_now: bool = True) -> None:
-    """Run the sweeps until ``stop`` is set (or SIGTERM/SIGINT arrives)."""
-    global _app, _runner
-    owner = f"{socket.gethostname()}:{os.getpid()}"
-    if not acquire_lease(app, LEASE, owner, LEASE_TTL):
-        holder = lease_holder(app, LEASE)
-        stale = holder.owner if holder and _is_dead_here(holder.owner) else None
-        if stale is None or not acquire_lease(app, LEASE, owner, LEASE_TTL, take_over=stale):
-            raise AlreadyServing(holder.owner if holder else "unknown")
-        log.warning("took over the scheduler lease of %s (its process is gone)", stale)
+          install_signals: bool = True, run_now: bool = True, standby: bool = False,
+          engine: str = "direct", on_lease: Callable[[Fence], None] | None = None) -> None:
+    """Run the sweeps until ``stop`` is set (or SIGTERM/SIGINT arrives).
+
+    Raises ``AlreadyServing`` when another orchestrator holds the database (unless
+    ``standby``: then it waits), and ``LeaseLost`` when the lease is lost while serving
+    (unless ``standby``: then it waits to take it back).
+    """
     stop = stop or threading.Event()
     if install_signals:
         _stop_on_signals(stop)
-    _app, _runner = app, runner
+    owner = this_process()
+    while not stop.is_set():
+        fence = _take_lease(app, owner, standby=standby, stop=stop)
+        if fence is None:
+            return
+        log.warning("serving as %s with fencing token %s", owner, fence.token)
+        if on_lease is not None:
+            on_lease(fence)
+        if not _orchestrate(app, fence, runner, stop, run_now=run_now):
+            return
+        if not standby:
+            raise LeaseLost(fence, "renewal failed")
+        log.warning("lost the lease: standing by")
+
+
+def _ttl(app: App) -> timedelta:
+    return timedelta(seconds=app.settings.lease_seconds)
+
+
+def _take_lease(app: App, owner: str, *, standby: bool, stop: threading.Event) -> Fence | None:
+    """The lease, at once or (standby) once it is free; None when stopped while waiting."""
+    while True:
+        fence = claim(app, "serve", owner, _ttl(app))
+        if fence is None:
+            current = holder(app)
+            stale = current.owner if current and _is_dead_here(current.owner) else None
+            if stale is not None:
+                fence = claim(app, "serve", owner, _ttl(app), take_over=stale)
+                if fence is not None:
+                    log.warning("took over the lease of %s (its process is gone)", stale)
+        if fence is not None:
+            return fence
+        current = holder(app)
+        if not standby:
+            if current is None:
+                continue  # it expired between the two reads: try again
+            raise OrchestratorBusy(current, "serve")
+        if stop.wait(app.settings.lease_renew_seconds):
+            return None
+
+
+def _orchestrate(app: App, fence: Fence, runner: Callable[[App, str], str],
+                 stop: threading.Event, *, run_now: bool) -> bool:
+    """Serve under ``fence`` until stopped (False) or the lease is lost (True)."""
+    global _app, _runner
+    _lost.clear()
+    _app, _runner = fenced(app, fence), runner
     scheduler = build_scheduler(app)
+    lost = False
     try:
         if run_now:  # catch up at once on whatever fell due while we were down
             for sweep in sweeps(app):
+                if _lost.is_set() or stop.is_set():
+                    break
                 run_job(sweep.name)
-        scheduler.start()
-        while not stop.wait(LEASE_RENEW_SECONDS):
-            acquire_lease(app, LEASE, owner, LEASE_TTL)
+        if not _lost.is_set():
+            scheduler.start()
+        expires = app.clock.now() + _ttl(app)
+        while not _lost.is_set() and not stop.wait(app.settings.lease_renew_seconds):
+            renewed = None if _lost.is_set() else _renewed_until(app, fence, expires)
+            if renewed is None:
+                break
+            expires = renewed
+        lost = not stop.is_set()
+        return lost
     finally:
+        _app = _runner = None  # a job still firing finds no app and does nothing
+        _lost.set()
         if scheduler.running:
-            scheduler.shutdown(wait=True)  # lets the running sweep finish
-        release_lease(app, LEASE, owner)
-        _app = _runner = None
+            # Lost: stop at once; the running job's writes are refused by the fence anyway.
+            scheduler.shutdown(wait=not lost)
+        if not lost:
+            release_lease(app, LEASE, fence.owner)
+
+
+def _renewed_until(app: App, fence: Fence, expires: datetime) -> datetime | None:
+    """Renew the lease: its new expiry, or None once it is lost. A database error keeps
+    serve going only while the lease it already holds is still live."""
+    try:
+        if renew(app, fence, _ttl(app)):
+            return app.clock.now() + _ttl(app)
+        return None
+    except Exception:  # noqa: BLE001 - a database hiccup alone must not stop serve
+        log.exception("lease renewal failed")
+        return expires if app.clock.now() < expires else None
 
 
 def _is_dead_here(owner: str) -> bool:

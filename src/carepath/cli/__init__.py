@@ -39,13 +39,24 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "calendar": ("carepath.cli.messaging", "calendar_app",
                  "Calendar feeds and CalDAV publishing."),
     "serve": ("carepath.cli.service", "serve",
-              "Run the periodic sweeps (dispatch, reminders, goal review, boosters) until "
-              "SIGTERM."),
+              "Run every timed sweep, progression reviews included, until SIGTERM."),
     "runs": ("carepath.cli.service", "runs_app", "Workflow runs and their outcome."),
+    "deployments": ("carepath.cli.service", "deployments",
+                    "Print prefect.yaml for this clinic: its time zone, serve's intervals, one "
+                    "run at a time."),
     "audit": ("carepath.cli.audit", "audit",
               "Every recorded change: when (UTC), who, what, to which record, with its details."),
     "db": ("carepath.cli.db", "db_app", "Database schema and location."),
     "fhir": ("carepath.cli.fhir", "fhir_app", "FHIR R4: export, import, API tokens."),
+    "web": ("carepath.cli.web", "web",
+            "Serve the clinic's web app (pages, patient links, calendar feeds, /fhir)."),
+    "users": ("carepath.cli.web", "users_app", "Logins of the web app."),
+    "feeds": ("carepath.cli.web", "feeds_app", "Secret calendar feed addresses (webcal://)."),
+    "holds": ("carepath.cli.clinical", "holds_app",
+              "Progression holds from the two-hour rule: list and clear."),
+    "visit-review": ("carepath.cli.clinical", "visit_review_app",
+                     "Record what a progression review found: devices, orthotics, the "
+                     "caregiver's role."),
 }
 
 

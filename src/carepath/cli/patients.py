@@ -71,3 +71,11 @@ def list_(fmt: Format = FORMAT_OPTION) -> None:
 def show(patient_id: str, fmt: Format = FORMAT_OPTION) -> None:
     """One patient, every field."""
     emit([_public(get_patient(open_app(), patient_id))], fmt, "Patient")
+
+
+@patients_app.command("ref")
+def ref(patient_id: str) -> None:
+    """The number that stands for a patient in Prefect flow parameters (never the MRN)."""
+    from carepath.services.patient_refs import ref_for
+
+    console.print(str(ref_for(open_app(), patient_id)), markup=False)

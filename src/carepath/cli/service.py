@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import date
 
 import typer
@@ -14,8 +16,9 @@ from carepath.adapters.tables import AppointmentRow, EpisodeRow
 from carepath.cli.common import FORMAT_OPTION, Format, console, emit, open_app
 from carepath.cli.config import parse_date
 from carepath.services import App, lifecycle
-from carepath.services.runs import list_runs
+from carepath.services.runs import double_runs, list_runs
 from carepath.services.sweeps import SWEEPS, run_sweep
+from carepath.settings import mask_url
 
 runs_app = typer.Typer(help="Workflow runs and their outcome.", no_args_is_help=True)
 episodes_app = typer.Typer(help="Episodes of care: list, complete, relapse, hold, resume, cancel.",
@@ -29,8 +32,10 @@ def prefect_runner() -> Callable[[App, str], str]:
     import flows
     from flows.context import using_app
 
-    by_name = {"dispatch_outbox": flows.dispatch_outbox, "send_reminders": flows.send_reminders,
-               "review_goals": flows.review_goals, "extend_boosters": flows.extend_boosters}
+    by_name: dict[str, Callable[[], object]] = {
+        "dispatch_outbox": flows.dispatch_outbox, "send_reminders": flows.send_reminders,
+        "review_goals": flows.review_goals, "extend_boosters": flows.extend_boosters,
+        "schedule_progression_reviews": flows.schedule_progression_reviews}
 
     def run(app: App, name: str) -> str:
         with temporary_settings({PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}), using_app(app):
@@ -40,37 +45,74 @@ def prefect_runner() -> Callable[[App, str], str]:
 
 
 def serve(
-    engine: str = typer.Option("prefect", "--engine",
-                               help="prefect: sweeps run as Prefect flows; direct: plain calls"),
+    engine: str = typer.Option("direct", "--engine",
+                               help="direct: plain calls; prefect: sweeps run as Prefect flows "
+                                    "(on a Prefect server that dies with serve)"),
+    standby: bool = typer.Option(False, "--standby",
+                                 help="wait for the lease while another orchestrator holds it, "
+                                      "and again after losing it, instead of exiting"),
 ) -> None:
-    """Run the periodic sweeps (dispatch, reminders, goal review, boosters) until SIGTERM."""
+    """Run every timed sweep, progression reviews included, until SIGTERM."""
     from carepath.adapters.scheduler import serve as serve_forever
 
     if engine not in ("prefect", "direct"):
-        raise typer.BadParameter("use prefect or direct", param_hint="--engine")
+        raise typer.BadParameter("use direct or prefect", param_hint="--engine")
     app = open_app()
-    console.print(f"carepath serve: {app.config.clinic.name}, database {app.engine.url!r}, "
-                  f"engine {engine}; SIGTERM stops after the running job", markup=False)
-    serve_forever(app, prefect_runner() if engine == "prefect" else run_sweep)
+    settings = app.settings
+    console.print(f"carepath serve: {app.config.clinic.name}, database "
+                  f"{mask_url(str(app.engine.url))}, engine {engine}; dispatch every "
+                  f"{settings.dispatch_seconds:g} s, reminders every "
+                  f"{settings.reminder_seconds:g} s, daily sweeps at {settings.daily_at}; "
+                  "SIGTERM stops after the running job", markup=False)
+    with _engine_runner(engine) as runner:
+        serve_forever(app, runner, standby=standby, engine=engine,
+                      on_lease=lambda fence: console.print(
+                          f"holding the lease (fencing token {fence.token})", markup=False))
     console.print("stopped")
+
+
+@contextmanager
+def _engine_runner(engine: str) -> Iterator[Callable[[App, str], str]]:
+    if engine == "direct":
+        yield run_sweep
+        return
+    from carepath.adapters.prefect_server import child_prefect_server
+
+    with child_prefect_server():
+        yield prefect_runner()
+
+
+def deployments() -> None:
+    """Print prefect.yaml for this clinic: its time zone, serve's intervals, one run at a time."""
+    from carepath.services.deployments import prefect_yaml
+
+    app = open_app()
+    sys.stdout.write(prefect_yaml(app.settings, app.config.clinic.timezone))
 
 
 @runs_app.command("list")
 def runs_list(
     status: str = typer.Option("", "--status", help="only runs with this status, e.g. failed"),
     limit: int = typer.Option(50, "--limit", min=1, max=10_000),
+    doubles: bool = typer.Option(False, "--doubles",
+                                 help="only runs that overlapped a run of the same sweep by "
+                                      "another process (a sweep run twice at once)"),
     fmt: Format = FORMAT_OPTION,
 ) -> None:
     """Recent workflow runs, newest first; failed ones carry their error."""
+    runs = list_runs(open_app(), limit=limit, status=status or None)
     rows = [{"id": r.id, "flow": r.flow, "name": r.name, "status": r.status,
-             "started": r.started_at.isoformat(), "summary": r.summary, "error": r.error}
-            for r in list_runs(open_app(), limit=limit, status=status or None)]
+             "started": r.started_at.isoformat(), "summary": r.summary, "error": r.error,
+             "engine": r.engine, "host": r.host, "pid": r.pid, "token": r.owner_token,
+             "flow_run": r.flow_run_id}
+            for r in (double_runs(runs) if doubles else runs)]
     emit(rows, fmt, "Runs")
 
 
 @runs_app.command("sweep")
 def runs_sweep(name: str = typer.Argument(..., help="dispatch_outbox, send_reminders, "
-                                                    "review_goals or extend_boosters")) -> None:
+                                                    "review_goals, extend_boosters or "
+                                                    "schedule_progression_reviews")) -> None:
     """Run one sweep now, recorded like a scheduled run."""
     if name not in SWEEPS:
         raise typer.BadParameter(f"one of {', '.join(SWEEPS)}", param_hint="NAME")

@@ -67,6 +67,7 @@ class LifecycleResult:
     carried_visits: list[int] = field(default_factory=list)
     existing_episode_id: int | None = None
     skipped: str = ""
+    booked_visits: list[int] = field(default_factory=list)
 
     @property
     def episode_id(self) -> int | None:
@@ -91,14 +92,17 @@ class LifecycleResult:
 
 
 def apply_event(app: App, patient_id: str, event: Event, *, start: date | None = None,
-                therapist_id: str | None = None) -> LifecycleResult:
-    """Decide and apply ``event`` for the patient in one transaction (retried on a lost race)."""
+                therapist_id: str | None = None, partial: bool = True) -> LifecycleResult:
+    """Decide and apply ``event`` for the patient in one transaction (retried on a lost race).
+
+    A successor episode books what fits (``partial``); an accepted proposal passes
+    ``partial=False`` so that nothing is enrolled unless every visit is booked."""
     for attempt in range(RACE_RETRIES):
         try:
             with transaction(app.engine) as session:
                 timeline = load_timeline(session, app, patient_id)
                 return _apply(session, app, timeline, decide(timeline, event), start,
-                              therapist_id)
+                              therapist_id, partial)
         except (SlotTaken, ClaimTaken):
             if attempt == RACE_RETRIES - 1:
                 raise
@@ -106,7 +110,7 @@ def apply_event(app: App, patient_id: str, event: Event, *, start: date | None =
 
 
 def _apply(session: Session, app: App, timeline: Timeline, decision: Decision,
-           start: date | None, therapist_id: str | None) -> LifecycleResult:
+           start: date | None, therapist_id: str | None, partial: bool) -> LifecycleResult:
     result = LifecycleResult(timeline.patient_id, existing_episode_id=decision.existing_episode_id,
                              skipped=decision.skipped)
     carried: list[AppointmentRow] = []
@@ -126,9 +130,10 @@ def _apply(session: Session, app: App, timeline: Timeline, decision: Decision,
         first = new.start or _next_start(app, start or _week_after(app, carried))
         patient = from_row(lock_patient(session, timeline.patient_id))
         plan = plan_episode(app.config.pathway(new.pathway_id), first, patient.preferences)
-        enrolment = enroll_in(session, app, plan, timeline.patient_id, lead, True,
+        enrolment = enroll_in(session, app, plan, timeline.patient_id, lead, partial,
                               new.previous_episode_id, reason=new.reason)
         result.next_episode_id = enrolment.episode_id
+        result.booked_visits = list(enrolment.appointment_ids)
         result.carried_visits = _carry(session, app, carried, enrolment.episode_id)
     return result
 

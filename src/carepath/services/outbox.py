@@ -63,6 +63,12 @@ class DispatchReport:
     errors: list[str] = field(default_factory=list)
 
 
+def compose_pending(app: App) -> None:
+    from carepath.services.notify import compose_pending as compose  # notify queues here
+
+    compose(app)
+
+
 def backoff(attempts: int) -> timedelta:
     """The wait after the ``attempts``-th try: 1, 2, 4, 8 … minutes, at most six hours."""
     wait: timedelta = FIRST_BACKOFF * 2 ** max(attempts - 1, 0)
@@ -91,11 +97,17 @@ def find(session: Session, idempotency_key: str) -> OutboxRow | None:
         select(OutboxRow).where(OutboxRow.idempotency_key == idempotency_key)).first()
 
 
-def dispatch(app: App, transport: Transport, *, limit: int | None = None) -> DispatchReport:
-    """Send every due pending message (at most ``limit``); retry later or park as dead."""
+def dispatch(app: App, transport: Transport, *, limit: int | None = None,
+             partition: tuple[int, int] | None = None) -> DispatchReport:
+    """Send every due pending message (at most ``limit``); retry later or park as dead.
+    Messages of deferred bookings (batch enrolment, import) are composed first.
+
+    ``partition`` (index, count) sends only the messages whose id is ``index`` modulo
+    ``count``: one share of a sweep fanned out over several workers."""
+    compose_pending(app)
     report = DispatchReport()
     while limit is None or report.sent + report.retrying + report.dead < limit:
-        claimed = _claim_next(app)
+        claimed = _claim_next(app, partition)
         if claimed is None:
             break
         try:
@@ -114,12 +126,15 @@ class _Claim:
     message: bytes
 
 
-def _claim_next(app: App) -> _Claim | None:
+def _claim_next(app: App, partition: tuple[int, int] | None = None) -> _Claim | None:
     now = app.clock.now()
     with transaction(app.engine) as session:
         query = (select(OutboxRow)
                  .where(OutboxRow.status == "pending", OutboxRow.next_attempt_at <= now)
                  .order_by(col(OutboxRow.next_attempt_at), col(OutboxRow.id)).limit(1))
+        if partition is not None:
+            index, count = partition
+            query = query.where(col(OutboxRow.id) % count == index)
         if app.engine.dialect.name == "postgresql":
             query = query.with_for_update(skip_locked=True)
         row = session.exec(query).first()
@@ -193,7 +208,9 @@ def retry_dead(app: App) -> int:
 
 
 def list_outbox(app: App, *, status: str | None = None, limit: int = 200) -> list[OutboxEntry]:
-    """The newest messages first, optionally only those with ``status``."""
+    """The newest messages first, optionally only those with ``status`` (messages of
+    deferred bookings are composed first, so the list shows everything queued)."""
+    compose_pending(app)
     with transaction(app.engine) as session:
         query = select(OutboxRow).order_by(col(OutboxRow.id).desc()).limit(limit)
         if status:

@@ -13,8 +13,8 @@ import time as timer
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
-from typing import Any
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any, TypeVar
 
 from sqlalchemy import Select, update
 from sqlalchemy import select as _select
@@ -71,12 +71,14 @@ class Loaded:
 
 
 def review_all(app: App, *, now: datetime, episode_id: int | None = None,
-               book: Booker | None = None) -> ReviewReport:
-    """Review every active episode (or one) as of ``now``; escalate what has stalled."""
+               book: Booker | None = None, id_range: tuple[int, int] | None = None
+               ) -> ReviewReport:
+    """Review every active episode (or one, or those with ids in ``id_range``, both ends
+    included: one partition of a fanned-out sweep) as of ``now``; escalate what stalled."""
     started = timer.perf_counter()
-    _ensure_missing_goals(app, episode_id)
+    _ensure_missing_goals(app, episode_id, id_range)
     with transaction(app.engine) as session:
-        loaded = load_facts(session, app, episode_id)
+        loaded = load_facts(session, app, episode_id, id_range)
     seniors = [t.id for t in app.config.clinic.therapists if t.senior]
     report = ReviewReport(episodes=len(loaded))
     decisions = [(item, review_episode(item.facts, app.config.measures, now=now,
@@ -105,7 +107,8 @@ def _apply_one(session: Session, app: App, decision: ReviewDecision, facts: Epis
         return []
 
 
-def _ensure_missing_goals(app: App, episode_id: int | None) -> None:
+def _ensure_missing_goals(app: App, episode_id: int | None,
+                          id_range: tuple[int, int] | None = None) -> None:
     """Episodes enrolled before their goals were set get them from the pathway now."""
     from sqlalchemy import func
 
@@ -114,8 +117,7 @@ def _ensure_missing_goals(app: App, episode_id: int | None) -> None:
     query = (columns(EpisodeRow.id, EpisodeRow.pathway_id, func.count(col(GoalRow.id)))
              .join(GoalRow, col(GoalRow.episode_id) == EpisodeRow.id, isouter=True)
              .where(col(EpisodeRow.state) == "active").group_by(col(EpisodeRow.id)))
-    if episode_id is not None:
-        query = query.where(col(EpisodeRow.id) == episode_id)
+    query = _in_scope(query, episode_id, id_range)
     with transaction(app.engine) as session:
         for ident, pathway_id, count in list(session.execute(query)):
             if count < len(app.config.pathway(pathway_id).goals.measures):
@@ -137,16 +139,16 @@ def _save_verdicts(app: App, decisions: list[tuple[Loaded, ReviewDecision]],
             session.execute(update(GoalRow), changed)
 
 
-def load_facts(session: Session, app: App, episode_id: int | None = None) -> list[Loaded]:
+def load_facts(session: Session, app: App, episode_id: int | None = None,
+               id_range: tuple[int, int] | None = None) -> list[Loaded]:
     """Everything the review needs for the active episodes, one query per table."""
     # Core rows, not ORM results: tens of thousands of plain tuples, no identity map.
     read = session.connection().execute
-    episodes = _episodes(session, episode_id)
+    episodes = _episodes(session, episode_id, id_range)
     if episode_id is not None and not episodes:
         raise NotFound("active episode", episode_id, "only active episodes are reviewed")
-    ids = select(EpisodeRow.id).where(col(EpisodeRow.state) == "active")
-    if episode_id is not None:
-        ids = ids.where(EpisodeRow.id == episode_id)
+    ids = _in_scope(select(EpisodeRow.id).where(col(EpisodeRow.state) == "active"),
+                    episode_id, id_range)
     goals = _group(read(columns(
         GoalRow.episode_id, GoalRow.id, GoalRow.measure_id, GoalRow.baseline, GoalRow.target,
         GoalRow.target_kind, GoalRow.due_date, GoalRow.baseline_at, GoalRow.status).where(
@@ -173,14 +175,26 @@ def load_facts(session: Session, app: App, episode_id: int | None = None) -> lis
                    known[e[0]], planned) for e in episodes]
 
 
-def _episodes(session: Session, episode_id: int | None) -> list[Any]:
+def _episodes(session: Session, episode_id: int | None,
+              id_range: tuple[int, int] | None) -> list[Any]:
     query = (columns(EpisodeRow.id, EpisodeRow.pathway_id, EpisodeRow.therapist_id,
                      PatientRow.physician_email, EpisodeRow.start_date)
              .join(PatientRow, col(EpisodeRow.patient_id) == PatientRow.id)
              .where(col(EpisodeRow.state) == "active").order_by(col(EpisodeRow.id)))
+    return list(session.execute(_in_scope(query, episode_id, id_range)))
+
+
+SelectT = TypeVar("SelectT", bound=Select[Any])
+
+
+def _in_scope(query: SelectT, episode_id: int | None,
+              id_range: tuple[int, int] | None) -> SelectT:
+    """``query`` narrowed to one episode, or to a partition's range of episode ids."""
     if episode_id is not None:
         query = query.where(col(EpisodeRow.id) == episode_id)
-    return list(session.execute(query))
+    if id_range is not None:
+        query = query.where(col(EpisodeRow.id).between(*id_range))
+    return query
 
 
 def columns(*attributes: Any) -> Select[Any]:
@@ -219,8 +233,15 @@ def _facts(app: App, episode: Any, goals: list[Any], readings: list[Any], recove
         escalations=tuple(KnownEscalation(k, lv, kd, st, at, rs, rst, aid)
                           for k, lv, kd, st, at, rs, rst, aid in known),
         planned_days=tuple(start + timedelta(days=d) for d in planned.get(pathway_id, ())),
-        has_physician=bool(physician))
+        has_physician=bool(physician), planned_end=planned_end(start, planned.get(pathway_id)))
     return Loaded(facts, {g[1]: (g[0], g[7]) for g in goals})
+
+
+def planned_end(start: date, offsets: tuple[int, ...] | None) -> datetime | None:
+    """The end of the last planned visit's day: when a trend must have reached its target."""
+    if not offsets:
+        return None
+    return datetime.combine(start + timedelta(days=max(offsets) + 1), time(0), UTC)
 
 
 def _goal(row: Any) -> Goal:

@@ -5,10 +5,14 @@ A run that fails leaves a row with its error (``carepath runs list``), never onl
 
 from __future__ import annotations
 
+import os
+import socket
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
@@ -28,9 +32,14 @@ class RunHandle:
 
 @contextmanager
 def recorded_run(app: App, flow: str, name: str) -> Iterator[RunHandle]:
-    """Record a run's start, then its success (with summary) or failure (with the error)."""
+    """Record a run's start, then its success (with summary) or failure (with the error).
+
+    The row names who ran it — host, pid, engine, the orchestrator's fencing token and
+    Prefect's flow-run id — so that a sweep run twice by two owners shows in ``runs list``.
+    """
     with transaction(app.engine) as session:
-        row = RunRow(flow=flow, name=name[:200], started_at=app.clock.now())
+        row = RunRow(flow=flow, name=name[:200], started_at=app.clock.now(),
+                     **_runner_identity(app))
         session.add(row)
         session.flush()
         assert row.id is not None
@@ -41,6 +50,26 @@ def recorded_run(app: App, flow: str, name: str) -> Iterator[RunHandle]:
         _finish(app, handle, "failed", f"{type(error).__name__}: {error}")
         raise
     _finish(app, handle, "succeeded", "")
+
+
+def _runner_identity(app: App) -> dict[str, Any]:
+    from carepath.services.orchestrator import fence_of
+
+    fence = fence_of(app)
+    return {"host": socket.gethostname()[:200], "pid": os.getpid(),
+            "engine": fence.engine if fence else "cli",
+            "owner_token": fence.token if fence else None,
+            "flow_run_id": _prefect_flow_run_id()}
+
+
+def _prefect_flow_run_id() -> str | None:
+    """The id of the Prefect flow run this code runs in, if any (without importing Prefect)."""
+    if "prefect" not in sys.modules:
+        return None
+    from prefect.context import FlowRunContext
+
+    context = FlowRunContext.get()
+    return str(context.flow_run.id) if context and context.flow_run else None
 
 
 def _finish(app: App, handle: RunHandle, status: str, error: str) -> None:
@@ -60,12 +89,33 @@ def list_runs(app: App, *, limit: int = 50, status: str | None = None) -> list[R
         return list(session.exec(query))
 
 
-def acquire_lease(app: App, name: str, owner: str, ttl: timedelta, *,
-                  take_over: str | None = None) -> bool:
-    """Take or renew the lease ``name`` for ``owner``; False while another owner holds it.
+def double_runs(runs: list[RunRow]) -> list[RunRow]:
+    """The runs among ``runs`` that overlapped in time with a run of the same sweep by another
+    process: a sweep run twice at once, which one fenced orchestrator should never show."""
+    doubled: set[int] = set()
+    by_flow: dict[str, list[RunRow]] = {}
+    for run in runs:
+        by_flow.setdefault(run.flow, []).append(run)
+    for same in by_flow.values():
+        same.sort(key=lambda r: r.started_at)
+        for number, first in enumerate(same):
+            end = first.finished_at or first.started_at
+            for second in same[number + 1:]:
+                if second.started_at > end:
+                    break
+                if (first.host, first.pid) != (second.host, second.pid):
+                    doubled.update({id(first), id(second)})
+    return [run for run in runs if id(run) in doubled]
 
-    ``take_over`` names a holder known to be dead (its process is gone): its lease is taken
-    at once instead of waiting for it to expire.
+
+def acquire_lease(app: App, name: str, owner: str, ttl: timedelta, *,
+                  take_over: str | None = None, engine: str = "serve") -> int | None:
+    """Take or renew the lease ``name`` for ``owner``: its fencing token, None while another
+    owner holds it.
+
+    The token grows by one whenever the lease changes hands, so a process that lost it can
+    tell (``orchestrator.check_fence``). ``take_over`` names a holder known to be dead (its
+    process is gone): its lease is taken at once instead of waiting for it to expire.
     """
     now = app.clock.now()
     try:
@@ -73,25 +123,45 @@ def acquire_lease(app: App, name: str, owner: str, ttl: timedelta, *,
             query = select(LeaseRow).where(LeaseRow.name == name).with_for_update()
             row = session.exec(query).first()
             if row is None:
-                session.add(LeaseRow(name=name, owner=owner, expires_at=now + ttl))
-                return True
+                session.add(LeaseRow(name=name, owner=owner, expires_at=now + ttl, token=1,
+                                     engine=engine))
+                return 1
             if row.owner not in (owner, take_over) and row.expires_at > now:
-                return False
-            row.owner, row.expires_at = owner, now + ttl
+                return None
+            if row.owner != owner:
+                row.token += 1
+            row.owner, row.expires_at, row.engine = owner, now + ttl, engine
             session.add(row)
-            return True
+            return row.token
     except IntegrityError:  # another process inserted the lease first
-        return False
+        return None
 
 
 def release_lease(app: App, name: str, owner: str) -> None:
+    """Give the lease up (it expires at once) but keep its row, so the token keeps growing."""
     with transaction(app.engine) as session:
         row = session.get(LeaseRow, name)
         if row is not None and row.owner == owner:
-            session.delete(row)
+            row.expires_at = app.clock.now()
+            session.add(row)
 
 
 def lease_holder(app: App, name: str) -> LeaseRow | None:
     with transaction(app.engine) as session:
         row = session.get(LeaseRow, name)
         return row if row is not None and row.expires_at > app.clock.now() else None
+
+
+def record_problem(app: App, flow_run_id: str, state: str, flow_run_name: str) -> RunRow:
+    """A Failed, Crashed or Late Prefect run, reported by its automation: listed with the
+    failed runs (``carepath runs list --status failed``), so no one needs the Prefect UI."""
+    now = app.clock.now()
+    with transaction(app.engine) as session:
+        row = RunRow(flow="prefect_problem", name=f"{state} {flow_run_name}"[:200],
+                     status="failed", started_at=now, finished_at=now,
+                     error=f"Prefect reported flow run {flow_run_name} ({flow_run_id}) {state}",
+                     **(_runner_identity(app) | {"flow_run_id": flow_run_id[:64]}))
+        session.add(row)
+        app.audit(session, "report_problem", "flow_run", flow_run_id, state=state,
+                  name=flow_run_name)
+    return row
