@@ -174,8 +174,7 @@ def primary_candidates(reqs: Sequence[VisitRequirement], finder: Finder,
             count += bool(not ranges or outside or too_warm)
         return count
 
-    load = finder.busy.load
-    ranked = sorted(unable, key=lambda t: (unable[t], misses(t), load.get(t, 0)))
+    ranked = sorted(unable, key=lambda t: (unable[t], misses(t), finder.load(t)))
     return ranked
 
 
@@ -201,9 +200,9 @@ def mixed_options(finder: Finder, primary: str | None, limit: int | None = None)
         others = [t.id for t in qualified if t.id != primary]
         able = len(others) < len(qualified)  # the primary is qualified for this visit
         if limit is not None and len(others) > limit:
-            others = heapq.nsmallest(limit, others, key=lambda t: finder.busy.load.get(t, 0))
+            others = heapq.nsmallest(limit, others, key=finder.load)
         else:
-            others.sort(key=lambda t: finder.busy.load.get(t, 0))
+            others.sort(key=finder.load)
         return [primary, *others] if able and primary else others
     return options
 
