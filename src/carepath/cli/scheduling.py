@@ -211,7 +211,7 @@ def no_show(appointment_id: int = typer.Argument(...)) -> None:
 @appointments_app.command("import")
 def import_(
     file: Path = typer.Argument(..., help="CSV: patient_id,therapist_id,visit_type,start"
-                                "[,minutes]"),
+                                "[,minutes][,resource]"),
     skip_conflicts: bool = typer.Option(False, "--skip-conflicts",
                                         help="import the rows that fit, report the rest"),
 ) -> None:

@@ -6,8 +6,9 @@ nothing booked — then schedules all episodes together (``schedule_batch``: mos
 first, round-robin by week) in one transaction. An episode that cannot be booked whole is
 reported and books nothing, unless ``partial``.
 
-Import (columns ``patient_id,therapist_id,visit_type,start[,minutes]``) brings bookings from
-a previous system in as fixed appointments, each checked against the hard constraints; a
+Import (columns ``patient_id,therapist_id,visit_type,start[,minutes][,resource]``) brings
+bookings from a previous system in as fixed appointments, each checked against the hard
+constraints (``resource`` names the room or unit it holds, ``pool-1`` or ``pool-1#0``); a
 conflict is reported by line. Nothing is written when any row fails, unless
 ``skip_conflicts``.
 """
@@ -17,17 +18,27 @@ from __future__ import annotations
 import csv
 import io
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, col, select
 
 from carepath.adapters.db import transaction
 from carepath.adapters.tables import AppointmentRow, PatientRow, ResourceBookingRow
+from carepath.domain.availability import to_minute
+from carepath.domain.config import Clinic
 from carepath.domain.planning import plan_episode
-from carepath.domain.schedule_types import EpisodeRequest, EpisodeSchedule, Unplaced
+from carepath.domain.schedule_types import (
+    Busy,
+    EpisodeRequest,
+    EpisodeSchedule,
+    Placement,
+    Unplaced,
+)
+from carepath.domain.scheduler import calendar_for
 from carepath.domain.scheduling import check_slot, schedule_batch
 from carepath.domain.single import requirement_for
 from carepath.errors import CarepathError, InputError
@@ -217,7 +228,44 @@ def _check_row(app: App, known: set[str], row: dict[str, str], start: datetime,
     if isinstance(placed, Unplaced):
         raise refusal(f"{row['visit_type']} at {row['start']} with {row['therapist_id']}",
                       placed)
+    if row.get("resource"):
+        return _on_named_unit(placed, row["resource"], clinic, busy, zone=clinic_zone(app))
     return placed
+
+
+def _on_named_unit(placed: Placement, named: str, clinic: Clinic, busy: Busy, *,
+                   zone: ZoneInfo) -> Placement:
+    """The previous system said which room or unit (``pool-2`` or ``pool-2#1``): hold that
+    one instead of the one the check chose, when it is free and provides a needed tag."""
+    resource_id, _, number_text = named.partition("#")
+    resource = next((r for r in clinic.resources if r.id == resource_id), None)
+    if resource is None:
+        raise InputError(f"resource {named!r}", "not in clinic.yaml",
+                         "use a resource id from clinic.yaml, e.g. pool-1 or pool-1#0")
+    tags = [t for t in placed.requirement.resources if t in resource.provides]
+    if not tags:
+        raise InputError(f"resource {named!r}", f"does not provide what "
+                         f"{placed.requirement.visit_type} needs "
+                         f"({', '.join(placed.requirement.resources) or 'nothing'})",
+                         "name a room or device that provides it, or leave the column empty")
+    start, end = to_minute(placed.start), to_minute(placed.end)
+    calendar = calendar_for(clinic, zone)
+    day = placed.start.astimezone(zone).date()
+    busy.remove_minutes(start, end, units=placed.resources)
+    numbers = [int(number_text)] if number_text.isdigit() else list(range(resource.capacity))
+    free = [n for n in numbers if n < resource.capacity
+            and not busy.unit((resource.id, n)).overlaps(start, end)]
+    down = calendar.resource_down(resource, day) or any(
+        lo < end and start < hi for lo, hi in calendar.resource_blocked(resource, day))
+    if not free or down:
+        busy.add_minutes(start, end, units=placed.resources)
+        why = "under maintenance then" if down else "already booked then"
+        raise InputError(f"resource {named!r}", why, "name another unit, or leave it empty")
+    units = tuple((resource.id, free[0]) if tag == tags[0] else unit
+                  for tag, unit in zip(placed.requirement.resources, placed.resources,
+                                       strict=True))
+    busy.add_minutes(start, end, units=units)
+    return replace(placed, resources=units)
 
 
 EXPORT_FIELDS = ("id", "uid", "episode_id", "patient_id", "therapist_id", "visit_type",
