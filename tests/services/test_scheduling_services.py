@@ -318,3 +318,19 @@ def test_an_imported_booking_holds_the_unit_the_previous_system_named(
                    "MRN1003,okafor,aquatic,2027-03-03T09:00,gym\n", encoding="utf-8")
     with pytest.raises(InputError, match="line 2.*does not provide what aquatic needs"):
         booking.import_appointments(clinic, bad)
+
+
+def test_the_streamed_export_is_the_same_json_and_csv_as_the_records(clinic: App) -> None:
+    """Written a chunk at a time, the export still reads as one JSON array (or CSV)."""
+    import csv as csv_module
+    import io
+
+    from carepath.services.scheduling_io import appointment_records
+
+    booking.enroll(clinic, "MRN1002", "post-relapse", MONDAY)
+    with transaction(clinic.engine) as session:
+        records = appointment_records(clinic, session)
+    assert booking.export_appointments(clinic, "json") == json.dumps(records, indent=2,
+                                                                     ensure_ascii=False)
+    rows = list(csv_module.DictReader(io.StringIO(booking.export_appointments(clinic, "csv"))))
+    assert [int(r["id"]) for r in rows] == [r["id"] for r in records]

@@ -7,6 +7,7 @@ are read in that zone (``2027-03-02 09:00``); see ``services.local_time`` for DS
 from __future__ import annotations
 
 import json
+import sys
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 import typer
 
-from carepath.adapters.mail import write_private
+from carepath.adapters.mail import private_file
 from carepath.cli.common import FORMAT_OPTION, Format, console, emit, open_app
 from carepath.domain.schedule_types import EpisodeSchedule
 from carepath.errors import InputError
@@ -228,12 +229,13 @@ def export(fmt: str = typer.Option("json", "--format", help="json or csv"),
            output: Path = typer.Option(None, "--output", "-o", help="file (default: stdout)"),
            ) -> None:
     """Every appointment with every field, times in ISO 8601 with offsets."""
-    text = booking.export_appointments(open_app(), fmt)
+    app = open_app()
     if output is None:
-        typer.echo(text, nl=False)
-    else:
-        write_private(output.resolve(), text.encode("utf-8"))  # patient data: owner only
-        console.print(f"wrote {output}", markup=False)
+        booking.write_appointments(app, sys.stdout, fmt)
+        return
+    with private_file(output.resolve()) as stream:  # patient data: owner only
+        booking.write_appointments(app, stream, fmt)
+    console.print(f"wrote {output}", markup=False)
 
 
 @therapists_app.command("leave")

@@ -18,10 +18,11 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, col, select
@@ -278,6 +279,18 @@ def appointment_records(app: App, session: Session, *, since: datetime | None = 
                         therapist_id: str | None = None,
                         status: str | None = None) -> list[dict[str, Any]]:
     """Appointments as plain records; times in the clinic's zone, ISO 8601 with offsets."""
+    return list(iter_records(app, session, since=since, until=until, patient_id=patient_id,
+                             therapist_id=therapist_id, status=status))
+
+
+CHUNK = 2000  # rows read, converted and written at a time: memory stays flat
+
+
+def iter_records(app: App, session: Session, *, since: datetime | None = None,
+                 until: datetime | None = None, patient_id: str | None = None,
+                 therapist_id: str | None = None,
+                 status: str | None = None) -> Iterator[dict[str, Any]]:
+    """``appointment_records`` a chunk at a time, in (start, id) order."""
     zone = clinic_zone(app)
     query = select(AppointmentRow).order_by(col(AppointmentRow.start_utc), col(AppointmentRow.id))
     for column, value in ((AppointmentRow.patient_id, patient_id),
@@ -289,17 +302,22 @@ def appointment_records(app: App, session: Session, *, since: datetime | None = 
         query = query.where(col(AppointmentRow.start_utc) >= since)
     if until:
         query = query.where(col(AppointmentRow.start_utc) < until)
-    rows = session.exec(query).all()
-    units = _units(session, [r.id for r in rows if r.id is not None])
-    return [{
-        "id": r.id, "uid": r.uid, "episode_id": r.episode_id, "patient_id": r.patient_id,
-        "therapist_id": r.therapist_id, "visit_type": r.visit_type, "visit_name": r.visit_name,
-        "seq": r.seq, "start": r.start_utc.astimezone(zone).isoformat(),
-        "end": r.end_utc.astimezone(zone).isoformat(),
-        "minutes": int((r.end_utc - r.start_utc).total_seconds() // 60), "status": r.status,
-        "sequence": r.sequence, "fixed": r.fixed, "resources": ";".join(units.get(r.id or 0, [])),
-        "caregiver_invited": r.caregiver_invited,
-    } for r in rows]
+    result = session.exec(query.execution_options(yield_per=CHUNK))
+    for rows in result.partitions(CHUNK):
+        units = _units(session, [r.id for r in rows if r.id is not None])
+        for r in rows:
+            yield {
+                "id": r.id, "uid": r.uid, "episode_id": r.episode_id,
+                "patient_id": r.patient_id, "therapist_id": r.therapist_id,
+                "visit_type": r.visit_type, "visit_name": r.visit_name, "seq": r.seq,
+                "start": r.start_utc.astimezone(zone).isoformat(),
+                "end": r.end_utc.astimezone(zone).isoformat(),
+                "minutes": int((r.end_utc - r.start_utc).total_seconds() // 60),
+                "status": r.status, "sequence": r.sequence, "fixed": r.fixed,
+                "resources": ";".join(units.get(r.id or 0, [])),
+                "caregiver_invited": r.caregiver_invited,
+            }
+        session.expunge_all()  # the chunk's rows are written: let them go
 
 
 def _units(session: Session, ids: list[int]) -> dict[int, list[str]]:
@@ -315,14 +333,30 @@ def _units(session: Session, ids: list[int]) -> dict[int, list[str]]:
 
 def export_appointments(app: App, fmt: str = "json", **filters: Any) -> str:
     """Every appointment as JSON or CSV text (ISO 8601 with offsets)."""
-    with transaction(app.engine) as session:
-        records = appointment_records(app, session, **filters)
-    if fmt == "json":
-        return json.dumps(records, indent=2, ensure_ascii=False)
-    if fmt != "csv":
-        raise InputError(f"format {fmt!r}", "unknown", "use json or csv")
     out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=EXPORT_FIELDS, lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(records)
+    write_appointments(app, out, fmt, **filters)
     return out.getvalue()
+
+
+def write_appointments(app: App, out: TextIO, fmt: str = "json", **filters: Any) -> int:
+    """``export_appointments`` written to ``out`` as it is read, a chunk at a time: a large
+    clinic's year is never held in memory at once. Returns how many were written."""
+    if fmt not in ("json", "csv"):
+        raise InputError(f"format {fmt!r}", "unknown", "use json or csv")
+    count = 0
+    with transaction(app.engine) as session:
+        records = iter_records(app, session, **filters)
+        if fmt == "csv":
+            writer = csv.DictWriter(out, fieldnames=EXPORT_FIELDS, lineterminator="\n")
+            writer.writeheader()
+            for record in records:
+                writer.writerow(record)
+                count += 1
+            return count
+        # The same text as json.dumps(records, indent=2), one record at a time.
+        for record in records:
+            text = json.dumps(record, indent=2, ensure_ascii=False).replace("\n", "\n  ")
+            out.write(("[\n  " if not count else ",\n  ") + text)
+            count += 1
+        out.write("\n]" if count else "[]")
+    return count
