@@ -69,6 +69,12 @@ def measure(size: str, seed: int, skip_cli: bool, keep: Path | None) -> dict[str
                                    "existing": shaped.existing, "episodes": shaped.requests}
         figures["greedy"] = apart(greedy_figures, root)
         figures["engine"] = apart(engine_figures, root)
+        for name in ("greedy", "engine"):  # early, for a run stopped before the CLI ends
+            result = figures[name]
+            print(f"[shaped] {size} seed {seed} {name}: booked {result['booked']} of "
+                  f"{figures['requested']}, {result['violations']} violations, "
+                  f"{result['seconds']:.2f} s wall, {result['cpu']:.2f} s CPU",
+                  file=sys.stderr, flush=True)
         if not skip_cli:
             figures["cli"] = cli_figures(root)
         if keep is not None:
