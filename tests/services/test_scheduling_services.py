@@ -320,13 +320,16 @@ def test_an_imported_booking_holds_the_unit_the_previous_system_named(
         booking.import_appointments(clinic, bad)
 
 
-def test_the_streamed_export_is_the_same_json_and_csv_as_the_records(clinic: App) -> None:
-    """Written a chunk at a time, the export still reads as one JSON array (or CSV)."""
+def test_the_streamed_export_is_the_same_json_and_csv_as_the_records(
+        clinic: App, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Written five at a time, the export still reads as one JSON array (or CSV)."""
     import csv as csv_module
     import io
 
+    from carepath.services import scheduling_io
     from carepath.services.scheduling_io import appointment_records
 
+    monkeypatch.setattr(scheduling_io, "CHUNK", 5)
     booking.enroll(clinic, "MRN1002", "post-relapse", MONDAY)
     with transaction(clinic.engine) as session:
         records = appointment_records(clinic, session)

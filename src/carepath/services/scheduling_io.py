@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any, TextIO
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import select as core_select
 from sqlmodel import Session, col, select
 
 from carepath.adapters.db import transaction
@@ -290,21 +291,25 @@ def iter_records(app: App, session: Session, *, since: datetime | None = None,
                  until: datetime | None = None, patient_id: str | None = None,
                  therapist_id: str | None = None,
                  status: str | None = None) -> Iterator[dict[str, Any]]:
-    """``appointment_records`` a chunk at a time, in (start, id) order."""
-    zone = clinic_zone(app)
-    query = select(AppointmentRow).order_by(col(AppointmentRow.start_utc), col(AppointmentRow.id))
-    for column, value in ((AppointmentRow.patient_id, patient_id),
-                          (AppointmentRow.therapist_id, therapist_id),
-                          (AppointmentRow.status, status)):
+    """``appointment_records`` a chunk at a time, in (start, id) order: plain rows, not ORM
+    objects, so nothing piles up in the session."""
+    zone, a = clinic_zone(app), AppointmentRow
+    query = core_select(col(a.id), col(a.uid), col(a.episode_id), col(a.patient_id),
+                        col(a.therapist_id), col(a.visit_type), col(a.visit_name), col(a.seq),
+                        col(a.start_utc), col(a.end_utc), col(a.status), col(a.sequence),
+                        col(a.fixed), col(a.caregiver_invited)
+                        ).order_by(col(a.start_utc), col(a.id))
+    for column, value in ((a.patient_id, patient_id), (a.therapist_id, therapist_id),
+                          (a.status, status)):
         if value:
-            query = query.where(column == value)
+            query = query.where(col(column) == value)
     if since:
-        query = query.where(col(AppointmentRow.start_utc) >= since)
+        query = query.where(col(a.start_utc) >= since)
     if until:
-        query = query.where(col(AppointmentRow.start_utc) < until)
-    result = session.exec(query.execution_options(yield_per=CHUNK))
+        query = query.where(col(a.start_utc) < until)
+    result = session.execute(query.execution_options(yield_per=CHUNK))
     for rows in result.partitions(CHUNK):
-        units = _units(session, [r.id for r in rows if r.id is not None])
+        units = _units(session, [r.id for r in rows])
         for r in rows:
             yield {
                 "id": r.id, "uid": r.uid, "episode_id": r.episode_id,
@@ -314,20 +319,20 @@ def iter_records(app: App, session: Session, *, since: datetime | None = None,
                 "end": r.end_utc.astimezone(zone).isoformat(),
                 "minutes": int((r.end_utc - r.start_utc).total_seconds() // 60),
                 "status": r.status, "sequence": r.sequence, "fixed": r.fixed,
-                "resources": ";".join(units.get(r.id or 0, [])),
+                "resources": ";".join(units.get(r.id, [])),
                 "caregiver_invited": r.caregiver_invited,
             }
-        session.expunge_all()  # the chunk's rows are written: let them go
 
 
 def _units(session: Session, ids: list[int]) -> dict[int, list[str]]:
     found: dict[int, list[str]] = {}
+    booking = ResourceBookingRow
     for chunk in range(0, len(ids), 500):
-        for booking in session.exec(select(ResourceBookingRow).where(
-                col(ResourceBookingRow.appointment_id).in_(ids[chunk:chunk + 500]),
-                col(ResourceBookingRow.active).is_(True))):
-            found.setdefault(booking.appointment_id, []).append(
-                f"{booking.resource_id}#{booking.unit}")
+        for appointment_id, resource_id, unit in session.execute(core_select(
+                col(booking.appointment_id), col(booking.resource_id), col(booking.unit)).where(
+                col(booking.appointment_id).in_(ids[chunk:chunk + 500]),
+                col(booking.active).is_(True)).order_by(col(booking.id))):
+            found.setdefault(appointment_id, []).append(f"{resource_id}#{unit}")
     return found
 
 
