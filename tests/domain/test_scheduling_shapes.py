@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 from tests.scheduling_helpers import hard_violations, make_clinic, make_pathway, therapist
 
+from carepath.domain.config import Clinic
 from carepath.domain.planning import plan_episode
 from carepath.domain.schedule_types import Busy, EpisodeRequest
 from carepath.domain.scheduling import check_slot, free_slots, schedule_batch
@@ -108,3 +109,46 @@ def test_a_part_timer_is_tried_when_the_episodes_therapist_is_full() -> None:
     assert [(p.therapist_id, _local(p.start)[:3]) for p in result.placements] == [
         ("pt", "Tue"), ("pt", "Thu")]
     assert not hard_violations([("p1", plan, p) for p in result.placements], clinic)
+
+
+def test_a_wait_listed_visit_names_what_bound_it_not_a_default() -> None:
+    """Both therapists are booked solid on the only days left: the reason says no qualified
+    therapist had the minutes, not that rest days left no day."""
+    clinic = make_clinic(therapists=[therapist("t1"), therapist("t2")])
+    busy = Busy()
+    for ident in ("t1", "t2"):
+        for day in range(1, 6):
+            busy.add(datetime(2027, 3, day, 8, tzinfo=NEW_YORK),
+                     datetime(2027, 3, day, 17, tzinfo=NEW_YORK), therapist_id=ident)
+    plan = plan_episode(make_pathway([{"weeks": 1, "visit": "visit", "per_week": 1}]), MONDAY)
+    (result,) = schedule_batch([EpisodeRequest("1", "p1", plan)], clinic, busy, zone=NEW_YORK,
+                               not_before=DAWN, partial=True)
+    (unplaced,) = result.unplaced
+    assert unplaced.constraint.startswith("no therapist has 45 free minutes with a free gym "
+                                          "on Mon/Tue/Wed/Thu/Fri in week 1")
+    assert unplaced.constraint.endswith("(all 2 qualified looked at)")
+    assert "rest days" not in unplaced.constraint
+
+
+def test_load_can_be_balanced_by_each_therapists_own_hours() -> None:
+    """Booked 4 h of 18 weekly hours against 2 h of 8: by minutes the part-timer looks
+    lighter; by utilisation the full-timer is, and takes the visit."""
+    def clinic(balance: str) -> Clinic:
+        return make_clinic(balance_load_by=balance, therapists=[
+            therapist("full", days=("tue", "thu")),
+            therapist("part", hours="08:00-12:00", days=("tue", "thu"))])
+    picked = {}
+    for balance in ("minutes", "utilisation"):
+        busy = Busy()
+        busy.add(datetime(2027, 2, 23, 8, tzinfo=NEW_YORK), datetime(2027, 2, 23, 12,
+                                                                     tzinfo=NEW_YORK),
+                 therapist_id="full")
+        busy.add(datetime(2027, 2, 23, 8, tzinfo=NEW_YORK), datetime(2027, 2, 23, 10,
+                                                                     tzinfo=NEW_YORK),
+                 therapist_id="part")
+        plan = plan_episode(make_pathway([{"weeks": 1, "visit": "visit", "per_week": 1}]),
+                            MONDAY)
+        (result,) = schedule_batch([EpisodeRequest("1", "p1", plan)], clinic(balance), busy,
+                                   zone=NEW_YORK, not_before=DAWN)
+        picked[balance] = result.placements[0].therapist_id
+    assert picked == {"minutes": "part", "utilisation": "full"}

@@ -301,3 +301,39 @@ def test_a_batch_lists_each_wait_listed_visit_with_its_reason(
     for row in result.waitlist:
         assert row["line"] in (2, 3) and row["name"] == "Aquatic therapy"
         assert "aquatic" in row["reason"] and "Secondment" in row["reason"], row["reason"]
+
+
+def test_an_imported_booking_holds_the_unit_the_previous_system_named(
+        clinic: App, tmp_path: Path) -> None:
+    """``resource: pool#1`` holds unit 1 of the pool; a room that cannot serve the visit is
+    refused by line with what to write instead."""
+    good = tmp_path / "previous.csv"
+    good.write_text("patient_id,therapist_id,visit_type,start,resource\n"
+                    "MRN1002,alvarez,aquatic,2027-03-02T09:00,pool#1\n", encoding="utf-8")
+    result = booking.import_appointments(clinic, good)
+    (record,) = json.loads(booking.export_appointments(clinic, "json"))
+    assert record["id"] == result.imported[0] and record["resources"] == "pool#1"
+    bad = tmp_path / "bad.csv"
+    bad.write_text("patient_id,therapist_id,visit_type,start,resource\n"
+                   "MRN1003,okafor,aquatic,2027-03-03T09:00,gym\n", encoding="utf-8")
+    with pytest.raises(InputError, match="line 2.*does not provide what aquatic needs"):
+        booking.import_appointments(clinic, bad)
+
+
+def test_the_streamed_export_is_the_same_json_and_csv_as_the_records(
+        clinic: App, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Written five at a time, the export still reads as one JSON array (or CSV)."""
+    import csv as csv_module
+    import io
+
+    from carepath.services import scheduling_io
+    from carepath.services.scheduling_io import appointment_records
+
+    monkeypatch.setattr(scheduling_io, "CHUNK", 5)
+    booking.enroll(clinic, "MRN1002", "post-relapse", MONDAY)
+    with transaction(clinic.engine) as session:
+        records = appointment_records(clinic, session)
+    assert booking.export_appointments(clinic, "json") == json.dumps(records, indent=2,
+                                                                     ensure_ascii=False)
+    rows = list(csv_module.DictReader(io.StringIO(booking.export_appointments(clinic, "csv"))))
+    assert [int(r["id"]) for r in rows] == [r["id"] for r in records]

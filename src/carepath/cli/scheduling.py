@@ -6,7 +6,9 @@ are read in that zone (``2027-03-02 09:00``); see ``services.local_time`` for DS
 
 from __future__ import annotations
 
+import io
 import json
+import sys
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -14,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 import typer
 
-from carepath.adapters.output_file import FORCE_HELP, write_output_file
+from carepath.adapters.output_file import FORCE_HELP, open_output_file
 from carepath.cli.common import FORMAT_OPTION, Format, console, emit, open_app
 from carepath.domain.schedule_types import EpisodeSchedule
 from carepath.domain.timeutil import horizon_problem
@@ -238,7 +240,7 @@ def no_show(appointment_id: int = typer.Argument(...)) -> None:
 @appointments_app.command("import")
 def import_(
     file: Path = typer.Argument(..., help="CSV: patient_id,therapist_id,visit_type,start"
-                                "[,minutes]"),
+                                "[,minutes][,resource]"),
     skip_conflicts: bool = typer.Option(False, "--skip-conflicts",
                                         help="import the rows that fit, report the rest"),
 ) -> None:
@@ -256,12 +258,16 @@ def export(fmt: str = typer.Option("json", "--format", help="json or csv"),
            force: bool = typer.Option(False, "--force", help=FORCE_HELP),
            ) -> None:
     """Every appointment with every field, times in ISO 8601 with offsets."""
-    text = booking.export_appointments(open_app(), fmt)
+    app = open_app()
     if output is None:
-        typer.echo(text, nl=False)
-    else:
-        write_output_file(output, text.encode("utf-8"), force=force)  # owner only
-        console.print(f"wrote {output}", markup=False)
+        booking.write_appointments(app, sys.stdout, fmt)
+        return
+    with open_output_file(output, force=force) as raw:  # patient data: owner only
+        stream = io.TextIOWrapper(raw, encoding="utf-8", newline="")
+        booking.write_appointments(app, stream, fmt)
+        stream.flush()
+        stream.detach()  # the file is closed and put in place by open_output_file
+    console.print(f"wrote {output}", markup=False)
 
 
 @therapists_app.command("leave")

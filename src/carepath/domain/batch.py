@@ -18,6 +18,7 @@ from dataclasses import replace
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from carepath.domain.availability import to_minute
 from carepath.domain.config import Clinic
 from carepath.domain.placement import Finder
 from carepath.domain.planning import stretch
@@ -96,8 +97,10 @@ def _stretch_rest(run: Run, week: int, finder: Finder, *, partial: bool) -> Epis
                    weeks=max(plan.weeks, plan.max_weeks))
     stretched_from = plan.weeks if used.weeks > plan.weeks else None
     if skips(chosen) and not partial:
+        fitted = [c.day for c in chosen if c] + [finder.cal.local(to_minute(p.start)).date()
+                                                 for p in run.placed]
         rollback(run, finder)
-        return finish(run, used, finder, stretched_from,
+        return finish(run, used, finder, stretched_from, fitted=fitted,
                       refused=[r for r, c in zip(rest, chosen, strict=True) if c is None])
     commit(run, rest, chosen, finder)
     keep_first(run, used, finder)

@@ -146,6 +146,8 @@ class Clinic(Strict):
     # Days between any two visits of one patient, across all their episodes (a booster
     # series and a progression review held at once); each pathway's own rest days still hold.
     patient_min_rest_days: int = Field(default=0, ge=0, le=6)
+    # "Least loaded" by booked minutes, or by the share of each therapist's own hours.
+    balance_load_by: Literal["minutes", "utilisation"] = "minutes"
     resources: list[Resource] = Field(min_length=1)
     therapists: list[Therapist] = Field(min_length=1)
 

@@ -9,6 +9,7 @@ another therapist in the same week, and the earliest times after the week.
 from __future__ import annotations
 
 import heapq
+from collections.abc import Sequence
 from datetime import date, timedelta
 
 from carepath.domain.placement import Finder, Wishes
@@ -22,10 +23,13 @@ ALTERNATIVES = 3
 
 
 def explain(req: VisitRequirement, finder: Finder, wishes: Wishes, therapist_id: str | None,
-            plan: EpisodePlan | None = None) -> Unplaced:
-    """The binding constraint of ``req`` and up to three nearest alternatives."""
+            plan: EpisodePlan | None = None, *, placed: Sequence[date] = (),
+            gap: int = 1) -> Unplaced:
+    """The binding constraint of ``req`` and up to three nearest alternatives; ``placed``
+    are the days of the episode's booked visits, ``gap`` the least days between two."""
     therapists = [therapist_id] if therapist_id else [t.id for t in finder.qualified(req.skills)]
-    constraint = binding_constraint(req, finder, wishes, therapists, therapist_id)
+    constraint = binding_constraint(req, finder, wishes, therapists, therapist_id,
+                                    placed=placed, gap=gap)
     if plan is not None and plan.weeks < plan.max_weeks:
         constraint += f" (even stretched to {plan.max_weeks} weeks)"
     return Unplaced(req, constraint, alternatives(req, finder, wishes, therapist_id))
@@ -36,7 +40,7 @@ def least_loaded(finder: Finder, therapists: list[str]) -> list[str]:
     therapist's diary for every failed visit would cost more than the booking."""
     if len(therapists) <= SEARCHED:
         return therapists
-    return heapq.nsmallest(SEARCHED, therapists, key=lambda t: finder.busy.load.get(t, 0))
+    return heapq.nsmallest(SEARCHED, therapists, key=finder.load)
 
 
 def week_words(req: VisitRequirement) -> str:
@@ -54,7 +58,8 @@ def skill_words(req: VisitRequirement) -> str:
 
 
 def binding_constraint(req: VisitRequirement, finder: Finder, wishes: Wishes,
-                       therapists: list[str], fixed: str | None) -> str:
+                       therapists: list[str], fixed: str | None, *,
+                       placed: Sequence[date] = (), gap: int = 1) -> str:
     cal, week = finder.cal, week_words(req)
     days = finder.window_days(req, wishes)
     if not days:
@@ -65,6 +70,9 @@ def binding_constraint(req: VisitRequirement, finder: Finder, wishes: Wishes,
         return f"the clinic is closed every day of {week}: " + "; ".join(reasons)
     free_days = [d for d in open_days if finder.patient_free_day(wishes, d)]
     if not free_days:
+        if finder.patient_rest and wishes.patient_rest:
+            return (f"the patient's other visits and {finder.patient_rest} rest day(s) "
+                    f"around each (patient_min_rest_days) leave no open day of {week}")
         return f"the patient already has a visit on every open day of {week}"
     who = f"therapist {fixed}" if fixed else skill_words(req)
     if fixed and fixed not in {t.id for t in finder.qualified(req.skills)}:
@@ -81,14 +89,23 @@ def binding_constraint(req: VisitRequirement, finder: Finder, wishes: Wishes,
             down = sorted({m for r in finder.providers(tag) for d in working
                            if (m := cal.resource_down(r, d))})
             return f"no {tag} is available in {week}: " + "; ".join(down or ["none configured"])
-    nearest = least_loaded(finder, therapists)
-    roomy = [d for d in working if any(finder.best(req, d, t, wishes) for t in nearest)]
+    # Every qualified therapist is looked at (bit masks rule the full ones out cheaply):
+    # "nobody is free" must be true of everyone, not of the dozen least loaded.
+    roomy = [d for d in working if any(finder.best(req, d, t, wishes) for t in therapists)]
     if not roomy:
-        needs = " and a free " + "/".join(req.resources) if req.resources else ""
-        return (f"{who}{needs} is free on {day_words(working)}{_part_of_day(wishes, finder)} "
-                f"in {week}")
-    return (f"the rest days between this episode's visits leave no day for it in {week} "
-            f"(free days: {day_words(roomy)})")
+        needs = " with a free " + "/".join(req.resources) if req.resources else ""
+        counted = "" if fixed else f" (all {len(therapists)} qualified looked at)"
+        return (f"{who} has {req.duration_minutes} free minutes{needs}"
+                f"{_part_of_day(wishes, finder)} on {day_words(working)} in {week}{counted}")
+    too_close = [d for d in roomy if any(abs((d - p).days) < gap for p in placed)]
+    if placed and len(too_close) == len(roomy):
+        booked = ", ".join(f"{p:%a %b %d}" for p in sorted(placed)
+                           if any(abs((d - p).days) < gap for d in roomy))
+        return (f"the rest days around this episode's visits on {booked} leave no day for it "
+                f"in {week} (free on {day_words(roomy)})")
+    open_now = [d for d in roomy if d not in too_close]
+    return (f"every slot in {week} was taken by other bookings of this batch when it was "
+            f"placed; free now on {day_words(open_now)} (book it by hand)")
 
 
 def _part_of_day(wishes: Wishes, finder: Finder) -> str:

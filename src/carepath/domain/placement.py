@@ -81,9 +81,23 @@ class Finder:
         self._free_cache: dict[tuple[str, date], tuple[int, list[Span]]] = {}
         self.fit_cache: dict[tuple[str, PatientPreferences], int] = {}
         self._fit_cache: dict[tuple[str, date, int], tuple[int, int]] = {}
+        self._weekly: dict[str, int] = {}
         self._full_cache: dict[tuple[str, date], tuple[tuple[int, ...], int]] = {}
         self._tag_cache: dict[tuple[str, date],
                               tuple[tuple[int, ...], tuple[int, list[Span]]]] = {}
+
+    def load(self, therapist_id: str) -> float:
+        """What "least loaded" compares: booked minutes, or with ``balance_load_by:
+        utilisation`` booked minutes per minute of the therapist's own weekly hours (a
+        part-timer with half the hours is as loaded with half the visits)."""
+        booked = self.busy.load.get(therapist_id, 0)
+        if self.cal.clinic.balance_load_by == "minutes":
+            return booked
+        if therapist_id not in self._weekly:
+            hours = self.cal.therapists[therapist_id].working_hours
+            self._weekly[therapist_id] = sum(r.minutes for day in range(7)
+                                             for r in hours.on(day)) or 1
+        return booked / self._weekly[therapist_id]
 
     @staticmethod
     def _track_tags(calendar: ClinicCalendar, busy: Busy) -> None:

@@ -174,8 +174,7 @@ def primary_candidates(reqs: Sequence[VisitRequirement], finder: Finder,
             count += bool(not ranges or outside or too_warm)
         return count
 
-    load = finder.busy.load
-    ranked = sorted(unable, key=lambda t: (unable[t], misses(t), load.get(t, 0)))
+    ranked = sorted(unable, key=lambda t: (unable[t], misses(t), finder.load(t)))
     return ranked
 
 
@@ -201,9 +200,9 @@ def mixed_options(finder: Finder, primary: str | None, limit: int | None = None)
         others = [t.id for t in qualified if t.id != primary]
         able = len(others) < len(qualified)  # the primary is qualified for this visit
         if limit is not None and len(others) > limit:
-            others = heapq.nsmallest(limit, others, key=lambda t: finder.busy.load.get(t, 0))
+            others = heapq.nsmallest(limit, others, key=finder.load)
         else:
-            others.sort(key=lambda t: finder.busy.load.get(t, 0))
+            others.sort(key=finder.load)
         return [primary, *others] if able and primary else others
     return options
 
@@ -334,32 +333,36 @@ def schedule_run(run: Run, finder: Finder, *, partial: bool, wide: bool = True,
     if skips(chosen) and not partial:
         return finish(run, used, finder, stretched_from,
                       refused=[r for r, c in zip(used.requirements, chosen, strict=True)
-                               if c is None])
+                               if c is None], fitted=[c.day for c in chosen if c])
     commit(run, used.requirements, chosen, finder)
     keep_first(run, used, finder)
     return finish(run, used, finder, stretched_from)
 
 
 def finish(run: Run, plan: EpisodePlan, finder: Finder, stretched_from: int | None, *,
-           refused: Sequence[VisitRequirement] | None = None) -> EpisodeSchedule:
-    """The answer; with ``refused`` (the visits that did not fit) the episode is refused
-    whole and nothing stays booked."""
+           refused: Sequence[VisitRequirement] | None = None,
+           fitted: Sequence[date] = ()) -> EpisodeSchedule:
+    """The answer; with ``refused`` (the visits that did not fit; ``fitted`` the days of
+    those that did) the episode is refused whole and nothing stays booked."""
     request = run.request
     if refused is not None:
         missing = list(refused)
-        unplaced = tuple(explain(r, finder, run.wishes, request.therapist_id, plan)
+        unplaced = tuple(explain(r, finder, run.wishes, request.therapist_id, plan,
+                                 placed=fitted, gap=episode_gap(plan, finder))
                          for r in missing)
         total = len(plan.requirements)
         note = f"{total - len(missing)} of {total} visits fit; nothing was booked"
         return EpisodeSchedule(plan, (), unplaced, stretched_from, request.key,
                                request.patient_id, booked=False, notes=(note,))
+    days = [finder.cal.local(to_minute(p.start)).date() for p in run.placed]
     first = min(plan.requirements, key=lambda r: r.seq, default=None)
     waiting = first is not None and not run.placed and any(r.seq == first.seq
                                                             for r in run.skipped)
     unplaced = tuple(
         Unplaced(r, f"waits for {first.label}: an episode is not started without its first "
                     "visit") if waiting and first is not None and r.seq != first.seq
-        else explain(r, finder, run.wishes, request.therapist_id, plan)
+        else explain(r, finder, run.wishes, request.therapist_id, plan, placed=days,
+                     gap=episode_gap(plan, finder))
         for r in run.skipped)
     notes: tuple[str, ...] = ()
     if stretched_from is not None:

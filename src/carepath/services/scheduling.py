@@ -365,10 +365,12 @@ from carepath.services.scheduling_io import (  # noqa: E402
     enroll_batch,
     export_appointments,
     import_appointments,
+    write_appointments,
 )
 
 __all__ = [
     "BatchResult", "Change", "Enrolment", "book_visit", "cancel", "cancel_future", "complete",
     "enroll", "enroll_batch", "export_appointments", "find_slots", "import_appointments", "no_show",
+    "write_appointments",
     "reschedule", "therapist_leave",
 ]

@@ -6,8 +6,9 @@ nothing booked — then schedules all episodes together (``schedule_batch``: mos
 first, round-robin by week) in one transaction. An episode that cannot be booked whole is
 reported and books nothing, unless ``partial``.
 
-Import (columns ``patient_id,therapist_id,visit_type,start[,minutes]``) brings bookings from
-a previous system in as fixed appointments, each checked against the hard constraints; a
+Import (columns ``patient_id,therapist_id,visit_type,start[,minutes][,resource]``) brings
+bookings from a previous system in as fixed appointments, each checked against the hard
+constraints (``resource`` names the room or unit it holds, ``pool-1`` or ``pool-1#0``); a
 conflict is reported by line. Nothing is written when any row fails, unless
 ``skip_conflicts``.
 """
@@ -17,17 +18,29 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
+from zoneinfo import ZoneInfo
 
+from sqlalchemy import select as core_select
 from sqlmodel import Session, col, select
 
 from carepath.adapters.db import transaction
 from carepath.adapters.tables import AppointmentRow, PatientRow, ResourceBookingRow
+from carepath.domain.availability import to_minute
+from carepath.domain.config import Clinic
 from carepath.domain.planning import plan_episode
-from carepath.domain.schedule_types import EpisodeRequest, EpisodeSchedule, Unplaced
+from carepath.domain.schedule_types import (
+    Busy,
+    EpisodeRequest,
+    EpisodeSchedule,
+    Placement,
+    Unplaced,
+)
+from carepath.domain.scheduler import calendar_for
 from carepath.domain.scheduling import check_slot, schedule_batch
 from carepath.domain.single import requirement_for
 from carepath.domain.text import spreadsheet_cell
@@ -81,7 +94,7 @@ def waitlist_rows(line: int, patient_id: str, episode_id: int | None,
 
 
 BATCH_COLUMNS = ("patient_id", "pathway_id", "start", "therapist_id")
-IMPORT_COLUMNS = ("patient_id", "therapist_id", "visit_type", "start", "minutes")
+IMPORT_COLUMNS = ("patient_id", "therapist_id", "visit_type", "start", "minutes", "resource")
 LONGEST_MINUTES = 480  # a visit of eight hours; the busy-time reads assume none is longer
 
 
@@ -289,6 +302,8 @@ def _check_row(app: App, known: set[str], row: dict[str, str], start: datetime,
     if isinstance(placed, Unplaced):
         raise refusal(f"{row['visit_type']} at {row['start']} with {row['therapist_id']}",
                       placed)
+    if row.get("resource"):
+        return _on_named_unit(placed, row["resource"], clinic, busy, zone=clinic_zone(app))
     return placed
 
 
@@ -298,6 +313,41 @@ def _minutes(text: str) -> int:
         raise InputError(f"minutes {text[:20]!r}", f"not a whole number from 1 to "
                          f"{LONGEST_MINUTES}", "write the visit's length, e.g. 45")
     return int(text)
+
+
+def _on_named_unit(placed: Placement, named: str, clinic: Clinic, busy: Busy, *,
+                   zone: ZoneInfo) -> Placement:
+    """The previous system said which room or unit (``pool-2`` or ``pool-2#1``): hold that
+    one instead of the one the check chose, when it is free and provides a needed tag."""
+    resource_id, _, number_text = named.partition("#")
+    resource = next((r for r in clinic.resources if r.id == resource_id), None)
+    if resource is None:
+        raise InputError(f"resource {named!r}", "not in clinic.yaml",
+                         "use a resource id from clinic.yaml, e.g. pool-1 or pool-1#0")
+    tags = [t for t in placed.requirement.resources if t in resource.provides]
+    if not tags:
+        raise InputError(f"resource {named!r}", f"does not provide what "
+                         f"{placed.requirement.visit_type} needs "
+                         f"({', '.join(placed.requirement.resources) or 'nothing'})",
+                         "name a room or device that provides it, or leave the column empty")
+    start, end = to_minute(placed.start), to_minute(placed.end)
+    calendar = calendar_for(clinic, zone)
+    day = placed.start.astimezone(zone).date()
+    busy.remove_minutes(start, end, units=placed.resources)
+    numbers = [int(number_text)] if number_text.isdigit() else list(range(resource.capacity))
+    free = [n for n in numbers if n < resource.capacity
+            and not busy.unit((resource.id, n)).overlaps(start, end)]
+    down = calendar.resource_down(resource, day) or any(
+        lo < end and start < hi for lo, hi in calendar.resource_blocked(resource, day))
+    if not free or down:
+        busy.add_minutes(start, end, units=placed.resources)
+        why = "under maintenance then" if down else "already booked then"
+        raise InputError(f"resource {named!r}", why, "name another unit, or leave it empty")
+    units = tuple((resource.id, free[0]) if tag == tags[0] else unit
+                  for tag, unit in zip(placed.requirement.resources, placed.resources,
+                                       strict=True))
+    busy.add_minutes(start, end, units=units)
+    return replace(placed, resources=units)
 
 
 EXPORT_FIELDS = ("id", "uid", "episode_id", "patient_id", "therapist_id", "visit_type",
@@ -310,52 +360,88 @@ def appointment_records(app: App, session: Session, *, since: datetime | None = 
                         therapist_id: str | None = None,
                         status: str | None = None) -> list[dict[str, Any]]:
     """Appointments as plain records; times in the clinic's zone, ISO 8601 with offsets."""
-    zone = clinic_zone(app)
-    query = select(AppointmentRow).order_by(col(AppointmentRow.start_utc), col(AppointmentRow.id))
-    for column, value in ((AppointmentRow.patient_id, patient_id),
-                          (AppointmentRow.therapist_id, therapist_id),
-                          (AppointmentRow.status, status)):
+    return list(iter_records(app, session, since=since, until=until, patient_id=patient_id,
+                             therapist_id=therapist_id, status=status))
+
+
+CHUNK = 2000  # rows read, converted and written at a time: memory stays flat
+
+
+def iter_records(app: App, session: Session, *, since: datetime | None = None,
+                 until: datetime | None = None, patient_id: str | None = None,
+                 therapist_id: str | None = None,
+                 status: str | None = None) -> Iterator[dict[str, Any]]:
+    """``appointment_records`` a chunk at a time, in (start, id) order: plain rows, not ORM
+    objects, so nothing piles up in the session."""
+    zone, a = clinic_zone(app), AppointmentRow
+    query = core_select(col(a.id), col(a.uid), col(a.episode_id), col(a.patient_id),
+                        col(a.therapist_id), col(a.visit_type), col(a.visit_name), col(a.seq),
+                        col(a.start_utc), col(a.end_utc), col(a.status), col(a.sequence),
+                        col(a.fixed), col(a.caregiver_invited)
+                        ).order_by(col(a.start_utc), col(a.id))
+    for column, value in ((a.patient_id, patient_id), (a.therapist_id, therapist_id),
+                          (a.status, status)):
         if value:
-            query = query.where(column == value)
+            query = query.where(col(column) == value)
     if since:
-        query = query.where(col(AppointmentRow.start_utc) >= since)
+        query = query.where(col(a.start_utc) >= since)
     if until:
-        query = query.where(col(AppointmentRow.start_utc) < until)
-    rows = session.exec(query).all()
-    units = _units(session, [r.id for r in rows if r.id is not None])
-    return [{
-        "id": r.id, "uid": r.uid, "episode_id": r.episode_id, "patient_id": r.patient_id,
-        "therapist_id": r.therapist_id, "visit_type": r.visit_type, "visit_name": r.visit_name,
-        "seq": r.seq, "start": r.start_utc.astimezone(zone).isoformat(),
-        "end": r.end_utc.astimezone(zone).isoformat(),
-        "minutes": int((r.end_utc - r.start_utc).total_seconds() // 60), "status": r.status,
-        "sequence": r.sequence, "fixed": r.fixed, "resources": ";".join(units.get(r.id or 0, [])),
-        "caregiver_invited": r.caregiver_invited,
-    } for r in rows]
+        query = query.where(col(a.start_utc) < until)
+    result = session.execute(query.execution_options(yield_per=CHUNK))
+    for rows in result.partitions(CHUNK):
+        units = _units(session, [r.id for r in rows])
+        for r in rows:
+            yield {
+                "id": r.id, "uid": r.uid, "episode_id": r.episode_id,
+                "patient_id": r.patient_id, "therapist_id": r.therapist_id,
+                "visit_type": r.visit_type, "visit_name": r.visit_name, "seq": r.seq,
+                "start": r.start_utc.astimezone(zone).isoformat(),
+                "end": r.end_utc.astimezone(zone).isoformat(),
+                "minutes": int((r.end_utc - r.start_utc).total_seconds() // 60),
+                "status": r.status, "sequence": r.sequence, "fixed": r.fixed,
+                "resources": ";".join(units.get(r.id, [])),
+                "caregiver_invited": r.caregiver_invited,
+            }
 
 
 def _units(session: Session, ids: list[int]) -> dict[int, list[str]]:
     found: dict[int, list[str]] = {}
+    booking = ResourceBookingRow
     for chunk in range(0, len(ids), 500):
-        for booking in session.exec(select(ResourceBookingRow).where(
-                col(ResourceBookingRow.appointment_id).in_(ids[chunk:chunk + 500]),
-                col(ResourceBookingRow.active).is_(True))):
-            found.setdefault(booking.appointment_id, []).append(
-                f"{booking.resource_id}#{booking.unit}")
+        for appointment_id, resource_id, unit in session.execute(core_select(
+                col(booking.appointment_id), col(booking.resource_id), col(booking.unit)).where(
+                col(booking.appointment_id).in_(ids[chunk:chunk + 500]),
+                col(booking.active).is_(True)).order_by(col(booking.id))):
+            found.setdefault(appointment_id, []).append(f"{resource_id}#{unit}")
     return found
 
 
 def export_appointments(app: App, fmt: str = "json", **filters: Any) -> str:
     """Every appointment as JSON or CSV text (ISO 8601 with offsets)."""
-    with transaction(app.engine) as session:
-        records = appointment_records(app, session, **filters)
-    if fmt == "json":
-        return json.dumps(records, indent=2, ensure_ascii=False)
-    if fmt != "csv":
-        raise InputError(f"format {fmt!r}", "unknown", "use json or csv")
     out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=EXPORT_FIELDS, lineterminator="\n")
-    writer.writeheader()
-    writer.writerows({key: spreadsheet_cell(value) for key, value in record.items()}
-                     for record in records)
+    write_appointments(app, out, fmt, **filters)
     return out.getvalue()
+
+
+def write_appointments(app: App, out: TextIO, fmt: str = "json", **filters: Any) -> int:
+    """``export_appointments`` written to ``out`` as it is read, a chunk at a time: a large
+    clinic's year is never held in memory at once. Returns how many were written."""
+    if fmt not in ("json", "csv"):
+        raise InputError(f"format {fmt!r}", "unknown", "use json or csv")
+    count = 0
+    with transaction(app.engine) as session:
+        records = iter_records(app, session, **filters)
+        if fmt == "csv":
+            writer = csv.DictWriter(out, fieldnames=EXPORT_FIELDS, lineterminator="\n")
+            writer.writeheader()
+            for record in records:  # a cell a spreadsheet would run as a formula is quoted
+                writer.writerow({key: spreadsheet_cell(value) for key, value in record.items()})
+                count += 1
+            return count
+        # The same text as json.dumps(records, indent=2), one record at a time.
+        for record in records:
+            text = json.dumps(record, indent=2, ensure_ascii=False).replace("\n", "\n  ")
+            out.write(("[\n  " if not count else ",\n  ") + text)
+            count += 1
+        out.write("\n]" if count else "[]")
+    return count
