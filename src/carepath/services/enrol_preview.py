@@ -13,10 +13,12 @@ from datetime import date, timedelta
 from carepath.adapters.db import transaction
 from carepath.domain.planning import plan_episode
 from carepath.domain.scheduling import schedule_episode
+from carepath.domain.timeline import Enrol, decide
 from carepath.services import App
 from carepath.services.booking_store import clinic_with_leave, clinic_zone, load_busy
 from carepath.services.patients import get_patient
 from carepath.services.scheduling import check_start, not_before
+from carepath.services.timeline_store import load_timeline
 
 
 @dataclass(frozen=True)
@@ -55,6 +57,8 @@ def preview_enrolment(app: App, patient_id: str, pathway_id: str, start: date,
     plan = plan_episode(pathway, start, patient.preferences)
     zone = clinic_zone(app)
     with transaction(app.engine) as session:
+        # the same lifecycle check as enrol: refused now, not after "confirm"
+        decide(load_timeline(session, app, patient_id), Enrol(pathway_id, start))
         clinic = clinic_with_leave(session, app)
         first = not_before(app, plan.start)
         busy = load_busy(session, first - timedelta(days=1),
