@@ -156,10 +156,11 @@ def pages_of(clinic: Clinic, base: str, escalation_id: int) -> list[str]:
             patient_link(clinic, base, clinic.visits[1])]
 
 
-def open_enrol_preview(page: Any, base: str) -> None:
+def open_enrol_preview(page: Any, base: str, clinic: Clinic) -> None:
     """The enrolment preview is a posted form (a patient's id stays out of URLs)."""
+    add_patient(clinic.app, {"id": "MRN8", "name": "Noor Aziz"})
     page.goto(f"{base}/admin")
-    page.get_by_label("Patient id").fill("MRN1")
+    page.get_by_label("Patient id").fill("MRN8")
     page.get_by_label("Pathway").select_option("post-relapse")
     page.locator("#e-start").fill("2027-03-08")
     with page.expect_navigation():
@@ -175,7 +176,7 @@ def test_no_page_scrolls_sideways_at_375_px(page: Any, base: str, clinic: Clinic
         page.goto(url.replace("/day", "/day?therapist=chen"))
         width = page.evaluate("document.documentElement.scrollWidth")
         assert width <= 375, f"{url} is {width} px wide at 375 px"
-    open_enrol_preview(page, base)
+    open_enrol_preview(page, base, clinic)
     assert page.evaluate("document.documentElement.scrollWidth") <= 375
 
 
@@ -199,7 +200,7 @@ def test_axe_finds_no_serious_or_critical_violation(page: Any, base: str,
     for url in urls:
         page.goto(url.replace("/day", "/day?therapist=chen"))
         check(url)
-    open_enrol_preview(page, base)
+    open_enrol_preview(page, base, clinic)
     check("enrol preview")
     assert not found, found
 
