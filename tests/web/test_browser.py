@@ -133,6 +133,26 @@ def tab_to(page: Any, test: str) -> None:
     pytest.fail(f"Tab never reaches the element where {test}")
 
 
+def test_a_patient_reschedules_through_their_link(page: Any, base: str,
+                                                 clinic: Clinic) -> None:
+    add_patient(clinic.app, {"id": "MRN7", "name": "Sam Roe", "email": "sam@example.org"})
+    visit = min(enroll(clinic.app, "MRN7", "post-relapse", date(2027, 3, 8)).appointment_ids)
+    with transaction(clinic.app.engine) as session:
+        before = session.get(AppointmentRow, visit)
+        assert before is not None
+    page.goto(patient_link(clinic, base, visit))
+    choice = page.get_by_role("button", name="Move to").first
+    label = choice.inner_text()
+    with page.expect_navigation():
+        choice.click()
+    assert "Your appointment has moved" in page.get_by_role("status").inner_text()
+    with transaction(clinic.app.engine) as session:
+        after = session.get(AppointmentRow, visit)
+        assert after is not None
+    assert after.start_utc != before.start_utc and after.status == "booked"
+    assert label.removeprefix("Move to ").split(",")[0] in page.inner_text("main")
+
+
 def test_the_day_works_by_keyboard_alone(page: Any, base: str, clinic: Clinic) -> None:
     page.goto(f"{base}/login")
     tab_to(page, "document.activeElement.id === 'username'")
@@ -202,6 +222,10 @@ def test_axe_finds_no_serious_or_critical_violation(page: Any, base: str,
         check(url)
     open_enrol_preview(page, base, clinic)
     check("enrol preview")
+    visit = min(enroll(clinic.app, "MRN8", "post-relapse", date(2027, 3, 8)).appointment_ids)
+    page.goto(patient_link(clinic, base, visit))
+    assert page.get_by_role("button", name="Move to").count() > 0
+    check("patient link with times to choose")
     assert not found, found
 
 
