@@ -14,7 +14,7 @@ BENCHMARKS = ("scheduling", "messaging", "goals", "reliability")
 
 
 def main(argv: list[str]) -> None:
-    named = [a for a in argv if not a.startswith("-") and not a.isdigit()
+    named = [a for a in argv if a.isidentifier()  # not an option's value such as a URL
              and (a in BENCHMARKS or importlib.util.find_spec(f"bench.{a}") is not None)]
     names = named or list(BENCHMARKS)
     options = [a for a in argv if a not in names]

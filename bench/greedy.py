@@ -55,6 +55,29 @@ class Diaries:
     unit_free: dict[tuple[str, int, date], int] = field(default_factory=dict)
     patient_days: dict[str, set[date]] = field(default_factory=dict)
     closed: set[date] = field(default_factory=set)
+    # Caches, dropped when a booking changes what they were computed from.
+    fit_cache: dict[tuple[str, date], dict[int, int]] = field(default_factory=dict)
+    room_cache: dict[tuple[str, date], dict[int, int]] = field(default_factory=dict)
+    qualified: dict[tuple[str, ...], list[str]] = field(default_factory=dict)
+    tags_of: dict[str, list[str]] = field(default_factory=dict)
+
+    def fit(self, therapist_id: str, day: date, length: int) -> int:
+        known = self.fit_cache.setdefault((therapist_id, day), {})
+        if length not in known:
+            known[length] = fits(self.therapist(therapist_id, day), length) & self.grid
+        return known[length]
+
+    def room_fit(self, tag: str, day: date, length: int) -> int:
+        """Starts where some unit of some resource providing ``tag`` is free for ``length``."""
+        known = self.room_cache.setdefault((tag, day), {})
+        if length not in known:
+            free = 0
+            for resource in self.config.clinic.resources:
+                if tag in resource.provides:
+                    for number in range(resource.capacity):
+                        free |= fits(self.unit(resource.id, number, day), length)
+            known[length] = free
+        return known[length]
 
     def therapist(self, therapist_id: str, day: date) -> int:
         key = (therapist_id, day)
@@ -149,9 +172,14 @@ def _take_units(diaries: Diaries, tags: list[str], day: date, span: int
 def _book(diaries: Diaries, therapist_id: str, patient_id: str, day: date, span: int,
           units: list[tuple[str, int]]) -> None:
     diaries.therapist_free[(therapist_id, day)] = diaries.therapist(therapist_id, day) & ~span
+    diaries.fit_cache.pop((therapist_id, day), None)
     for resource_id, number in units:
         key = (resource_id, number, day)
         diaries.unit_free[key] = diaries.unit(resource_id, number, day) & ~span
+        if not diaries.tags_of:
+            diaries.tags_of = {r.id: list(r.provides) for r in diaries.config.clinic.resources}
+        for tag in diaries.tags_of[resource_id]:
+            diaries.room_cache.pop((tag, day), None)
     diaries.patient_days.setdefault(patient_id, set()).add(day)
 
 
@@ -201,7 +229,10 @@ def _earliest(diaries: Diaries, skills: tuple[str, ...], tags: tuple[str, ...], 
               patient_id: str, patient_rest: int, first: date, last: date
               ) -> tuple[str, date, int, list[tuple[str, int]]] | None:
     clinic = diaries.config.clinic
-    qualified = [t.id for t in clinic.therapists if set(skills) <= set(t.skills)]
+    if skills not in diaries.qualified:
+        diaries.qualified[skills] = [t.id for t in clinic.therapists
+                                     if set(skills) <= set(t.skills)]
+    qualified = diaries.qualified[skills]
     taken = diaries.patient_days.get(patient_id, set())
     day = first
     while day <= last:
@@ -210,15 +241,10 @@ def _earliest(diaries: Diaries, skills: tuple[str, ...], tags: tuple[str, ...], 
             continue
         rooms = DAY
         for tag in tags:
-            free = 0
-            for resource in clinic.resources:
-                if tag in resource.provides:
-                    for number in range(resource.capacity):
-                        free |= fits(diaries.unit(resource.id, number, day), length)
-            rooms &= free
+            rooms &= diaries.room_fit(tag, day, length)
         best: tuple[int, str] | None = None
         for therapist_id in qualified:
-            bits = fits(diaries.therapist(therapist_id, day), length) & rooms & diaries.grid
+            bits = diaries.fit(therapist_id, day, length) & rooms
             if bits:
                 minute = (bits & -bits).bit_length() - 1
                 if best is None or minute < best[0]:

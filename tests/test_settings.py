@@ -66,6 +66,11 @@ def test_the_audit_actor_comes_from_carepath_actor_then_user(tmp_path: Path) -> 
     ("CAREPATH_MAIL_TRANSPORT", "carrier-pigeon", "'carrier-pigeon' is not one of folder, smtp"),
     ("CAREPATH_SMTP_SECURITY", "ssl", "'ssl' is not one of starttls, tls, none"),
     ("CAREPATH_SMTP_PORT", "twenty-five", "'twenty-five' is not a whole number"),
+    ("CAREPATH_DISPATCH_SECONDS", "0", "'0' is not a positive number of seconds"),
+    ("CAREPATH_REMINDER_SECONDS", "soon", "'soon' is not a positive number of seconds"),
+    ("CAREPATH_DAILY_AT", "6am", "'6am' is not a time of day"),
+    ("CAREPATH_LEASE_RENEW_SECONDS", "100",
+     "100 s is more than half of CAREPATH_LEASE_SECONDS (180 s)"),
 ])
 def test_a_bad_setting_is_an_input_error_naming_the_variable(
     name: str, value: str, why: str, tmp_path: Path
@@ -155,3 +160,13 @@ def test_a_settings_file_that_does_not_exist_is_named(tmp_path: Path) -> None:
     """A wrong CAREPATH_SETTINGS_FILE is an error, not silently ignored."""
     with pytest.raises(InputError, match="not found"):
         Settings.from_env({"CAREPATH_SETTINGS_FILE": "nope.toml"}, cwd=tmp_path)
+
+
+def test_serve_intervals_and_lease_come_from_the_environment(tmp_path: Path) -> None:
+    """Tests and small clinics run serve in seconds; the daily time is normalised to HH:MM."""
+    settings = Settings.from_env({"CAREPATH_DISPATCH_SECONDS": "0.5", "CAREPATH_DAILY_AT": "7:05",
+                                  "CAREPATH_LEASE_SECONDS": "4",
+                                  "CAREPATH_LEASE_RENEW_SECONDS": "1"}, cwd=tmp_path)
+    assert (settings.dispatch_seconds, settings.reminder_seconds) == (0.5, 300.0)
+    assert (settings.daily_at, settings.lease_seconds, settings.lease_renew_seconds) == (
+        "07:05", 4.0, 1.0)

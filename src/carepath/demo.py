@@ -140,6 +140,7 @@ def _live_through(app: App, clock: FixedClock, start: date, weeks: int, rng: ran
             _relapse(app, story, say)
         clock.set(local_datetime(day, time(19, 0), zone))
         _hold_the_days_visits(app, day, rng, story)
+        run_sweep(app, "review_goals")  # the evening review sees the day's reassessments
         _finish_completed_episodes(app)
         if day.weekday() == 6:
             run_sweep(app, "extend_boosters")

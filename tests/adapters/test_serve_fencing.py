@@ -152,7 +152,7 @@ def test_deployed_flows_refuse_a_database_serve_orchestrates(
 ) -> None:
     """A Prefect worker's flow run opens the app from the environment and stops at once,
     with one line, while carepath serve holds the database; otherwise it is fenced too."""
-    from flows.context import current_app
+    from flows.context import current_app, forget_deployed
 
     monkeypatch.setenv("CAREPATH_HOME", str(app.settings.home))
     monkeypatch.setenv("CAREPATH_CONFIG_DIR", str(app.settings.config_dir))
@@ -164,6 +164,36 @@ def test_deployed_flows_refuse_a_database_serve_orchestrates(
         current_app()
     # serve stops (released at the wall-clock time the worker's app reads)
     release_lease(dataclasses.replace(app, clock=SystemClock()), "scheduler", "host-a:1")
-    deployed = current_app()
-    assert deployed.engine.get_execution_options()["carepath_fence"].engine == "prefect"
-    deployed.engine.dispose()
+    try:
+        deployed = current_app()
+        assert deployed.engine.get_execution_options()["carepath_fence"].engine == "prefect"
+        assert current_app() is deployed  # opened once per process, not once per task
+    finally:
+        forget_deployed()
+
+
+def test_runs_list_doubles_shows_a_sweep_run_twice_at_once(app: App) -> None:
+    """Two processes running the same sweep at the same time show up in `runs list
+    --doubles`, by host and pid; one after the other, or different sweeps, do not."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from carepath.cli import app as cli
+
+    at = app.clock.now()
+
+    def run(flow: str, pid: int, start: int, end: int) -> RunRow:
+        return RunRow(flow=flow, name=flow, status="succeeded", host="h", pid=pid,
+                      started_at=at + timedelta(seconds=start),
+                      finished_at=at + timedelta(seconds=end))
+
+    with transaction(app.engine) as session:
+        session.add_all([run("dispatch_outbox", 1, 0, 10), run("dispatch_outbox", 2, 5, 8),
+                         run("dispatch_outbox", 1, 20, 30), run("send_reminders", 3, 0, 10)])
+    result = CliRunner().invoke(cli, ["runs", "list", "--doubles", "--format", "json"], env={
+        "CAREPATH_HOME": str(app.settings.home),
+        "CAREPATH_CONFIG_DIR": str(app.settings.config_dir)})
+    assert result.exit_code == 0, result.output
+    assert sorted((r["flow"], r["pid"]) for r in json.loads(result.output)) == [
+        ("dispatch_outbox", 1), ("dispatch_outbox", 2)]

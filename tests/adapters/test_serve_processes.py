@@ -7,23 +7,28 @@ the take-over, so every sweep in the `run` table has exactly one owner at a time
 
 from __future__ import annotations
 
+import os
 import signal
 import sqlite3
 import subprocess
 import time
 from collections.abc import Callable
+from contextlib import ExitStack
 from pathlib import Path
 
+import pytest
 from sqlmodel import select
 
 from carepath.adapters.clock import SystemClock
 from carepath.adapters.db import transaction
 from carepath.adapters.tables import RunRow
 from carepath.services import App
+from carepath.services.runs import double_runs, list_runs
 from carepath.settings import Settings
-from carepath.testing import serve_process
+from carepath.testing import postgres_schema, serve_process
 
 DEADLINE_SECONDS = 60
+POSTGRES_URL = os.environ.get("CAREPATH_TEST_POSTGRES_URL", "")
 FAST = {"CAREPATH_DISPATCH_SECONDS": "0.3", "CAREPATH_REMINDER_SECONDS": "0.3",
         "CAREPATH_LEASE_SECONDS": "2", "CAREPATH_LEASE_RENEW_SECONDS": "0.2"}
 
@@ -47,34 +52,62 @@ def _runs(app: App, pid: int) -> list[RunRow]:
         return list(session.exec(select(RunRow).where(RunRow.pid == pid)))
 
 
-def _freeze_while_idle(process: subprocess.Popen[bytes], database: Path) -> None:
-    """SIGSTOP ``process`` at a moment it holds no SQLite write lock (a frozen writer would
-    block every other process, which is SQLite's nature, not what this test is about)."""
+def _in_transaction(app: App, home: Path) -> bool:
+    """Whether the frozen serve holds a transaction open (SQLite: the write lock; PostgreSQL:
+    a session of its own application name that is not idle)."""
+    if app.engine.dialect.name == "postgresql":
+        with app.engine.connect() as connection:
+            busy = connection.exec_driver_sql(
+                "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'serve-first' "
+                "AND state <> 'idle'").scalar()
+        return bool(busy)
+    probe = sqlite3.connect(home / "carepath.db", timeout=0.05, isolation_level=None)
+    try:
+        probe.execute("BEGIN IMMEDIATE")
+        probe.execute("ROLLBACK")
+        return False
+    except sqlite3.OperationalError:
+        return True
+    finally:
+        probe.close()
+
+
+def _freeze_while_idle(process: subprocess.Popen[bytes], app: App, home: Path) -> None:
+    """SIGSTOP ``process`` at a moment it is outside any transaction (a frozen writer holding
+    locks would block every other process: the database's nature, not this test's subject)."""
     while True:
         process.send_signal(signal.SIGSTOP)
-        probe = sqlite3.connect(database, timeout=0.05, isolation_level=None)
-        try:
-            probe.execute("BEGIN IMMEDIATE")
-            probe.execute("ROLLBACK")
+        if not _in_transaction(app, home):
             return
-        except sqlite3.OperationalError:  # it was inside a transaction: let it finish
-            process.send_signal(signal.SIGCONT)
-            time.sleep(0.05)
-        finally:
-            probe.close()
+        process.send_signal(signal.SIGCONT)  # let it finish that transaction, then try again
+        time.sleep(0.05)
 
 
+@pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgresql",
+                                                            marks=pytest.mark.postgres)])
 def test_a_serve_frozen_past_its_lease_stops_and_writes_nothing(
-    tmp_path: Path, config_dir: Path
+    backend: str, tmp_path: Path, config_dir: Path
 ) -> None:
     home = tmp_path / "home"
-    app = App.open(Settings.from_env({"CAREPATH_HOME": str(home),
+    with ExitStack() as stack:
+        url = ""
+        if backend == "postgresql":
+            if not POSTGRES_URL:
+                pytest.skip("PostgreSQL not configured: set CAREPATH_TEST_POSTGRES_URL")
+            url = stack.enter_context(postgres_schema(POSTGRES_URL))
+        _frozen_serve_loses(home, config_dir, url)
+
+
+def _frozen_serve_loses(home: Path, config_dir: Path, url: str) -> None:
+    database = {"CAREPATH_DATABASE_URL": url} if url else {}
+    app = App.open(Settings.from_env({"CAREPATH_HOME": str(home), **database,
                                       "CAREPATH_CONFIG_DIR": str(config_dir)}), SystemClock())
-    first = serve_process(home, config_dir, output=subprocess.PIPE, env=FAST)
+    named = {"CAREPATH_DATABASE_URL": f"{url}&application_name=serve-first"} if url else {}
+    first = serve_process(home, config_dir, output=subprocess.PIPE, env=FAST | named)
     _wait_until(lambda: any(r.flow == "dispatch_outbox" for r in _runs(app, first.pid)), first)
 
-    _freeze_while_idle(first, home / "carepath.db")
-    second = serve_process(home, config_dir, output=subprocess.PIPE, env=FAST,
+    _freeze_while_idle(first, app, home)
+    second = serve_process(home, config_dir, output=subprocess.PIPE, env=FAST | database,
                            args=("--engine", "direct", "--standby"))
     _wait_until(lambda: sum(r.flow == "dispatch_outbox" for r in _runs(app, second.pid)) >= 2,
                 first, second)
@@ -92,3 +125,5 @@ def test_a_serve_frozen_past_its_lease_stops_and_writes_nothing(
 
     second.send_signal(signal.SIGTERM)
     assert second.wait(timeout=DEADLINE_SECONDS) == 0
+    assert double_runs(list_runs(app, limit=10_000)) == []  # no sweep ever ran twice at once
+    app.engine.dispose()

@@ -112,9 +112,10 @@ def test_one_stall_on_two_measures_is_one_escalation(config: Config) -> None:
 
 
 def test_level_two_waits_for_the_reassessment_and_a_review_after_it(config: Config) -> None:
-    """Example 6. The reassessment is booked for day 32: at the review of day 42 the stall
-    holds, so level 2 (case review, physician letter); while the reassessment is still to
-    come, or without a review after it, nothing climbs."""
+    """Example 6. Level 1 on day 28 books a reassessment for day 32. Level 2 (case review,
+    physician letter) needs the reassessment to have taken place and a value taken at it or
+    after it that still shows the stall: here the review of day 42. While the reassessment
+    is still to come, or before any value after it, nothing climbs."""
     first = review_episode(_two_goals(config), config.measures, now=_at(29))
     [l1] = first.escalations
 
@@ -222,3 +223,22 @@ def test_status_counts_planned_reviews_only(config: Config) -> None:
     status = goal_status(config.measures["bbs"], goal, readings, every_weeks=2, now=_at(29),
                          planned_end=None)
     assert [r.reading.value for r in status.reviews] == [41, 42]
+
+
+def test_the_reassessments_own_value_can_confirm_level_two(config: Config) -> None:
+    """Berg 41 measured at the reassessment (day 32), still no real change: level 2 then,
+    not at the next planned review; a real improvement there (44) stops the climb."""
+    first = review_episode(_two_goals(config), config.measures, now=_at(29))
+    [l1] = first.escalations
+    known = (KnownEscalation(l1.key, 1, "stall", "scheduled", _at(29), _at(32), "completed", 7),)
+
+    def at_reassessment(berg: float) -> EpisodeFacts:
+        facts = _two_goals(config, escalations=known)
+        readings = {k: [r for r in v if r.at <= _at(29)] for k, v in facts.readings.items()}
+        readings["bbs"].append(Reading(berg, _at(32), 9))
+        return EpisodeFacts(1, facts.pathway, "chen", facts.goals, readings,
+                            escalations=known, has_physician=True)
+
+    [l2] = review_episode(at_reassessment(41), config.measures, now=_at(33)).escalations
+    assert l2.level == 2
+    assert review_episode(at_reassessment(44), config.measures, now=_at(33)).escalations == []

@@ -69,7 +69,7 @@ def test_completing_cancels_the_rest_and_replaces_the_held_series() -> None:
     decision = decide(timeline((1, "stable-boosters", "on_hold"),
                                (2, "progression-review", "on_hold"),
                                (3, "post-relapse", "active")), Complete(3))
-    assert moves(decision) == [(3, "complete", "finished"), (1, "supersede", "cancelled")]
+    assert moves(decision) == [(3, "complete", "finished"), (1, "supersede", "finished")]
     assert decision.changes[0].cancel_visits and not decision.changes[1].cancel_visits
     assert decision.enrol is not None
     assert (decision.enrol.pathway_id, decision.enrol.previous_episode_id) == (

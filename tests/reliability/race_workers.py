@@ -58,6 +58,15 @@ def single(options: dict[str, Any], barrier: Any, results: Any) -> None:
         therapist_id=options["therapist"], partial=True).appointment_ids))))
 
 
+def importer(options: dict[str, Any], barrier: Any, results: Any) -> None:
+    from carepath.services.scheduling import import_appointments
+
+    app = _open(options, "import")
+    barrier.wait(timeout=60)
+    results.put(("import", _outcome(
+        lambda: len(import_appointments(app, Path(options["import"])).imported))))
+
+
 def leave(options: dict[str, Any], barrier: Any, results: Any) -> None:
     app = _open(options, "leave")
     barrier.wait(timeout=60)

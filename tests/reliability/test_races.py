@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from race_workers import batch, leave, single
+from race_workers import batch, importer, leave, single
 from reliability_support import FIXED_START, POSTGRES_URL
 from sqlmodel import col, select
 
@@ -36,6 +36,7 @@ PATIENTS = 30  # a batch of 300 visits: a few seconds of scheduling on this mach
 # How long the leave waits after the barrier: it lands at different points of the batch
 # (its checks, its scheduling, its writes); the race showed for most of them.
 STAGGERS = (0.2, 1.0, 0.6, 1.6, 2.4)
+HOURS = (8, 9, 10, 11, 13, 14, 15, 16)  # alvarez's hours, lunch at 12
 BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
 
 
@@ -63,9 +64,14 @@ def _prepare(folder: Path, url: str, config_dir: Path) -> dict[str, Any]:
                           "email": f"r{number}@patients.example"})
         rows.append(f"R{number:03},stable-boosters,2027-03-01,alvarez")
     (folder / "batch.csv").write_text("\n".join(rows) + "\n")
+    visits = ["patient_id,therapist_id,visit_type,start"] + [  # fixed visits inside the leave
+        f"R{number:03},alvarez,booster,{LEAVE[number % 2]}T{HOURS[number // 2]:02}:00"
+        for number in range(16)]
+    (folder / "import.csv").write_text("\n".join(visits) + "\n")
     app.engine.dispose()
     return {"home": str(folder), "config_dir": str(config_dir), "url": url,
             "now": FIXED_START.isoformat(), "batch": str(folder / "batch.csv"),
+            "import": str(folder / "import.csv"),
             "therapist": "alvarez", "patient": "R000", "start": "2027-03-01",
             "leave": [d.isoformat() for d in LEAVE]}
 
@@ -148,3 +154,27 @@ def test_leave_during_a_single_enrolment_never_leaves_visits_inside_it(
         assert (inside, leaves) == (0, 1), outcomes
         assert outcomes["leave"].startswith("ok "), outcomes
         _assert_named(outcomes["single"])
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_leave_during_an_appointment_import_never_leaves_visits_inside_it(
+        backend: str, tmp_path: Path, config_dir: Path) -> None:
+    """`appointments import` of visits on the leave days, racing the leave: the import
+    lands first (and the leave moves its visits) or is refused naming the leave."""
+    tally: dict[str, int] = {}
+    for repetition in range(REPETITIONS):
+        folder = tmp_path / f"r{repetition}"
+        folder.mkdir()
+        with _database(backend, folder) as url:
+            options = _prepare(folder, url, config_dir)
+            options["stagger"] = STAGGERS[repetition % len(STAGGERS)] / 8
+            outcomes = _race(options, importer, leave)
+            inside, leaves = _inside_leave(options)
+        assert (inside, leaves) == (0, 1), outcomes
+        assert outcomes["leave"].startswith("ok "), outcomes
+        # the leave first: the import is refused, each row naming the leave
+        assert outcomes["import"].startswith("ok ") or "leave" in outcomes["import"], outcomes
+        key = outcomes["import"].split(":")[0].split(" ")[0]
+        tally[key] = tally.get(key, 0) + 1
+    print(f"races ({backend}, import vs leave): {REPETITIONS} repetitions, import outcomes "
+          f"{tally}, 0 visits inside the leave")

@@ -86,27 +86,27 @@ def test_rerunning_the_sweep_escalates_nothing_new(app: App,
 
 
 def test_a_stall_persisting_after_the_reassessment_climbs_to_level_two(app: App) -> None:
-    """No real change at the reassessment (30 March) nor at the planned review after it
-    (12 April): a case review, the physician, a pathway proposal — not before."""
+    """No real change at the reassessment (30 March): a case review, the physician, a
+    pathway proposal — not before the reassessment has taken place."""
     episode = _stalled_episode(app)
     review_all(app, now=_at(29), book=FirstMorningBooker())
     [first] = _escalations(app)
+    assert review_all(app, now=_at(29, 18), book=FirstMorningBooker()).escalations == []
     with transaction(app.engine) as session:
         reassessment = session.get(AppointmentRow, first.appointment_id)
         assert reassessment is not None
         reassessment.status = "completed"
         session.add(reassessment)
     app.clock = FixedClock(_at(43))
+    assert review_all(app, now=_at(30, 10), book=FirstMorningBooker()).escalations == []
     record_measurement(app, episode, "bbs", "41", at=_at(30, 11),
                        appointment_id=reassessment.id)
-    assert review_all(app, now=_at(31), book=FirstMorningBooker()).escalations == []
-    record_measurement(app, episode, "bbs", "41", at=_at(42))
-    review_all(app, now=_at(43), book=FirstMorningBooker())
+    review_all(app, now=_at(30, 12), book=FirstMorningBooker())
     second = _escalations(app)[1]
     assert (second.level, second.kind, second.status) == (2, "stall", "open")
     assert second.assigned_to == "alvarez" and second.proposed_pathway == "progression-review"
     actions = get_escalation(app, second.id or 0).evidence["actions"]
-    assert "write to the referring physician" in actions
+    assert "wrote to the referring physician" in actions
     assert review_all(app, now=_at(44), book=FirstMorningBooker()).escalations == []
 
 
@@ -229,7 +229,7 @@ def test_a_therapist_on_leave_hands_the_reassessment_to_a_colleague(app: App) ->
     assert booked.therapist_id != "chen" and booked.visit_type == "reevaluation"
     assert date(2027, 3, 21) <= _local_day(booked) <= date(2027, 3, 25)
     [action] = [a for a in get_escalation(app, opened.escalation_id).evidence["actions"]
-                if a.startswith("reassessment booked")]
+                if a.startswith("booked a reassessment")]
     assert "on leave" in action
 
 

@@ -89,7 +89,7 @@ def test_completing_post_relapse_care_cancels_its_visits_then_starts_boosters(
     done = care.complete_episode(clinic, post)
     assert future_booked(clinic, post) == 0 and done.cancelled_visits
     assert episodes(clinic, "MRN1002") == [
-        ("stable-boosters", "cancelled"), ("post-relapse", "finished"),
+        ("stable-boosters", "finished"), ("post-relapse", "finished"),
         ("stable-boosters", "active")]
     with transaction(clinic.engine) as session:
         queued = session.exec(select(OutboxRow).where(col(OutboxRow.id) > before)).all()

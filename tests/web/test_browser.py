@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from live_server import serving
 from sqlmodel import select
+from web_support import WEB_URL, Clinic
 
 from carepath.adapters.db import transaction
 from carepath.adapters.tables import AppointmentRow, EscalationRow, MeasurementRow
@@ -22,7 +23,6 @@ from carepath.services.calendar_views import load_visits
 from carepath.services.patients import add_patient
 from carepath.services.scheduling import enroll
 from carepath.services.web_links import manage_url
-from conftest import WEB_URL, Clinic
 
 AXE = Path(__file__).parent / "vendor" / "axe.min.js"
 SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "img" / "therapist-day.png"

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import col, select
 from starlette.testclient import TestClient
+from web_support import Clinic, client_for, csrf_of, sign_in
 
 from carepath.adapters.db import transaction
 from carepath.adapters.tables import (
@@ -21,7 +22,6 @@ from carepath.adapters.tables import (
     RecoveryReportRow,
 )
 from carepath.services.patients import add_patient
-from conftest import Clinic, client_for, csrf_of, sign_in
 
 NEW_YORK = ZoneInfo("America/New_York")
 

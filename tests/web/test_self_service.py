@@ -10,6 +10,7 @@ from email import message_from_string, policy
 from sqlmodel import col, select
 from starlette.testclient import TestClient
 from typer.testing import CliRunner
+from web_support import WEB_URL, Clinic, client_for, csrf_of
 
 from carepath.adapters.db import transaction
 from carepath.adapters.tables import AppointmentRow, AuditRow, OutboxRow
@@ -18,7 +19,6 @@ from carepath.services.patients import add_patient
 from carepath.services.scheduling import enroll
 from carepath.services.self_service import feed_url
 from carepath.services.web_links import manage_url
-from conftest import WEB_URL, Clinic, client_for, csrf_of
 
 
 def link_of(clinic: Clinic, visit: int) -> str:

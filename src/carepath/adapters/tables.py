@@ -359,3 +359,33 @@ class MessageJobRow(SQLModel, table=True):
     kind: str = Field(max_length=40)  # "booked"
     facts: str  # JSON: appointment_ids, episode_id, reason
     created_at: datetime = Field(sa_column=_utc())
+
+
+class ProgressionHoldRow(SQLModel, table=True):
+    """"Hold progression" on an episode (the two-hour rule failed): visits, invites and the
+    plan show it until a therapist clears it (who, when and why are kept and audited)."""
+
+    __tablename__ = "progression_hold"
+    id: int | None = Field(default=None, primary_key=True)
+    episode_id: int = Field(foreign_key="episode.id", index=True)
+    escalation_id: int | None = Field(default=None, foreign_key="escalation.id")
+    reason: str = Field(default="", max_length=500)
+    created_at: datetime = Field(sa_column=_utc())
+    cleared_at: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
+    cleared_by: str = Field(default="", max_length=100)
+    clear_reason: str = Field(default="", max_length=500)
+
+
+class VisitReviewRow(SQLModel, table=True):
+    """What a progression review recorded on its visit: assistive devices, orthotics and the
+    caregiver's role (one record per visit; recording again replaces it)."""
+
+    __tablename__ = "visit_review"
+    id: int | None = Field(default=None, primary_key=True)
+    appointment_id: int = Field(foreign_key="appointment.id", unique=True)
+    assistive_devices: str = Field(default="", max_length=500)
+    orthotics: str = Field(default="", max_length=500)
+    caregiver_role: str = Field(default="", max_length=500)
+    caregiver_present: bool = False
+    recorded_at: datetime = Field(sa_column=_utc())
+    recorded_by: str = Field(default="", max_length=100)

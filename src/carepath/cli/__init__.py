@@ -52,6 +52,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
             "Serve the clinic's web app (pages, patient links, calendar feeds, /fhir)."),
     "users": ("carepath.cli.web", "users_app", "Logins of the web app."),
     "feeds": ("carepath.cli.web", "feeds_app", "Secret calendar feed addresses (webcal://)."),
+    "holds": ("carepath.cli.clinical", "holds_app",
+              "Progression holds from the two-hour rule: list and clear."),
+    "visit-review": ("carepath.cli.clinical", "visit_review_app",
+                     "Record what a progression review found: devices, orthotics, the "
+                     "caregiver's role."),
 }
 
 

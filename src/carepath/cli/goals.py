@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 
 import typer
 
+from carepath.adapters.output_file import FORCE_HELP
 from carepath.cli.common import FORMAT_OPTION, Format, console, emit, open_app
 from carepath.cli.config import parse_date
 from carepath.errors import InputError
@@ -171,8 +172,18 @@ def escalations_show(escalation: int, fmt: Format = FORMAT_OPTION) -> None:
                       f"no-change band {measure['band_low']:g}–{measure['band_high']:g}, "
                       f"target {measure['target']}; reviews: {values} → {measure['verdict']}",
                       markup=False)
-    for line in [*view.evidence.get("facts", []), *view.evidence.get("actions", [])]:
+    for line in view.evidence.get("facts", []):
         console.print(f"  {line}", markup=False)
+    for title, key in (("What carepath did", "actions"), ("What the therapist should do",
+                                                           "to_do")):
+        if view.evidence.get(key):
+            console.print(f"  {title}:", markup=False)
+        for line in view.evidence.get(key, []):
+            console.print(f"  - {line}", markup=False)
+    if view.proposed_pathway and view.status in ("open", "scheduled"):
+        console.print(f"  Proposed, not booked: {view.proposed_pathway} — carepath escalations "
+                      f"preview {view.id}, then carepath escalations accept {view.id}",
+                      markup=False)
 
 
 @escalations_app.command("resolve")
@@ -227,10 +238,11 @@ def escalations_preview(escalation: int,
 def report_episode(
     episode: int,
     output: Path = typer.Option(..., "-o", "--output", help="the HTML file to write"),
+    force: bool = typer.Option(False, "--force", help=FORCE_HELP),
 ) -> None:
     """One HTML file (opens offline): goals, charts with MCID band and target, attendance,
     two-hour reports and escalations."""
     from carepath.services.report import write_episode_report
 
-    write_episode_report(open_app(), episode, output)
+    write_episode_report(open_app(), episode, output, force=force)
     console.print(f"wrote {output}", markup=False)

@@ -14,9 +14,10 @@ from zoneinfo import ZoneInfo
 
 import typer
 
-from carepath.adapters.mail import write_private
+from carepath.adapters.output_file import FORCE_HELP, write_output_file
 from carepath.cli.common import FORMAT_OPTION, Format, console, emit, open_app
 from carepath.domain.schedule_types import EpisodeSchedule
+from carepath.domain.timeutil import horizon_problem
 from carepath.errors import InputError
 from carepath.services import App
 from carepath.services import scheduling as booking
@@ -30,9 +31,13 @@ therapists_app = typer.Typer(help="Therapists: leave entered at run time.", no_a
 
 def parse_day(text: str, option: str) -> date:
     try:
-        return date.fromisoformat(text.strip())
+        day = date.fromisoformat(text.strip())
     except ValueError:
         raise InputError(f"{option} {text!r}", "not a date", "write e.g. 2027-03-01") from None
+    problem = horizon_problem(day)
+    if problem:
+        raise InputError(f"{option} {text.strip()}", problem, "give an earlier date")
+    return day
 
 
 def zone_of(app: App) -> ZoneInfo:
@@ -172,15 +177,20 @@ def list_(
         since = parse_local(parse_day(from_day, "--from").isoformat() + "T00:00", zone_of(app))
         until = since + timedelta(days=days) if days else None
     from carepath.adapters.db import transaction
+    from carepath.services.holds import held_episodes
 
     with transaction(app.engine) as session:
         records = appointment_records(app, session, since=since, until=until,
                                       patient_id=patient, therapist_id=therapist,
                                       status=status)
+        on_hold = held_episodes(session, {r["episode_id"] for r in records})
+    for record in records:  # the two-hour rule's hold, until a therapist clears it
+        record["hold"] = ("HOLD progression" if record["status"] == "booked"
+                          and record["episode_id"] in on_hold else "")
     emit([_display(r) for r in records] if fmt is Format.table else records, fmt,
          "Appointments", columns=None if fmt is Format.json else [
              "id", "patient_id", "visit_name", "start", "until", "therapist_id", "status",
-             "sequence", "resources"])
+             "sequence", "resources", "hold"])
 
 
 def _display(record: dict[str, Any]) -> dict[str, Any]:
@@ -243,13 +253,14 @@ def import_(
 @appointments_app.command("export")
 def export(fmt: str = typer.Option("json", "--format", help="json or csv"),
            output: Path = typer.Option(None, "--output", "-o", help="file (default: stdout)"),
+           force: bool = typer.Option(False, "--force", help=FORCE_HELP),
            ) -> None:
     """Every appointment with every field, times in ISO 8601 with offsets."""
     text = booking.export_appointments(open_app(), fmt)
     if output is None:
         typer.echo(text, nl=False)
     else:
-        write_private(output.resolve(), text.encode("utf-8"))  # patient data: owner only
+        write_output_file(output, text.encode("utf-8"), force=force)  # owner only
         console.print(f"wrote {output}", markup=False)
 
 

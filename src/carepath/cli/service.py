@@ -16,7 +16,7 @@ from carepath.adapters.tables import AppointmentRow, EpisodeRow
 from carepath.cli.common import FORMAT_OPTION, Format, console, emit, open_app
 from carepath.cli.config import parse_date
 from carepath.services import App, lifecycle
-from carepath.services.runs import list_runs
+from carepath.services.runs import double_runs, list_runs
 from carepath.services.sweeps import SWEEPS, run_sweep
 from carepath.settings import mask_url
 
@@ -94,14 +94,18 @@ def deployments() -> None:
 def runs_list(
     status: str = typer.Option("", "--status", help="only runs with this status, e.g. failed"),
     limit: int = typer.Option(50, "--limit", min=1, max=10_000),
+    doubles: bool = typer.Option(False, "--doubles",
+                                 help="only runs that overlapped a run of the same sweep by "
+                                      "another process (a sweep run twice at once)"),
     fmt: Format = FORMAT_OPTION,
 ) -> None:
     """Recent workflow runs, newest first; failed ones carry their error."""
+    runs = list_runs(open_app(), limit=limit, status=status or None)
     rows = [{"id": r.id, "flow": r.flow, "name": r.name, "status": r.status,
              "started": r.started_at.isoformat(), "summary": r.summary, "error": r.error,
              "engine": r.engine, "host": r.host, "pid": r.pid, "token": r.owner_token,
              "flow_run": r.flow_run_id}
-            for r in list_runs(open_app(), limit=limit, status=status or None)]
+            for r in (double_runs(runs) if doubles else runs)]
     emit(rows, fmt, "Runs")
 
 

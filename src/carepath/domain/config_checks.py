@@ -20,6 +20,7 @@ from carepath.domain.config_findings import ClinicParts, Finding, Path, clinic_p
 from carepath.domain.config_pathway_checks import (
     check_pathway,
     max_visits_per_week,
+    timeline_checks,
     weekly_counts,
 )
 from carepath.domain.timeutil import WEEKDAY_NAMES, WEEKDAYS
@@ -48,6 +49,7 @@ def check_all(
         findings += check_clinic(parts)
     for name, pathway in pathways.items():
         findings += check_pathway(name, pathway, parts, measures, known)
+        findings += timeline_checks(name, pathway, pathways)
     return findings
 
 

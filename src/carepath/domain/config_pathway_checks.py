@@ -7,7 +7,7 @@ with a rest day between visits fits a Mon–Fri clinic (Mon/Wed/Fri), 4/week doe
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterator
+from collections.abc import Collection, Iterator, Mapping
 from itertools import combinations
 
 from carepath.domain.config import Pathway, Therapist, VisitType
@@ -42,6 +42,22 @@ def check_pathway(
     if clinic.opening_hours is not None:
         yield from _visits_fit_openings(file, pathway, clinic)
         yield from _cadence_fits_week(file, pathway, clinic.opening_hours.open_weekdays())
+
+
+def timeline_checks(name: str, pathway: Pathway,
+                    pathways: Mapping[str, Pathway]) -> Iterator[Finding]:
+    """A pathway that runs on through a relapse must not share an exclusive group with the
+    pathway a relapse starts: that relapse could never be recorded."""
+    target = pathway.transitions.on_relapse
+    if pathway.timeline.relapse != "keep" or target is None or target not in pathways:
+        return
+    shared = ({pathway.id, *pathway.timeline.exclusive}
+              & {target, *pathways[target].timeline.exclusive})
+    if shared:
+        yield Finding(f"pathways/{name}", ("timeline", "relapse"), "keep",
+                      f"runs on through a relapse but shares {', '.join(sorted(shared))} with "
+                      f"{target}, which a relapse starts",
+                      "use relapse: hold, or take the group out of one of them")
 
 
 def _visit_references(file: str, pathway: Pathway) -> Iterator[Finding]:

@@ -337,8 +337,9 @@ class GoalStatus:
 def goal_status(measure: Measure, goal: Goal, readings: Sequence[Reading], *, every_weeks: int,
                 now: datetime, planned_end: datetime | None) -> GoalStatus:
     """The goal's status at ``now``: the verdict reads every value (a worsening is seen at
-    once); the plateau and the trend read the planned reviews only."""
-    after = goal.reviews(readings)
+    once); the plateau and the trend read the planned reviews only. Values after ``now``
+    are not seen (a review is decided as of its time)."""
+    after = [r for r in goal.reviews(readings) if r.at <= now]
     reviews = planned_reviews(goal, after, every_weeks, now)
     points = history(measure, goal, [r.reading for r in reviews])
     plateau = 0

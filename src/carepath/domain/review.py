@@ -16,8 +16,8 @@ no I/O. Stall rules come from the pathway (``stall_rule``):
 - two-hour-rule failures, no-shows and under-scheduling: see ``carepath.domain.attendance``.
 
 The ladder (``escalation``): level 1 books a reassessment with the episode's therapist and
-tells them why; level 2 — the same stall or worsening still holds at a planned review held
-after that reassessment took place, or two measures are worsening at once — opens a case
+tells them why; level 2 — the reassessment took place and the same stall or worsening still
+shows at it or at a later review, or two measures are worsening at once — opens a case
 review for a senior therapist, tells the referring physician and proposes another
 pathway. A dismissed level 1 is a clinician's answer: it does not climb to level 2. There is
 one escalation per episode and condition: its key names every affected measure and the
@@ -56,6 +56,7 @@ from carepath.domain.goals import (
     Reading,
     Verdict,
     band,
+    change_between,
     for_stratum,
     goal_status,
     history,
@@ -156,7 +157,8 @@ def _state(goal: Goal, measure: Measure, facts: EpisodeFacts, now: datetime) -> 
     readings = facts.readings.get(goal.measure_id, ())
     status = goal_status(measure, goal, readings, now=now, planned_end=facts.planned_end,
                          every_weeks=facts.pathway.goals.review_every_weeks)
-    return _GoalState(goal, measure, status, history(measure, goal, goal.reviews(readings)))
+    seen = [r for r in goal.reviews(readings) if r.at <= now]
+    return _GoalState(goal, measure, status, history(measure, goal, seen))
 
 
 def _goal_conditions(facts: EpisodeFacts, states: list[_GoalState]) -> list[_Found]:
@@ -301,7 +303,8 @@ def _reassessed_at(first: KnownEscalation, now: datetime) -> datetime | None:
 def _persisting(facts: EpisodeFacts, found: list[_Found], known: Mapping[str, KnownEscalation],
                 states: list[_GoalState], now: datetime) -> list[Condition]:
     """Level-1 goal escalations, not dismissed, whose reassessment has taken place and whose
-    measures still show the condition at a planned review held after it."""
+    measures still show the condition at a review held at or after it — the reassessment's
+    own measurement is such a review, and so is a planned review after it."""
     current = {f.token: f for f in found}
     conditions = []
     for first in known.values():
@@ -314,20 +317,29 @@ def _persisting(facts: EpisodeFacts, found: list[_Found], known: Mapping[str, Kn
         still = [current[t] for t in sorted(_tokens(first.key)) if t in current]
         if since is None or not still:
             continue
-        if _reviewed_since({f.measure_id for f in still}, states, since):
-            summary = "; ".join(f.why for f in still) + ", still after the reassessment"
-            conditions.append(Condition(prefix, first.kind, summary))  # type: ignore[arg-type]
+        confirmed = [f for f in still if _confirmed_since(f, states, since)]
+        if confirmed:
+            summary = "; ".join(f.why for f in confirmed) + ", still after the reassessment"
+            conditions.append(Condition(prefix, confirmed[0].kind, summary))
     return conditions
 
 
-def _reviewed_since(measure_ids: set[str], states: list[_GoalState], since: datetime) -> bool:
-    """A planned review after ``since`` whose value was taken at or after it."""
-    for s in states:
-        if s.goal.measure_id in measure_ids and s.status.reviews:
-            last = s.status.reviews[-1]
-            if last.due > since and last.reading.at >= since:
-                return True
-    return False
+def _confirmed_since(found: _Found, states: list[_GoalState], since: datetime) -> bool:
+    """A value taken at or after ``since`` that still shows the condition: no real change
+    from the stall's anchor (or still at the GAS floor), or still a real worsening."""
+    state = next((s for s in states if s.goal.measure_id == found.measure_id), None)
+    latest = state.status.latest if state else None
+    if state is None or latest is None or latest.at < since:
+        return False
+    if found.kind == "worsening":
+        return state.status.verdict == "worsening"
+    floor = state.measure.stall_at_or_below
+    if floor is not None and latest.value <= floor + 1e-9:
+        return True
+    anchor = state.status.points[-1].anchor if state.status.points else None
+    reference = anchor.value if anchor else state.goal.baseline
+    return reference is not None and change_between(state.measure, reference,
+                                                    latest.value) == "none"
 
 
 def _multi_worsening(facts: EpisodeFacts, found: list[_Found],

@@ -33,7 +33,6 @@ SKIP = 1000.0  # cost of leaving a visit out: any complete chain beats any parti
 PRIMARY_CANDIDATES = 2  # therapists tried for continuity before mixing therapists
 MIXED_FEASIBLE = 3  # in a mixed chain, therapists compared per visit and day
 MIXED_SCAN = 6  # least-loaded therapists tried first in a mixed chain
-MIXED_WIDE = 20  # … and when that leaves a visit out (every one, in a clinic this size)
 
 Chosen = list[Candidate | None]
 Options = Callable[[VisitRequirement], list[str]]
@@ -97,14 +96,21 @@ def chain(reqs: Sequence[VisitRequirement], finder: Finder, wishes: Wishes, opti
     if len(reqs) == 1:
         return [_one(reqs[0], finder, wishes, options(reqs[0]), after=after, gap=gap)]
     states: dict[date | None, tuple[float, tuple[Candidate | None, ...]]] = {after: (0.0, ())}
+    # Visits alike in what they need and in their window (three treatments of one week)
+    # have the same best slot per day: look each day up once per chain, not once per visit.
+    memo: dict[tuple[object, ...], dict[date, Candidate]] = {}
     for req in reqs:
-        therapists = options(req)
-        found = {}
-        for day in finder.window_days(req, wishes):
-            if finder.patient_free_day(wishes, day):
-                candidate = best_of(req, day, therapists, finder, wishes)
-                if candidate is not None:
-                    found[day] = candidate
+        alike = (req.visit_type, req.duration_minutes, req.resources, req.skills, req.role,
+                 req.earliest, req.latest)
+        if alike not in memo:
+            therapists = options(req)
+            memo[alike] = {}
+            for day in finder.window_days(req, wishes):
+                if finder.patient_free_day(wishes, day):
+                    candidate = best_of(req, day, therapists, finder, wishes)
+                    if candidate is not None:
+                        memo[alike][day] = candidate
+        found = memo[alike]
         grown: dict[date | None, tuple[float, tuple[Candidate | None, ...]]] = {}
         # An episode's first visit (the evaluation) is never left out while a day for it
         # exists: later visits without it are no treatment at all.
@@ -228,7 +234,7 @@ def evaluate(reqs: Sequence[VisitRequirement], finder: Finder, wishes: Wishes, *
             best = (chosen, candidate)
         if not skips(chosen) and all(not c.penalties for c in chosen if c):
             break
-    for limit in (MIXED_SCAN, MIXED_WIDE) if wide else (MIXED_SCAN,):  # least loaded first
+    for limit in (MIXED_SCAN, None):  # the least loaded first, then every qualified one
         if best is not None and not skips(best[0]):
             break
         lead = best[1] if best else None

@@ -36,7 +36,7 @@ EPISODE_EVENTS: Mapping[str, Mapping[str, str]] = {
     "hold": {"active": "on_hold"},
     "resume": {"on_hold": "active"},
     "cancel": {"planned": "cancelled", "active": "cancelled", "on_hold": "cancelled"},
-    "supersede": {"on_hold": "cancelled"},
+    "supersede": {"on_hold": "finished"},
     "discharge": {"planned": "cancelled", "active": "finished", "on_hold": "finished"},
 }
 
@@ -44,11 +44,11 @@ EVENT_MEANINGS: Mapping[str, str] = {
     "activate": "its visits are booked (enrolment)",
     "complete": "the series is over; remaining visits cancelled, `on_complete` enrolled",
     "continue": "a booster series runs on; its future visits move to the next series",
-    "relapse": "a relapse is reported: held (pathway `on_relapse: hold`), visits cancelled",
+    "relapse": "a relapse is reported: held (`timeline.relapse: hold`), future visits cancelled",
     "hold": "paused by hand; future visits cancelled",
     "resume": "back to active once its lanes are free (book visits again by hand)",
     "cancel": "stopped; future visits cancelled",
-    "supersede": "a held episode replaced by the next one in its lane",
+    "supersede": "a held series is over: the next one in its lane has started",
     "discharge": "the patient leaves care: every open episode closed",
 }
 

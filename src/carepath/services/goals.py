@@ -9,7 +9,7 @@ visit (the pathway's ``first_visit``); before one exists, the first measurement 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 from sqlmodel import Session, col, select
@@ -37,7 +37,7 @@ from carepath.domain.planning import plan_episode
 from carepath.errors import InputError, NotFound
 from carepath.services import App
 from carepath.services.instants import parse_instant
-from carepath.services.patients import read_csv
+from carepath.services.patients import read_table
 from carepath.services.review import ReviewReport, planned_end, review_all
 
 __all__ = ["GoalView", "ReviewReport", "ensure_goals", "import_measurements", "list_goals",
@@ -212,12 +212,22 @@ def _add_measurement(session: Session, app: App, episode_id: int, measure_id: st
                      appointment_id: int | None) -> None:
     measure = measure_of(app, measure_id)
     number, raw = parse_value(measure_id, measure, value)
-    episode_of(session, episode_id)
+    episode = episode_of(session, episode_id)
     taken = _checked_instant(app, at)
+    opened = min(episode.start_date, episode.created_at.date())
+    if at is not None and taken.date() < opened - MEASUREMENT_LEAD:
+        # a typed year-1 (or last year's) time would become the episode's baseline
+        raise InputError(f"time {taken.isoformat()}", f"is before episode {episode_id} "
+                         f"(enrolled {episode.created_at.date()}, starting "
+                         f"{episode.start_date}; a baseline may be up to "
+                         f"{MEASUREMENT_LEAD.days} days earlier)", "check the date")
     _check_appointment(session, episode_id, appointment_id)
     session.add(MeasurementRow(episode_id=episode_id, measure_id=measure_id, value=number,
                                raw=raw[:20], taken_at=taken, appointment_id=appointment_id,
                                recorded_by=app.settings.actor[:100]))
+
+
+MEASUREMENT_LEAD = timedelta(days=30)  # a baseline taken at referral, before the first visit
 
 
 def _checked_instant(app: App, at: datetime | None) -> datetime:
@@ -245,13 +255,10 @@ def import_measurements(app: App, path: Path) -> int:
     """Import a CSV (episode,measure,value[,at][,appointment]); nothing is written when any
     row is wrong, and every wrong row is reported with its line number."""
     problems: list[str] = []
-    rows: list[tuple[int, dict[str, str | None]]] = read_csv(path)
+    rows = read_table(path, ("episode", "measure", "value", "at", "appointment"),
+                      ("episode", "measure", "value"))
     if not rows:
         return 0
-    missing = {"episode", "measure", "value"} - set(rows[0][1])
-    if missing:
-        raise InputError(str(path), "missing column(s) " + ", ".join(sorted(missing)),
-                         "the header is episode,measure,value,at,appointment")
     zone = app.config.clinic.timezone
     with transaction(app.engine) as session:
         for line, record in rows:

@@ -39,7 +39,7 @@ from carepath.domain.timeline import (
     Timeline,
     decide,
 )
-from carepath.errors import NotFound, SlotTaken
+from carepath.errors import CarepathError, NotFound, SlotTaken
 from carepath.services import App
 from carepath.services.patients import from_row
 from carepath.services.scheduling import cancel_future, enroll_in
@@ -246,10 +246,19 @@ def extend_boosters(app: App) -> str:
             .where(EpisodeRow.pathway_id == "stable-boosters")).all()
     ending = [(episode_id, patient_id) for episode_id, patient_id, last in rows
               if last is None or last - now <= BOOSTER_HORIZON]
+    failed: list[str] = []
     for episode_id, patient_id in ending:
         assert episode_id is not None
-        apply_event(app, patient_id, Continue(episode_id))
-    return f"{len(ending)} booster series continued"
+        try:
+            apply_event(app, patient_id, Continue(episode_id))
+        except CarepathError as error:  # one patient's problem does not stop the sweep
+            failed.append(f"episode {episode_id}: {error}")
+    return f"{len(ending) - len(failed)} booster series continued" + _failures(failed)
+
+
+def _failures(failed: list[str]) -> str:
+    """The sweep's summary tail: how many could not be done, and the first reason."""
+    return f", {len(failed)} not possible now (first: {failed[0]})" if failed else ""
 
 
 def due_for_progression_review(session: Session, now_day: date, every_months: int) -> list[str]:
@@ -271,12 +280,18 @@ def schedule_progression_reviews(app: App, *, every_months: int = 3) -> str:
     with transaction(app.engine) as session:
         due = due_for_progression_review(session, today, every_months)
     enrolled = skipped = 0
+    failed: list[str] = []
     for patient_id in due:
-        result = apply_event(app, patient_id, ReviewDue("progression-review"))
+        try:
+            result = apply_event(app, patient_id, ReviewDue("progression-review"))
+        except CarepathError as error:  # e.g. no slot at all: the others still get theirs
+            failed.append(f"{patient_id}: {error}")
+            continue
         enrolled += result.next_episode_id is not None
         skipped += bool(result.skipped)
     text = f"{enrolled} progression review(s) enrolled"
-    return text + (f", {skipped} not allowed beside the patient's care" if skipped else "")
+    text += f", {skipped} not allowed beside the patient's care" if skipped else ""
+    return text + _failures(failed)
 
 
 # Repair -------------------------------------------------------------------------------------

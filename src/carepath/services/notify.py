@@ -171,6 +171,15 @@ def queue_due_reminders(app: App, *, now: datetime) -> int:
     return queued
 
 
+def queue_therapist_update(session: Session, app: App, appointment_id: int, *,
+                           reason: str) -> None:
+    """Re-send one visit's invite to its therapist only (its SEQUENCE already raised by the
+    caller): the description changed — a hold on progression placed or cleared — not the
+    time, so the patient is not written to."""
+    (visit,) = load_visits(session, app, [appointment_id])
+    _queue_invite(session, app, visit, calendar_style(app), reason=reason)
+
+
 def _queue_invite(session: Session, app: App, visit: CalendarVisit, style: CalendarStyle,
                   *, reason: str, handed_to: str = "") -> None:
     if not visit.therapist.email:

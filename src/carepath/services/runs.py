@@ -89,6 +89,25 @@ def list_runs(app: App, *, limit: int = 50, status: str | None = None) -> list[R
         return list(session.exec(query))
 
 
+def double_runs(runs: list[RunRow]) -> list[RunRow]:
+    """The runs among ``runs`` that overlapped in time with a run of the same sweep by another
+    process: a sweep run twice at once, which one fenced orchestrator should never show."""
+    doubled: set[int] = set()
+    by_flow: dict[str, list[RunRow]] = {}
+    for run in runs:
+        by_flow.setdefault(run.flow, []).append(run)
+    for same in by_flow.values():
+        same.sort(key=lambda r: r.started_at)
+        for number, first in enumerate(same):
+            end = first.finished_at or first.started_at
+            for second in same[number + 1:]:
+                if second.started_at > end:
+                    break
+                if (first.host, first.pid) != (second.host, second.pid):
+                    doubled.update({id(first), id(second)})
+    return [run for run in runs if id(run) in doubled]
+
+
 def acquire_lease(app: App, name: str, owner: str, ttl: timedelta, *,
                   take_over: str | None = None, engine: str = "serve") -> int | None:
     """Take or renew the lease ``name`` for ``owner``: its fencing token, None while another

@@ -26,15 +26,17 @@ from carepath.domain.schedule_types import Busy, EpisodeSchedule, Placement, Slo
 from carepath.domain.scheduling import free_slots, place_visit, schedule_episode
 from carepath.domain.single import requirement_for
 from carepath.domain.timeline import Enrol, decide
-from carepath.domain.timeutil import local_datetime
+from carepath.domain.timeutil import horizon_problem, local_datetime
 from carepath.errors import InputError, NoSlotAvailable, NotFound, SlotTaken
 from carepath.services import App
 from carepath.services.booking_store import (
+    NewBooking,
     clinic_with_leave,
     clinic_zone,
     episode_appointments,
     flush_or_taken,
     guard_placements,
+    insert_placements,
     load_busy,
     save_placement,
 )
@@ -72,12 +74,7 @@ def enroll(app: App, patient_id: str, pathway_id: str, start: date, *,
     closure), ``TimelineConflict`` (an episode in the same lane is running) and
     ``NoSlotAvailable`` when not everything fits and ``partial`` is off.
     """
-    pathway = app.config.pathway(pathway_id)
-    if therapist_id:
-        app.config.therapist(therapist_id)
-    patient = get_patient(app, patient_id)
-    check_start(app, start)
-    plan = plan_episode(pathway, start, patient.preferences)
+    plan = _checked_plan(app, patient_id, pathway_id, start, therapist_id)
     for attempt in range(RACE_RETRIES):
         try:
             with transaction(app.engine) as session:
@@ -102,25 +99,36 @@ def existing_enrolment(session: Session, plan: EpisodePlan, patient_id: str,
                      EpisodeSchedule(plan, placements=()), ids, existing=True)
 
 
-def schedule_for(app: App, patient_id: str, pathway_id: str, start: date,
-                 therapist_id: str | None) -> EpisodeSchedule:
-    """What ``enroll`` would book, booking nothing (all or nothing: ``NoSlotAvailable``
-    names what does not fit)."""
+def _checked_plan(app: App, patient_id: str, pathway_id: str, start: date,
+                  therapist_id: str | None) -> EpisodePlan:
+    """The episode's plan once the pathway, therapist, patient and start are known good."""
     pathway = app.config.pathway(pathway_id)
+    if therapist_id:
+        app.config.therapist(therapist_id)
     patient = get_patient(app, patient_id)
     check_start(app, start)
     plan = plan_episode(pathway, start, patient.preferences)
+    check_horizon(plan)
+    return plan
+
+
+def schedule_for(app: App, patient_id: str, pathway_id: str, start: date,
+                 therapist_id: str | None, *, partial: bool = False) -> EpisodeSchedule:
+    """What ``enroll`` would book, booking nothing. All or nothing unless ``partial``:
+    ``NoSlotAvailable`` names what does not fit; with ``partial`` the schedule comes back
+    with what would be wait-listed, and why."""
+    plan = _checked_plan(app, patient_id, pathway_id, start, therapist_id)
     with transaction(app.engine) as session:
         clinic = clinic_with_leave(session, app)
         first = not_before(app, plan.start)
         busy = load_busy(session, first - timedelta(days=1),
                          first + timedelta(weeks=max(plan.max_weeks, plan.weeks) + 1),
                          patients=[patient_id])
-        schedule = schedule_episode(plan, clinic, busy, zone=clinic_zone(app),
-                                    not_before=first, patient_id=patient_id,
-                                    therapist_id=therapist_id)
-        session.rollback()
-    if not schedule.booked:
+        session.rollback()  # a preview stores nothing
+    schedule = schedule_episode(plan, clinic, busy, zone=clinic_zone(app), not_before=first,
+                                patient_id=patient_id, therapist_id=therapist_id,
+                                partial=partial)
+    if not partial and not schedule.booked:
         raise no_slot_error(schedule)
     return schedule
 
@@ -134,6 +142,15 @@ def check_start(app: App, start: date) -> None:
     reason = ClinicCalendar(app.config.clinic, zone).closed_reason(start)
     if reason and not reason.startswith("closed on "):  # a holiday or closure, not a weekend
         raise InputError(f"start {start}", f"the clinic is {reason}", "start on an open day")
+
+
+def check_horizon(plan: EpisodePlan) -> None:
+    """The whole episode, stretched to its longest, must end within the holiday data."""
+    last = plan.start + timedelta(weeks=max(plan.weeks, plan.max_weeks))
+    problem = horizon_problem(plan.start) or horizon_problem(last)
+    if problem:
+        raise InputError(f"start {plan.start}", f"the episode would run to {last}, which "
+                         f"{problem}", "start earlier")
 
 
 def not_before(app: App, start: date) -> datetime:
@@ -180,13 +197,9 @@ def save_enrolment(session: Session, app: App, schedule: EpisodeSchedule, patien
     assert episode.id is not None
     episode.state = next_state(episode.id, episode.state, "activate")
     claim(session, app, episode)
-    ids = []
     with flush_or_taken(session, f"a visit of {patient_id}'s {plan.pathway_id} episode"):
-        for placement in schedule.placements:
-            row = save_placement(session, app, placement, patient_id=patient_id,
-                                 episode_id=episode.id)
-            assert row.id is not None
-            ids.append(row.id)
+        ids = insert_placements(session, app, [NewBooking(p, patient_id, episode.id)
+                                               for p in schedule.placements])
     app.audit(session, "episode.enrol", "episode", episode.id, patient=patient_id,
               pathway=plan.pathway_id, booked=len(ids), stretched_from=schedule.stretched_from,
               waitlisted=[f"{u.requirement.label}: {u.constraint}" for u in schedule.unplaced])

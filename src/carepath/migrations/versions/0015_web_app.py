@@ -1,7 +1,7 @@
 """web: logins, sessions, failed sign-ins and calendar feed secrets of the web app
 
 Revision ID: 0015
-Revises: 0012
+Revises: 0014
 """
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from alembic import op
 import carepath.adapters.types
 
 revision: str = "0015"
-down_revision: str | None = "0017"
+down_revision: str | None = "0014"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,7 +1,7 @@
 """message_job: the facts of a batch of bookings, composed into messages before dispatch
 
 Revision ID: 0016
-Revises: 0012
+Revises: 0015
 """
 from __future__ import annotations
 
