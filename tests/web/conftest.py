@@ -3,32 +3,21 @@
 
 from __future__ import annotations
 
-import re
 import secrets
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import date, time
 
 import pytest
 from starlette.testclient import TestClient
+from web_support import WEB_URL, Clinic, client_for, sign_in
 
 from carepath.adapters.clock import FixedClock
 from carepath.domain.config import Config
 from carepath.services import App
 from carepath.services.accounts import add_user
 from carepath.settings import Settings
-from carepath.web import create_app
 from goal_helpers import active_episode, visit
-
-WEB_URL = "https://care.example.org"
-
-
-@dataclass
-class Clinic:
-    app: App
-    passwords: dict[str, str]
-    episode: int
-    visits: list[int]
 
 
 @pytest.fixture
@@ -45,25 +34,6 @@ def clinic(settings: Settings, config: Config, clock: FixedClock) -> Iterator[Cl
                     at=time(10, 0))]
     yield Clinic(app, passwords, episode, visits)
     app.engine.dispose()
-
-
-def client_for(app: App) -> TestClient:
-    return TestClient(create_app(app, fhir=False), base_url="https://testserver",
-                      follow_redirects=False)
-
-
-def csrf_of(html: str) -> str:
-    found = re.search(r'name="csrf" value="([^"]+)"', html)
-    assert found, "the page has no form with a CSRF token"
-    return found.group(1)
-
-
-def sign_in(client: TestClient, username: str, password: str) -> TestClient:
-    page = client.get("/login")
-    response = client.post("/login", data={"csrf": csrf_of(page.text), "username": username,
-                                           "password": password})
-    assert response.status_code == 303, response.text
-    return client
 
 
 @pytest.fixture

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from live_server import serving
 from sqlmodel import select
+from web_support import WEB_URL, Clinic
 
 from carepath.adapters.db import transaction
 from carepath.adapters.tables import AppointmentRow, EscalationRow, MeasurementRow
@@ -22,7 +23,6 @@ from carepath.services.calendar_views import load_visits
 from carepath.services.patients import add_patient
 from carepath.services.scheduling import enroll
 from carepath.services.web_links import manage_url
-from conftest import WEB_URL, Clinic
 
 AXE = Path(__file__).parent / "vendor" / "axe.min.js"
 SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "img" / "therapist-day.png"
@@ -133,6 +133,26 @@ def tab_to(page: Any, test: str) -> None:
     pytest.fail(f"Tab never reaches the element where {test}")
 
 
+def test_a_patient_reschedules_through_their_link(page: Any, base: str,
+                                                 clinic: Clinic) -> None:
+    add_patient(clinic.app, {"id": "MRN7", "name": "Sam Roe", "email": "sam@example.org"})
+    visit = min(enroll(clinic.app, "MRN7", "post-relapse", date(2027, 3, 8)).appointment_ids)
+    with transaction(clinic.app.engine) as session:
+        before = session.get(AppointmentRow, visit)
+        assert before is not None
+    page.goto(patient_link(clinic, base, visit))
+    choice = page.get_by_role("button", name="Move to").first
+    label = choice.inner_text()
+    with page.expect_navigation():
+        choice.click()
+    assert "Your appointment has moved" in page.get_by_role("status").inner_text()
+    with transaction(clinic.app.engine) as session:
+        after = session.get(AppointmentRow, visit)
+        assert after is not None
+    assert after.start_utc != before.start_utc and after.status == "booked"
+    assert label.removeprefix("Move to ").split(",")[0] in page.inner_text("main")
+
+
 def test_the_day_works_by_keyboard_alone(page: Any, base: str, clinic: Clinic) -> None:
     page.goto(f"{base}/login")
     tab_to(page, "document.activeElement.id === 'username'")
@@ -156,10 +176,11 @@ def pages_of(clinic: Clinic, base: str, escalation_id: int) -> list[str]:
             patient_link(clinic, base, clinic.visits[1])]
 
 
-def open_enrol_preview(page: Any, base: str) -> None:
+def open_enrol_preview(page: Any, base: str, clinic: Clinic) -> None:
     """The enrolment preview is a posted form (a patient's id stays out of URLs)."""
+    add_patient(clinic.app, {"id": "MRN8", "name": "Noor Aziz"})
     page.goto(f"{base}/admin")
-    page.get_by_label("Patient id").fill("MRN1")
+    page.get_by_label("Patient id").fill("MRN8")
     page.get_by_label("Pathway").select_option("post-relapse")
     page.locator("#e-start").fill("2027-03-08")
     with page.expect_navigation():
@@ -175,7 +196,7 @@ def test_no_page_scrolls_sideways_at_375_px(page: Any, base: str, clinic: Clinic
         page.goto(url.replace("/day", "/day?therapist=chen"))
         width = page.evaluate("document.documentElement.scrollWidth")
         assert width <= 375, f"{url} is {width} px wide at 375 px"
-    open_enrol_preview(page, base)
+    open_enrol_preview(page, base, clinic)
     assert page.evaluate("document.documentElement.scrollWidth") <= 375
 
 
@@ -199,8 +220,12 @@ def test_axe_finds_no_serious_or_critical_violation(page: Any, base: str,
     for url in urls:
         page.goto(url.replace("/day", "/day?therapist=chen"))
         check(url)
-    open_enrol_preview(page, base)
+    open_enrol_preview(page, base, clinic)
     check("enrol preview")
+    visit = min(enroll(clinic.app, "MRN8", "post-relapse", date(2027, 3, 8)).appointment_ids)
+    page.goto(patient_link(clinic, base, visit))
+    assert page.get_by_role("button", name="Move to").count() > 0
+    check("patient link with times to choose")
     assert not found, found
 
 

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import col, select
 from starlette.testclient import TestClient
+from web_support import Clinic, client_for, csrf_of, sign_in
 
 from carepath.adapters.db import transaction
 from carepath.adapters.tables import (
@@ -21,7 +22,6 @@ from carepath.adapters.tables import (
     RecoveryReportRow,
 )
 from carepath.services.patients import add_patient
-from conftest import Clinic, client_for, csrf_of, sign_in
 
 NEW_YORK = ZoneInfo("America/New_York")
 
@@ -190,19 +190,21 @@ def _counts(clinic: Clinic) -> tuple[int, int]:
 
 def test_enrol_shows_the_schedule_first_and_books_only_when_confirmed(
         clinic: Clinic, admin: TestClient) -> None:
-    # a patient with no running episode (MRN1's post-relapse care holds the boosters' lane)
-    add_patient(clinic.app, {"id": "MRN2", "name": "Bo Ray", "email": "bo@example.org"})
+    add_patient(clinic.app, {"id": "MRN5", "name": "Omar Haddad"})
     before = _counts(clinic)
-    form = {"csrf": csrf_of(admin.get("/admin").text), "patient": "MRN2",
+    form = {"csrf": csrf_of(admin.get("/admin").text), "patient": "MRN5",
             "pathway": "stable-boosters", "start": "2027-03-08", "therapist": ""}
+    beside = admin.post("/admin/enrol/preview", data={**form, "patient": "MRN1"})
+    assert beside.status_code == 400 and "post-relapse episode" in beside.text  # refused early
     preview = admin.post("/admin/enrol/preview", data=form)
     assert preview.status_code == 200, preview.text
     assert "nothing is booked until you confirm" in preview.text and "2027" in preview.text
     assert _counts(clinic) == before
-    done = admin.post("/admin/enrol", data={"csrf": csrf_of(preview.text), "patient": "MRN2",
+    done = admin.post("/admin/enrol", data={"csrf": csrf_of(preview.text), "patient": "MRN5",
                                             "pathway": "stable-boosters",
                                             "start": "2027-03-08", "therapist": ""})
-    assert done.status_code == 303 and done.headers["location"].startswith("/episodes/")
+    assert done.status_code == 303, done.text
+    assert done.headers["location"].startswith("/episodes/")
     episodes, visits = _counts(clinic)
     assert episodes == before[0] + 1 and visits > before[1]
     assert last_audit(clinic, "episode.enrol").actor == "web:boss"

@@ -4,12 +4,13 @@ subscribe to their calendar feed; tampered, expired and replayed links change no
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta
 from email import message_from_string, policy
 
 from sqlmodel import col, select
 from starlette.testclient import TestClient
 from typer.testing import CliRunner
+from web_support import WEB_URL, Clinic, client_for, csrf_of
 
 from carepath.adapters.db import transaction
 from carepath.adapters.tables import AppointmentRow, AuditRow, OutboxRow
@@ -18,7 +19,6 @@ from carepath.services.patients import add_patient
 from carepath.services.scheduling import enroll
 from carepath.services.self_service import feed_url
 from carepath.services.web_links import manage_url
-from conftest import WEB_URL, Clinic, client_for, csrf_of
 
 
 def link_of(clinic: Clinic, visit: int) -> str:
@@ -163,3 +163,42 @@ def test_patient_emails_carry_the_visit_link_and_the_feed(clinic: Clinic) -> Non
     assert "webcal://care.example.org/feeds/" in html
     page = client_for(clinic.app).get(links[0].removeprefix(WEB_URL))
     assert page.status_code == 200 and "Cancel this appointment" in page.text
+
+
+def _enrolled_visit(clinic: Clinic) -> int:
+    """A visit booked by the engine a week ahead (well outside the notice period)."""
+    add_patient(clinic.app, {"id": "MRN7", "name": "Sam Roe", "email": "sam@example.org"})
+    enrolment = enroll(clinic.app, "MRN7", "post-relapse",
+                       clinic.app.clock.now().date() + timedelta(days=7))
+    return min(enrolment.appointment_ids)
+
+
+def test_a_patient_moves_a_visit_to_a_time_the_engine_offers(clinic: Clinic) -> None:
+    visit = _enrolled_visit(clinic)
+    before = row(clinic, visit)
+    path, client = link_of(clinic, visit), client_for(clinic.app)
+    page = client.get(path).text
+    starts = re.findall(r'name="start" value="([^"]+)"', page)
+    assert starts, "no other time offered"
+    response = client.post(path, data={"csrf": csrf_of(page), "action": "move",
+                                       "start": starts[0]})
+    assert "Your appointment has moved" in response.text
+    after = row(clinic, visit)
+    assert after.start_utc != before.start_utc and after.status == "booked"
+    assert after.start_utc == datetime.fromisoformat(starts[0])
+    replay = client.post(path, data={"csrf": csrf_of(page), "action": "move",
+                                     "start": starts[-1]})
+    assert "has changed since this link was sent" in replay.text  # the old link is spent
+    assert row(clinic, visit).start_utc == after.start_utc
+
+
+def test_a_time_the_page_did_not_offer_is_refused(clinic: Clinic) -> None:
+    visit = _enrolled_visit(clinic)
+    before = row(clinic, visit)
+    path, client = link_of(clinic, visit), client_for(clinic.app)
+    page = client.get(path).text
+    sunday_night = "2027-03-14T03:00:00+00:00"
+    text = client.post(path, data={"csrf": csrf_of(page), "action": "move",
+                                   "start": sunday_night}).text
+    assert "That time is no longer free" in text
+    assert row(clinic, visit).start_utc == before.start_utc

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from sqlmodel import select
 from starlette.testclient import TestClient
+from web_support import Clinic, client_for, csrf_of, sign_in
 
 from carepath.adapters.db import transaction
 from carepath.adapters.tables import AppointmentRow, AuditRow, WebSessionRow
 from carepath.services.accounts import MAX_FAILURES
-from conftest import Clinic, client_for, csrf_of, sign_in
 
 
 def status_of(clinic: Clinic, visit: int) -> str:

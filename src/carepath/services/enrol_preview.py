@@ -10,10 +10,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
+from carepath.adapters.db import transaction
+from carepath.domain.timeline import Enrol, decide
 from carepath.services import App
 from carepath.services.booking_store import clinic_zone
 from carepath.services.patients import get_patient
 from carepath.services.scheduling import schedule_for
+from carepath.services.timeline_store import load_timeline
 
 
 @dataclass(frozen=True)
@@ -44,6 +47,8 @@ class Preview:
 def preview_enrolment(app: App, patient_id: str, pathway_id: str, start: date,
                       therapist_id: str | None = None) -> Preview:
     """The visits the engine would book (and what it would wait-list, with why)."""
+    with transaction(app.engine) as session:  # what enrol would refuse, refused now
+        decide(load_timeline(session, app, patient_id), Enrol(pathway_id, start))
     schedule = schedule_for(app, patient_id, pathway_id, start, therapist_id, partial=True)
     zone = clinic_zone(app)
     rooms = {r.id: r.name for r in app.config.clinic.resources}

@@ -12,20 +12,20 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from dataclasses import dataclass, replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Literal
 
 from sqlmodel import Session, col, func, select
 
 from carepath.adapters.db import transaction
-from carepath.adapters.tables import AppointmentRow, CalendarFeedRow, PatientRow
+from carepath.adapters.tables import AppointmentRow, CalendarFeedRow, EpisodeRow, PatientRow
 from carepath.domain.invites import Audience, feed
-from carepath.domain.links import LinkRefused, read_visit_token, token_hash
-from carepath.errors import InputError
+from carepath.domain.links import LinkRefused, read_visit_token, token_hash, visit_token
+from carepath.errors import CarepathError, InputError, NoSlotAvailable, SlotTaken
 from carepath.services import App
 from carepath.services.calendar_views import calendar_style, upcoming_visits
 from carepath.services.clinic_views import zone_of
-from carepath.services.scheduling_changes import set_status
+from carepath.services.scheduling_changes import reschedule, set_status
 from carepath.services.web_links import FeedKind, feed_address, web_secret
 
 State = Literal["open", "invalid", "expired", "changed", "cancelled", "past"]
@@ -44,6 +44,7 @@ class VisitLink:
     can_cancel: bool = False
     notice_hours: int = 0
     done: str = ""  # what the last action did, in words
+    options: tuple[tuple[str, str], ...] = ()  # (start as ISO, as a patient reads it)
 
 
 def _load(session: Session, app: App, token: str) -> tuple[VisitLink, AppointmentRow | None]:
@@ -66,9 +67,73 @@ def _load(session: Session, app: App, token: str) -> tuple[VisitLink, Appointmen
         and row.start_utc - app.clock.now() >= notice, clinic.cancellation_notice_hours), row
 
 
+MAX_OPTIONS = 6
+
+
+def _options(app: App, row: AppointmentRow) -> tuple[tuple[str, str], ...]:
+    """Other times the engine offers for this visit: same therapist, outside the notice
+    period, inside the visit's cadence window (its week); ``reschedule`` re-checks every
+    rule (rest days, the week's cadence, rooms) when one is chosen."""
+    from carepath.services.scheduling import find_slots
+
+    zone = zone_of(app)
+    earliest = app.clock.now() + timedelta(hours=app.config.clinic.cancellation_notice_hours)
+    first_day = max(earliest.astimezone(zone).date(), row.window_first or earliest.date())
+    with transaction(app.engine) as session:
+        episode = session.get(EpisodeRow, row.episode_id) if row.episode_id else None
+    if episode is None or episode.pathway_id not in app.config.pathways:
+        return ()
+    try:
+        slots = find_slots(app, row.visit_type, pathway_id=episode.pathway_id,
+                           therapist_id=row.therapist_id, limit=MAX_OPTIONS * 4,
+                           from_day=first_day, horizon_days=14)
+    except CarepathError:
+        return ()
+    chosen = []
+    for slot in slots:
+        local = slot.start.astimezone(zone)
+        if slot.start < earliest or slot.start == row.start_utc:
+            continue
+        if row.window_last and local.date() > row.window_last:
+            break
+        chosen.append((slot.start.isoformat(), local.strftime("%A %-d %B, %-I:%M %p")))
+        if len(chosen) == MAX_OPTIONS:
+            break
+    return tuple(chosen)
+
+
 def visit_link(app: App, token: str) -> VisitLink:
     with transaction(app.engine) as session:
-        return _load(session, app, token)[0]
+        link, row = _load(session, app, token)
+    if row is not None and link.can_cancel:
+        link = replace(link, options=_options(app, row))
+    return link
+
+
+def move_by_link(app: App, token: str, start: str) -> VisitLink:
+    """Move the linked visit to one of the times its page offered (and only those)."""
+    with transaction(app.engine) as session:
+        link, row = _load(session, app, token)
+    if link.state != "open" or row is None:
+        return link
+    if not link.can_cancel:
+        return _with(link, done="too_late")
+    offered = dict(_options(app, row))
+    if start not in offered:
+        return replace(link, options=tuple(offered.items()), done="taken")
+    try:
+        reschedule(app, row.id or 0, datetime.fromisoformat(start))
+    except (SlotTaken, NoSlotAvailable):
+        return replace(link, options=_options(app, row), done="taken")
+    return replace(visit_link(app, visit_token_after_move(app, row.id or 0)), done="moved")
+
+
+def visit_token_after_move(app: App, appointment_id: int) -> str:
+    """A token for the visit as it now stands (the page after a move shows the new time)."""
+    with transaction(app.engine) as session:
+        row = session.get(AppointmentRow, appointment_id)
+        assert row is not None
+        return visit_token(web_secret(app), appointment_id, row.sequence, row.start_utc)
 
 
 def act_on_link(app: App, token: str, action: str) -> VisitLink:

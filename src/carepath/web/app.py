@@ -200,7 +200,11 @@ def _visit_link(web: Web) -> Handler:
                 if not same(form.get("csrf", ""), request.cookies.get("carepath_csrf", "")):
                     return web.problem(request, 403,
                                        "That page had expired: open the link again.")
-                link = self_service.act_on_link(web.app, token, form.get("action", ""))
+                patient = acting(web.app, "patient-link")  # audited as the patient's link
+                if form.get("action") == "move":
+                    link = self_service.move_by_link(patient, token, form.get("start", ""))
+                else:
+                    link = self_service.act_on_link(patient, token, form.get("action", ""))
             else:
                 link = self_service.visit_link(web.app, token)
         except (FormTooLarge, InputError):

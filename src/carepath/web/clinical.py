@@ -1,23 +1,21 @@
 """The clinical services the pages call, in one place: recording a measurement with its
 verdict, previewing and accepting an escalation's proposal. Each is a thin call to the
 service of the same name, so a change of those services' signatures is a change here only
-(the clinical review's own preview and verdict services replace these bodies at merge)."""
+(``preview_acceptance`` and ``accept_proposal`` are the clinical review's services)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
 
 from carepath.adapters.db import transaction
-from carepath.adapters.tables import EpisodeRow
-from carepath.errors import InputError
+from carepath.adapters.tables import PatientRow
 from carepath.services import App
-from carepath.services.clinic_views import Chart, clinic_today, measure_chart_of
-from carepath.services.enrol_preview import Preview, preview_enrolment
+from carepath.services.clinic_views import Chart, measure_chart_of, zone_of
+from carepath.services.enrol_preview import Preview, PreviewVisit
 from carepath.services.escalations import (
-    accept_escalation,
+    accept_proposal,
     dismiss_escalation,
-    get_escalation,
+    preview_acceptance,
     resolve_escalation,
 )
 from carepath.services.goals import GoalView, record_measurement, record_recovery
@@ -44,22 +42,21 @@ def two_hour_report(app: App, episode_id: int, recovered: bool,
 
 
 def accept_preview(app: App, escalation_id: int) -> Preview:
-    """What accepting would book: the proposed pathway for the episode's patient, from
-    tomorrow, with the episode's therapist (as ``accept_escalation`` enrols)."""
-    escalation = get_escalation(app, escalation_id)
-    if not escalation.proposed_pathway or escalation.status != "open":
-        raise InputError(f"escalation {escalation_id}", "has no open proposal to accept")
+    """What accepting would book (``preview_acceptance``), laid out as the enrolment preview."""
+    preview = preview_acceptance(app, escalation_id)
+    zone = zone_of(app)
     with transaction(app.engine) as session:
-        episode = session.get(EpisodeRow, escalation.episode_id)
-        assert episode is not None
-        patient, therapist = episode.patient_id, episode.therapist_id
-    return preview_enrolment(app, patient, escalation.proposed_pathway,
-                             clinic_today(app) + timedelta(days=1), therapist)
+        patient = session.get(PatientRow, preview.patient_id)
+    return Preview(patient.name if patient else preview.patient_id, preview.pathway_name,
+                   preview.start,
+                   [PreviewVisit(v.start.astimezone(zone).strftime("%a %-d %b %Y %H:%M"),
+                                 v.visit, app.config.therapist(v.therapist_id).name, "—")
+                    for v in preview.visits], [])
 
 
 def accept(app: App, escalation_id: int) -> int:
-    """Enrol as the escalation proposes; the new episode's id."""
-    return accept_escalation(app, escalation_id)
+    """Enrol as the escalation proposes (``accept_proposal``); the new episode's id."""
+    return accept_proposal(app, escalation_id).new_episode_id
 
 
 def resolve(app: App, escalation_id: int, reason: str) -> None:
