@@ -20,6 +20,7 @@ from web_support import WEB_URL, Clinic
 from carepath.adapters.db import transaction
 from carepath.adapters.tables import AppointmentRow, EscalationRow, MeasurementRow
 from carepath.services.calendar_views import load_visits
+from carepath.services.holds import place_hold
 from carepath.services.patients import add_patient
 from carepath.services.scheduling import enroll
 from carepath.services.web_links import manage_url
@@ -69,6 +70,9 @@ def escalation(clinic: Clinic) -> int:
         session.add(row)
         session.flush()
         assert row.id is not None
+        # the two-hour rule failed too: the day shows "Hold progression" (and the screenshot)
+        place_hold(session, clinic.app, clinic.episode, row.id, "two-hour rule failed twice",
+                   now)
         return row.id
 
 

@@ -21,6 +21,7 @@ from carepath.adapters.tables import (
     PatientRow,
     RecoveryReportRow,
 )
+from carepath.services.holds import place_hold
 from carepath.services.patients import add_patient
 
 NEW_YORK = ZoneInfo("America/New_York")
@@ -113,7 +114,10 @@ def _escalation(clinic: Clinic, *, proposed: str | None = None) -> int:
 
 
 def test_the_hold_flag_shows_on_the_day(clinic: Clinic, therapist: TestClient) -> None:
-    _escalation(clinic)
+    assert "Hold progression" not in therapist.get("/day").text
+    with transaction(clinic.app.engine) as session:  # the two-hour rule failed twice
+        place_hold(session, clinic.app, clinic.episode, None, "two-hour rule failed twice",
+                   clinic.app.clock.now())
     assert "Hold progression" in therapist.get("/day").text
 
 

@@ -2,8 +2,8 @@
 an episode, the open escalations. Times are turned into the clinic's local time here, so
 templates only lay values out.
 
-"Hold progression" is read from the episode's open escalations whose review asked for it:
-``holds_of`` is the one place to switch to the clinical holds service once it lands.
+"Hold progression" is the clinical review's hold (``services.holds``): placed when the
+two-hour rule fails, shown until a therapist clears it.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from carepath.services import App
 from carepath.services.calendar_views import views_of
 from carepath.services.escalations import EscalationView, list_escalations
 from carepath.services.goals import GoalView, ensure_goals, list_goals
+from carepath.services.holds import held_episodes
 from carepath.services.measure_charts import episode_charts
 
 
@@ -82,13 +83,8 @@ def clinic_today(app: App) -> date:
 
 
 def holds_of(session: Session, episode_ids: Sequence[int]) -> set[int]:
-    """Episodes whose progression is on hold: an open escalation that asked for it."""
-    if not episode_ids:
-        return set()
-    rows = session.exec(select(EscalationRow.episode_id, EscalationRow.evidence).where(
-        col(EscalationRow.episode_id).in_(list(episode_ids)), EscalationRow.status == "open"))
-    return {episode for episode, evidence in rows
-            if json.loads(evidence or "{}").get("hold_progression")}
+    """Episodes whose progression is on hold (a hold not yet cleared)."""
+    return held_episodes(session, episode_ids)
 
 
 def _lines(session: Session, app: App, rows: list[AppointmentRow]) -> list[VisitLine]:
