@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from uuid import UUID
 
 from prefect import flow
@@ -14,12 +13,9 @@ from flows.context import current_app
 def _flow_run_name(flow_run_id: str) -> str:
     from prefect.client.orchestration import get_client
 
-    async def read() -> str:
-        async with get_client() as client:
-            return str((await client.read_flow_run(UUID(flow_run_id))).name)
-
-    try:
-        return asyncio.run(read())
+    try:  # the sync client: this runs inside a flow, where an event loop may be running
+        with get_client(sync_client=True) as client:
+            return str(client.read_flow_run(UUID(flow_run_id)).name)
     except Exception:  # noqa: BLE001 - the report must not fail for want of a name
         return flow_run_id
 
