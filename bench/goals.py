@@ -54,6 +54,16 @@ from carepath.services.review import ReviewReport, load_facts, review_all
 from carepath.settings import Settings
 
 FLOOR_S = 10.0
+# Alarm fatigue before the clinical-review changes (one escalation per measure, every value
+# a review, no trend, no worsening from the best value): escalations opened by the backlog
+# and daily sweeps together, by kind and level, measured on this same seeded history with
+# `python -m bench goals --episodes N --seed 1` at commit 48225c7.
+BEFORE: dict[tuple[int, int], dict[str, int]] = {
+    (4000, 1): {"multi_worsening L2": 34, "no_show L1": 91, "stall L1": 886,
+                "two_hour L1": 242, "under_scheduled L1": 534, "worsening L1": 539},
+    (1000, 1): {"multi_worsening L2": 14, "no_show L1": 24, "stall L1": 194,
+                "two_hour L1": 51, "under_scheduled L1": 123, "worsening L1": 144},
+}
 NOW = datetime(2027, 6, 1, 12, 0, tzinfo=UTC)
 YESTERDAY = NOW - timedelta(days=1)
 MIX = (("post-relapse", 0.6), ("stable-boosters", 0.3), ("progression-review", 0.1))
@@ -72,7 +82,10 @@ def run(argv: list[str]) -> None:
         began = time.perf_counter()
         counts, today = populate(app, args.episodes, random.Random(args.seed))
         setup = time.perf_counter() - began
-        print(render(counts, setup, measure(app, today)))
+        figures = measure(app, today)
+        print(render(counts, setup, figures))
+        print(alarm_table(figures["by_kind"], args.episodes,
+                          BEFORE.get((args.episodes, args.seed))))
         app.engine.dispose()
 
 
@@ -115,6 +128,8 @@ def measure(app: App, today: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
     return {"rows": rows, "bare": bare, "load": load, "first": first, "daily": day,
             "rerun": rerun, "episodes": daily.episodes, "goals": daily.goals,
             "verdicts": daily.verdicts, "backlog": _kinds(backlog), "new": _kinds(daily),
+            "by_kind": Counter(f"{e.kind} L{e.level}"
+                               for e in backlog.escalations + daily.escalations),
             "today": len(today["measurement"]) + len(today["recovery"]),
             "again": len(again.escalations)}
 
@@ -279,6 +294,23 @@ def _appointment(rows: dict[str, list[dict[str, Any]]], n: int, k: int, when: da
         "seq": k + 1, "start_utc": when, "end_utc": when + timedelta(minutes=45),
         "status": status, "sequence": 0, "fixed": False, "caregiver_invited": False,
         "created_at": NOW, "updated_at": when - timedelta(days=2)})
+
+
+def alarm_table(after: Counter[str], episodes: int, before: dict[str, int] | None) -> str:
+    """Escalations per 100 episodes by kind and level (backlog and daily sweeps together),
+    before the clinical-review changes and now, on the same seeded history."""
+    per = 100 / max(episodes, 1)
+    kinds = sorted(set(after) | set(before or {}))
+    lines = ["escalations per 100 episodes (backlog + daily sweep)",
+             f"{'kind':<24}{'before':>10}{'after':>10}"]
+    for kind in kinds:
+        was = f"{before.get(kind, 0) * per:.1f}" if before is not None else "—"
+        lines.append(f"{kind:<24}{was:>10}{after.get(kind, 0) * per:>10.1f}")
+    total_before = f"{sum(before.values()) * per:.1f}" if before is not None else "—"
+    lines.append(f"{'total':<24}{total_before:>10}{sum(after.values()) * per:>10.1f}")
+    if before is None:
+        lines.append("(no 'before' recorded for this --episodes/--seed: use 4000 or 1000, seed 1)")
+    return "\n".join(lines)
 
 
 def render(counts: dict[str, int], setup: float, figures: dict[str, Any]) -> str:

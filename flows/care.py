@@ -51,7 +51,7 @@ def complete_episode(episode_id: int) -> str:
 
 @flow(name="report_relapse", flow_run_name="report-relapse-{patient_ref}")
 def report_relapse(patient_ref: int, on: date | None = None) -> str:
-    """Pause the booster series (CANCEL invites, patient emails), start post-relapse care."""
+    """Hold every running episode (CANCEL invites, patient emails), start post-relapse care."""
     app = current_app()
     with recorded_run(app, "report_relapse", f"report relapse of patient ref {patient_ref}") \
             as run:

@@ -13,7 +13,7 @@ from flows.context import current_app
 def _flow_run_name(flow_run_id: str) -> str:
     from prefect.client.orchestration import get_client
 
-    try:  # the sync client: this runs inside a flow, where an event loop may be running
+    try:  # the sync client: inside a flow an event loop is already running here
         with get_client(sync_client=True) as client:
             return str(client.read_flow_run(UUID(flow_run_id)).name)
     except Exception:  # noqa: BLE001 - the report must not fail for want of a name

@@ -140,6 +140,7 @@ def _live_through(app: App, clock: FixedClock, start: date, weeks: int, rng: ran
             _relapse(app, story, say)
         clock.set(local_datetime(day, time(19, 0), zone))
         _hold_the_days_visits(app, day, rng, story)
+        run_sweep(app, "review_goals")  # the evening review sees the day's reassessments
         _finish_completed_episodes(app)
         if day.weekday() == 6:
             run_sweep(app, "extend_boosters")
@@ -210,7 +211,7 @@ def _trajectory(measure: Measure, position: float, visit: int, rng: random.Rando
     gain = 0.035 * visit if improving else 0.0
     value = start + (better - worse) * gain + (better - worse) * rng.uniform(-0.003, 0.003)
     value = min(max(value, min(low, high)), max(low, high))
-    return round(value, 1)
+    return float(round(value)) if measure.whole_numbers else round(value, 1)
 
 
 def _finish_completed_episodes(app: App) -> None:

@@ -8,6 +8,7 @@ CarepathError
 ├── InvalidTransition      a state change that the state table does not allow
 ├── NoSlotAvailable        requirement, binding constraint, nearest alternatives
 ├── SlotTaken              lost a race for a slot; carries alternatives
+│   └── RaceLost           lost a race to something else (leave recorded meanwhile): says what
 └── DeliveryFailed         message id, transport, cause (chained)
 ```
 
@@ -115,6 +116,15 @@ class SlotTaken(CarepathError):
         if self.alternatives:
             text += "; still free: " + "; ".join(self.alternatives)
         super().__init__(text)
+
+
+class RaceLost(SlotTaken):
+    """A concurrent change that is not a booking won (leave recorded while visits were being
+    booked, a visit taken while leave moved visits): the text names what happened."""
+
+    def __init__(self, text: str) -> None:
+        self.what, self.alternatives = text, []
+        CarepathError.__init__(self, text)
 
 
 class DeliveryFailed(CarepathError):

@@ -13,11 +13,12 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import TypedDict
 
+from carepath.domain.text import printable
 from carepath.errors import InputError
 from carepath.resources import bundled_config_dir
 from carepath.settings_file import read_settings_file
 
-SECRET_FIELDS = frozenset({"smtp_password", "caldav_password"})
+SECRET_FIELDS = frozenset({"smtp_password", "caldav_password", "web_secret"})
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,10 @@ class Settings:
     daily_at: str = "06:00"  # clinic time of the daily sweeps (goal review, boosters, reviews)
     lease_seconds: float = 180.0
     lease_renew_seconds: float = 30.0
+    web_secret: str | None = field(default=None, repr=False)
+    web_url: str | None = None
+    db_connect_timeout: float = 10.0  # seconds to wait for the database to answer a connect
+    db_statement_timeout: float = 300.0  # seconds any one statement may run (0: no limit)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str], cwd: Path | None = None) -> Settings:
@@ -61,7 +66,7 @@ class Settings:
         _choice("CAREPATH_SMTP_SECURITY", security, ("starttls", "tls", "none"))
         return cls(
             home=home, config_dir=config_dir, database_url=url,
-            actor=env.get("CAREPATH_ACTOR") or env.get("USER") or "admin",
+            actor=_actor(env),
             mail_transport=transport,
             smtp_host=env.get("CAREPATH_SMTP_HOST", "127.0.0.1"),
             smtp_port=_integer(env, "CAREPATH_SMTP_PORT", 465 if security == "tls" else 25),
@@ -73,6 +78,10 @@ class Settings:
             caldav_password=env.get("CAREPATH_CALDAV_PASSWORD"),
             caldav_ca_bundle=_ca_bundle(env, base),
             **_orchestrator(env),
+            web_secret=_web_secret(env),
+            web_url=_web_url(env),
+            db_connect_timeout=_seconds(env, "CAREPATH_DB_CONNECT_TIMEOUT", 10.0),
+            db_statement_timeout=_seconds(env, "CAREPATH_DB_STATEMENT_TIMEOUT", 300.0, zero=True),
         )
 
     def public(self) -> dict[str, str]:
@@ -135,6 +144,59 @@ def _ca_bundle(env: Mapping[str, str], base: Path) -> Path | None:
     return path
 
 
+WEB_SECRET_MIN = 32
+
+
+def _web_secret(env: Mapping[str, str]) -> str | None:
+    """``CAREPATH_WEB_SECRET`` signs patient links and feed addresses: long enough to guess
+    no faster than the HMAC itself."""
+    raw = env.get("CAREPATH_WEB_SECRET", "")
+    if not raw:
+        return None
+    if len(raw) < WEB_SECRET_MIN:
+        raise InputError("CAREPATH_WEB_SECRET", f"is {len(raw)} characters, shorter than "
+                         f"{WEB_SECRET_MIN}", "set it to a random value, e.g. the output of "
+                         "python3 -c 'import secrets; print(secrets.token_urlsafe(32))'")
+    return raw
+
+
+def _web_url(env: Mapping[str, str]) -> str | None:
+    """``CAREPATH_WEB_URL``: where people reach the web app; links in emails start with it."""
+    raw = env.get("CAREPATH_WEB_URL", "").strip().rstrip("/")
+    if not raw:
+        return None
+    if not re.fullmatch(r"https?://[A-Za-z0-9.\-\[\]:]+(/[A-Za-z0-9._~\-/]*)?", raw):
+        raise InputError("CAREPATH_WEB_URL", f"{raw!r} is not a web address",
+                         "set it to the app's address, e.g. https://care.example.org")
+    return raw
+
+
+def _actor(env: Mapping[str, str]) -> str:
+    """Who the audit log records: one visible line (a terminal escape or a line break in
+    CAREPATH_ACTOR would be stored, then replayed by every ``carepath audit``)."""
+    raw = env.get("CAREPATH_ACTOR") or env.get("USER") or "admin"
+    return printable(raw.strip())[:100] or "admin"
+
+
+def _seconds(env: Mapping[str, str], name: str, default: float, *, zero: bool = False) -> float:
+    """A number of seconds (fractions allowed, at most a day); 0 means "no limit" only where
+    ``zero`` allows it."""
+    raw = (env.get(name) or "").strip()
+    if not raw:
+        return float(default)
+    try:
+        value = float(raw)
+    except ValueError:
+        value = float("nan")
+    if not (value >= 0 if zero else value > 0):  # NaN fails every comparison
+        what = "a number of seconds (0: no limit)" if zero else "a positive number of seconds"
+        raise InputError(name, f"{raw[:40]!r} is not {what}", f"set {name}={default:g}")
+    if value > 86_400:
+        raise InputError(name, f"{raw[:40]!r} is not a number of seconds up to a day (86400)",
+                         f"set {name}={default:g}")
+    return value
+
+
 def _integer(env: Mapping[str, str], name: str, default: int) -> int:
     raw = env.get(name)
     if raw is None or raw == "":
@@ -169,20 +231,6 @@ def _orchestrator(env: Mapping[str, str]) -> _Orchestrator:
                          "set CAREPATH_LEASE_RENEW_SECONDS to at most half of it, e.g. 30 "
                          "for a 180 s lease")
     return values
-
-
-def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
-    raw = env.get(name)
-    if raw is None or raw == "":
-        return float(default)
-    try:
-        value = float(raw)
-    except ValueError:
-        value = float("nan")
-    if not value > 0 or value == float("inf"):
-        raise InputError(name, f"{raw!r} is not a positive number of seconds",
-                         f"set {name}={default:g}")
-    return value
 
 
 def _clock_time(env: Mapping[str, str], name: str, default: str) -> str:

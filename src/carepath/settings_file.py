@@ -17,6 +17,7 @@ A variable set in the environment wins over the file. Secrets (``smtp_password``
 from __future__ import annotations
 
 import difflib
+import re
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
@@ -27,8 +28,8 @@ VARIABLE = "CAREPATH_SETTINGS_FILE"
 KEYS = ("home", "config_dir", "database_url", "actor", "mail_transport", "smtp_host",
         "smtp_port", "smtp_security", "smtp_username", "smtp_timeout", "caldav_username",
         "dispatch_seconds", "reminder_seconds", "daily_at", "lease_seconds",
-        "lease_renew_seconds")
-SECRETS = ("smtp_password", "caldav_password")
+        "lease_renew_seconds", "web_url", "db_connect_timeout", "db_statement_timeout")
+SECRETS = ("smtp_password", "caldav_password", "web_secret")
 PATHS = ("home", "config_dir")
 
 
@@ -66,7 +67,18 @@ def _problem(key: str, value: object) -> str:
         return f"{key}: unknown setting" + (f" (did you mean {close[0]!r}?)" if close else "")
     if isinstance(value, bool) or not isinstance(value, str | int | float):
         return f"{key}: expected text or a number"
+    if key == "database_url" and _has_password(str(value)):
+        return ("database_url: holds a password, and secrets are read only from the "
+                "environment (set CAREPATH_DATABASE_URL there, or keep the password in "
+                "PostgreSQL's ~/.pgpass)")
     return ""
+
+
+def _has_password(url: str) -> bool:
+    """user:password@ before the host, or a password= query parameter."""
+    authority = url.partition("://")[2].split("/", 1)[0]
+    return ":" in authority.rpartition("@")[0] or bool(
+        re.search(r"[?&]password=", url, re.IGNORECASE))
 
 
 def _text(path: Path, key: str, value: object) -> str:

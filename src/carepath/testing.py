@@ -165,27 +165,40 @@ def radicale_server(folder: Path, port: int,
     process = subprocess.Popen([sys.executable, "-m", "radicale", "--config", str(config)],
                                stderr=subprocess.PIPE, stdout=subprocess.DEVNULL)
     try:
-        _wait_for_line(process, b"Listening on", 20)
+        _wait_for_line(process, b"Listening on", 60)  # a loaded machine starts it slowly
+        # keep reading its log, so a chatty run never blocks it on a full pipe
+        threading.Thread(target=_drain, args=(process,), daemon=True).start()
         yield f"http://127.0.0.1:{port}"
     finally:
         process.terminate()
         process.wait(timeout=10)
-        assert process.stderr is not None
-        process.stderr.close()
+
+
+def _drain(process: subprocess.Popen[bytes]) -> None:
+    assert process.stderr is not None
+    with process.stderr:
+        process.stderr.read()
 
 
 def _wait_for_line(process: subprocess.Popen[bytes], marker: bytes, seconds: float) -> None:
+    """Read the child's stderr until ``marker``. Raw reads, not ``readline``: a buffered
+    reader can hold the marker while ``select`` waits on an empty pipe."""
     assert process.stderr is not None
+    descriptor = process.stderr.fileno()
     selector = selectors.DefaultSelector()
-    selector.register(process.stderr, selectors.EVENT_READ)
+    selector.register(descriptor, selectors.EVENT_READ)
     deadline = time.monotonic() + seconds
+    said = b""
     while time.monotonic() < deadline and selector.select(timeout=deadline - time.monotonic()):
-        line = process.stderr.readline()
-        if marker in line:
+        chunk = os.read(descriptor, 65536)
+        said += chunk
+        if marker in said:
             return
-        if not line:
+        if not chunk:
             break
-    raise RuntimeError("Radicale did not start")
+    tail = said.decode(errors="replace").strip().splitlines()[-5:]
+    raise RuntimeError(f"Radicale did not start within {seconds:.0f} s; it said: "
+                       + ("\n".join(tail) or "nothing"))
 
 
 def serve_process(home: Path, config_dir: Path, *, output: int = subprocess.DEVNULL,

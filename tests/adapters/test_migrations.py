@@ -86,3 +86,30 @@ def test_head_constant_is_alembics_head_and_skips_alembic_when_current(db_url: s
     assert stored_revision(engine) == HEAD
     ensure_schema(engine)
     engine.dispose()
+
+
+def test_upgrade_to_0013_claims_running_episodes_and_reports_duplicates(
+        db_url: str, capsys: object) -> None:
+    """Each running episode claims its pathway's lane; a second running episode of the same
+    pathway for one patient is left unclaimed and named, for `carepath episodes repair`."""
+    import pytest
+
+    engine = make_engine(db_url)
+    upgrade(engine, "0012")
+    with engine.begin() as conn:
+        _insert_patient(conn, "MRN9", "P")
+        for ident, state in ((1, "active"), (2, "active"), (3, "finished"), (4, "on_hold")):
+            conn.exec_driver_sql(
+                "INSERT INTO episode (id, patient_id, pathway_id, pathway_version, state, "
+                "start_date, note, created_at, updated_at) VALUES "
+                f"({ident}, 'MRN9', 'stable-boosters', 1, '{state}', '2027-03-0{ident}', '', "
+                "'2027-01-01 00:00:00', '2027-01-01 00:00:00')")
+    upgrade(engine)
+    with engine.connect() as conn:
+        claims = list(conn.exec_driver_sql(
+            "SELECT episode_id, lane FROM episode_claim WHERE released_at IS NULL"))
+    engine.dispose()
+    assert [tuple(c) for c in claims] == [(1, "stable-boosters")]
+    assert isinstance(capsys, pytest.CaptureFixture)
+    assert ("1 duplicate(s) left for `carepath episodes repair`: episode 2 (MRN9, "
+            "stable-boosters) beside episode 1") in capsys.readouterr().err

@@ -89,5 +89,5 @@ def test_db_upgrade_with_a_url_that_is_no_url_is_one_line(
         tmp_path, config_dir, CAREPATH_DATABASE_URL="carepath.db"))
     assert result.exit_code == 2
     assert result.output.strip() == (
-        "error: CAREPATH_DATABASE_URL: (not a database URL) is not a database URL — use "
+        "error: CAREPATH_DATABASE_URL: 'carepath.db' is not a database URL — use "
         "sqlite:///path/to/carepath.db or postgresql://user@host/db")

@@ -59,8 +59,8 @@ def test_a_typo_is_one_line_and_no_traceback(home: Path) -> None:
 
 
 def test_review_escalates_a_stall_once_and_lists_it(home: Path) -> None:
-    """Two reviews without change open one escalation; a second review opens none."""
-    for value, days in (("40", 30), ("41", 20), ("42", 10)):
+    """Two planned reviews without change open one escalation; a second review opens none."""
+    for value, days in (("40", 30), ("41", 20), ("40", 10)):
         _run("measure", "record", "1", "bbs", value, "--at", _days_ago(days))
     assert "1 new escalation" in _run("review")
     assert "0 new escalation" in _run("review", "--episode", "1")

@@ -165,8 +165,11 @@ def test_flipping_the_direction_flips_the_verdict(
 def test_a_sequence_reaching_its_target_is_achieved(
         better: str, kind: str, size: float, baseline: float, middle: list[float],
         beyond: float) -> None:
-    """Whatever happens on the way, a latest reading at or past the target is achieved."""
+    """A latest reading at or past the target is achieved — unless it is a real worsening
+    from a better value reached on the way (a goal met and then lost is not achieved)."""
     measure = _measure(better, kind, size, noise=size / 2)
     target = default_target(measure, baseline, "mcid")
     last = target + beyond if better == "higher" else max(target - beyond, 0)
-    assert _verdict(measure, baseline, *middle, last) == "achieved"
+    lost = any(change_between(measure, earlier, last) == "worse"
+               for earlier in (baseline, *middle, *middle[-1:]))
+    assert _verdict(measure, baseline, *middle, last) == ("worsening" if lost else "achieved")

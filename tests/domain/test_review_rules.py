@@ -30,8 +30,10 @@ def _at(day: int) -> datetime:
 
 def _facts(config: Config, berg: list[float], walk: list[float] | None = None,
            **more: object) -> EpisodeFacts:
-    readings = {"bbs": [Reading(v, _at(7 * (i + 1)), 10 + i) for i, v in enumerate(berg)],
-                "t25fw": [Reading(v, _at(7 * (i + 1)), 20 + i) for i, v in enumerate(walk or [])]}
+    """Post-relapse (reviews every 2 weeks): one value per planned review, days 14, 28, …"""
+    readings = {"bbs": [Reading(v, _at(14 * (i + 1)), 10 + i) for i, v in enumerate(berg)],
+                "t25fw": [Reading(v, _at(14 * (i + 1)), 20 + i)
+                          for i, v in enumerate(walk or [])]}
     goals = (Goal("bbs", 40, 43, "mcid", baseline_at=T0), Goal("t25fw", 10, 8, "mcid",
                                                                   baseline_at=T0))
     facts = EpisodeFacts(1, config.pathway("post-relapse"), "chen", goals, readings,
@@ -46,16 +48,16 @@ def _known(decision_effects: object, at: datetime, **fields: object) -> tuple[Kn
 
 def test_one_review_without_change_is_not_yet_a_stall(config: Config) -> None:
     """The post-relapse pathway waits for two reviews in a row without real change."""
-    decision = review_episode(_facts(config, [41]), config.measures, now=_at(8))
+    decision = review_episode(_facts(config, [41]), config.measures, now=_at(15))
     assert decision.effects == ()
     assert decision.goals[0].verdict == "no_change" and decision.goals[0].plateau == 1
 
 
 def test_two_reviews_without_change_book_one_reassessment(config: Config) -> None:
     """A stalled goal gives one level-1 escalation and one reassessment with its therapist."""
-    decision = review_episode(_facts(config, [41, 42]), config.measures, now=_at(15))
+    decision = review_episode(_facts(config, [41, 42]), config.measures, now=_at(29))
     [escalation] = decision.escalations
-    assert (escalation.key, escalation.level, escalation.kind) == ("e1:stall:bbs:base:L1", 1,
+    assert (escalation.key, escalation.level, escalation.kind) == ("e1:stall:bbs@base:L1", 1,
                                                                    "stall")
     [booking] = [e for e in decision.effects if isinstance(e, BookReassessment)]
     assert (booking.visit_type, booking.therapist_id, booking.within_days) == (
@@ -67,23 +69,24 @@ def test_two_reviews_without_change_book_one_reassessment(config: Config) -> Non
 def test_a_stall_already_on_record_escalates_nothing_new(config: Config) -> None:
     """Re-running the review over the same history adds no escalation."""
     facts = _facts(config, [41, 42])
-    first = review_episode(facts, config.measures, now=_at(15))
-    again = review_episode(replace(facts, escalations=_known(first.escalations, _at(15))),
-                           config.measures, now=_at(16))
+    first = review_episode(facts, config.measures, now=_at(29))
+    again = review_episode(replace(facts, escalations=_known(first.escalations, _at(29))),
+                           config.measures, now=_at(30))
     assert again.effects == ()
 
 
 def test_a_stall_that_persists_after_the_reassessment_climbs_to_level_two(
         config: Config) -> None:
-    """Still no real change at the reassessment: case review, physician, progression review."""
-    first = review_episode(_facts(config, [41, 42]), config.measures, now=_at(15))
-    known = _known(first.escalations, _at(15), reassessment_start=_at(18),
+    """Still no real change at the planned review after the reassessment: case review,
+    physician, progression review."""
+    first = review_episode(_facts(config, [41, 42]), config.measures, now=_at(29))
+    known = _known(first.escalations, _at(29), reassessment_start=_at(32),
                    reassessment_status="completed", appointment_id=7)
     later = review_episode(_facts(config, [41, 42, 41], escalations=known,
-                                  recoveries=()), config.measures, now=_at(22),
+                                  recoveries=()), config.measures, now=_at(43),
                            senior_therapists=["chen", "okafor"])
     [escalation] = later.escalations
-    assert (escalation.key, escalation.level) == ("e1:stall:bbs:base:L2", 2)
+    assert (escalation.key, escalation.level) == ("e1:stall:bbs@base:L2", 2)
     kinds = {type(e) for e in later.effects}
     assert {OpenCaseReview, NotifyPhysician, ProposePathway} <= kinds
     [review] = [e for e in later.effects if isinstance(e, OpenCaseReview)]
@@ -94,42 +97,46 @@ def test_a_stall_that_persists_after_the_reassessment_climbs_to_level_two(
 
 def test_a_dismissed_level_one_does_not_climb(config: Config) -> None:
     """A clinician who dismissed the stall has answered it: no level 2."""
-    first = review_episode(_facts(config, [41, 42]), config.measures, now=_at(15))
-    known = tuple(replace(k, status="dismissed") for k in _known(first.escalations, _at(15)))
+    first = review_episode(_facts(config, [41, 42]), config.measures, now=_at(29))
+    known = tuple(replace(k, status="dismissed") for k in _known(first.escalations, _at(29)))
     later = review_episode(_facts(config, [41, 42, 41], escalations=known), config.measures,
-                           now=_at(22))
+                           now=_at(43))
     assert later.escalations == []
 
 
 def test_a_real_improvement_ends_the_stall(config: Config) -> None:
     """Once a real change happens the plateau restarts from the new value."""
-    decision = review_episode(_facts(config, [41, 44]), config.measures, now=_at(15))
+    decision = review_episode(_facts(config, [41, 44]), config.measures, now=_at(29))
     assert decision.escalations == []
 
 
 def test_worsening_escalates_at_once_and_prompts_a_relapse_screen(config: Config) -> None:
     """A real worsening at one review is enough, and asks for a relapse screen."""
-    decision = review_episode(_facts(config, [36]), config.measures, now=_at(8))
+    decision = review_episode(_facts(config, [36]), config.measures, now=_at(15))
     [escalation] = decision.escalations
     assert escalation.kind == "worsening" and escalation.level == 1
     assert any(isinstance(e, PromptRelapseScreen) for e in decision.effects)
 
 
 def test_worsening_on_two_measures_goes_straight_to_level_two(config: Config) -> None:
-    """Berg and T25FW both worse: two level-1 escalations, one reassessment, one level 2."""
-    decision = review_episode(_facts(config, [36], [12.5]), config.measures, now=_at(8))
-    assert sorted(e.level for e in decision.escalations) == [1, 1, 2]
+    """Berg and T25FW both worse: one level-1 escalation naming both, one reassessment with
+    a relapse screen, and one level 2 — no sibling per measure."""
+    decision = review_episode(_facts(config, [36], [12.5]), config.measures, now=_at(15))
+    assert [(e.level, e.key) for e in decision.escalations] == [
+        (1, "e1:worsening:bbs@m10+t25fw@m20:L1"), (2, "e1:worsening:bbs@m10+t25fw@m20:L2")]
     [booking] = [e for e in decision.effects if isinstance(e, BookReassessment)]
-    assert len(booking.escalation_keys) == 2
+    assert booking.escalation_keys == ("e1:worsening:bbs@m10+t25fw@m20:L1",)
+    assert "Berg Balance Scale" in decision.escalations[0].summary
+    assert "Timed 25-Foot Walk" in decision.escalations[0].summary
 
 
 def test_a_booked_reassessment_to_come_is_reused(config: Config) -> None:
     """A new stall while a reassessment is already booked links to it instead of booking."""
-    known = (KnownEscalation("e1:no_show:2:L1", 1, "stall", "scheduled", _at(1),
-                             reassessment_start=_at(20), reassessment_status="booked",
+    known = (KnownEscalation("e1:no_show:2:L1", 1, "no_show", "scheduled", _at(1),
+                             reassessment_start=_at(34), reassessment_status="booked",
                              appointment_id=99),)
     decision = review_episode(_facts(config, [41, 42], escalations=known), config.measures,
-                              now=_at(15))
+                              now=_at(29))
     [booking] = [e for e in decision.effects if isinstance(e, BookReassessment)]
     assert booking.existing_appointment_id == 99
 

@@ -63,8 +63,8 @@ def test_prefect_keeps_no_mrn_in_parameters_or_run_names(app: App, prefect_serve
     with using_app(app):
         enroll_episode(ref, "stable-boosters", date(2027, 3, 2))
         report_relapse(ref)
-    # Prefect's sync client: asyncio.run() fails where an earlier flow left a running loop.
-    with get_client(sync_client=True) as client:
+
+    with get_client(sync_client=True) as client:  # no asyncio.run: a loop may be running
         runs = client.read_flow_runs(limit=200)
     seen = " ".join(f"{run.name} {run.parameters}" for run in runs)
     assert f"report-relapse-{ref}" in seen

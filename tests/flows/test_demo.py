@@ -19,6 +19,7 @@ from carepath.adapters.tables import (
     AppointmentRow,
     EpisodeRow,
     EscalationRow,
+    OutboxRow,
     ResourceBookingRow,
 )
 from carepath.demo import DemoResult, run_demo
@@ -49,11 +50,16 @@ def test_a_stall_climbs_to_a_booked_reassessment_then_level_two(demo: DemoResult
         assert episode is not None
         rows = session.exec(select(EscalationRow).where(EscalationRow.episode_id == episode.id)
                             .where(EscalationRow.kind == "stall")).all()
-    levels = {row.level for row in rows}
-    assert levels == {1, 2}
+    assert sorted(row.level for row in rows) == [1, 2]  # one escalation per level, not per measure
     level_one = [row for row in rows if row.level == 1]
     assert all(row.appointment_id is not None for row in level_one)
     assert all(row.status == "scheduled" for row in level_one)
+    with transaction(demo.app.engine) as session:
+        sent = session.exec(select(OutboxRow.idempotency_key, OutboxRow.recipient).where(
+            col(OutboxRow.kind).startswith("escalation"))).all()
+    for row in rows:  # one email per escalation and recipient
+        recipients = [to for key, to in sent if key.startswith(f"escalation:{row.id}:")]
+        assert recipients and len(recipients) == len(set(recipients))
 
 
 def test_only_the_stalling_patient_reaches_level_two(demo: DemoResult) -> None:
@@ -86,13 +92,15 @@ def test_relapse_cancels_the_future_boosters_with_cancel_invites(demo: DemoResul
 
 
 def test_relapse_starts_a_post_relapse_episode_and_keeps_history(demo: DemoResult) -> None:
-    """The booster episode is on hold and the new episode points back to it."""
+    """The booster episode is on hold and the new episode points back to it; once post-relapse
+    care is complete and boosters start again, the held series is over (superseded)."""
     with transaction(demo.app.engine) as session:
         new = session.get(EpisodeRow, demo.story.relapse_episode)
         assert new is not None and new.previous_episode_id is not None
         old = session.get(EpisodeRow, new.previous_episode_id)
     assert new.pathway_id == "post-relapse" and new.patient_id == demo.story.relapsing_patient
-    assert old is not None and (old.pathway_id, old.state) == ("stable-boosters", "on_hold")
+    held = "finished" if new.state == "finished" else "on_hold"
+    assert old is not None and (old.pathway_id, old.state) == ("stable-boosters", held)
 
 
 def test_finished_post_relapse_episodes_continue_with_boosters(demo: DemoResult) -> None:

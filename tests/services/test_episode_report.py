@@ -15,8 +15,8 @@ def test_markup_typed_by_people_is_shown_not_run(app: App) -> None:
     """A patient name and a dismissal reason with markup come out as text."""
     episode = active_episode(app)
     add_patient(app, {"id": "MRN1", "name": "Jane <b>Doe</b>", "email": "MRN1@example.org"})
-    app.clock = FixedClock(datetime(2027, 3, 20, 10, tzinfo=NEW_YORK))
-    for day, value in ((1, "40"), (8, "41"), (15, "42")):
+    app.clock = FixedClock(datetime(2027, 3, 29, 11, tzinfo=NEW_YORK))
+    for day, value in ((1, "40"), (8, "41"), (15, "41"), (29, "40")):
         record_measurement(app, episode, "bbs", value, at=datetime(2027, 3, day, 10,
                                                                    tzinfo=NEW_YORK))
     record_recovery(app, episode, False, at=datetime(2027, 3, 16, 12, tzinfo=NEW_YORK))

@@ -55,17 +55,18 @@ def _at(day: int, hour: int = 10) -> datetime:
 
 
 def stall_and_deliver(app: App, inbox: tuple[Inbox, int]) -> int:
-    """Berg and T25FW without a real change at two reviews; review, then send over SMTP."""
+    """Berg and T25FW without a real change at the planned reviews of 15 and 29 March: one
+    escalation with both; review, then send over SMTP."""
     episode = active_episode(app)
     evaluation = visit(app, episode, date(2027, 3, 1))
-    app.clock = FixedClock(_at(20))
-    for value, day in (("40", 1), ("41", 8), ("42", 15)):
+    app.clock = FixedClock(_at(29, 12))  # 4 weeks after the evaluation, in UTC (DST began)
+    for value, day in (("40", 1), ("41", 8), ("41", 15), ("40", 29)):
         record_measurement(app, episode, "bbs", value, at=_at(day),
                            appointment_id=evaluation if day == 1 else None)
-    for value, day in (("10.0", 1), ("9.6", 8), ("9.4", 15)):
+    for value, day in (("10.0", 1), ("9.6", 8), ("9.8", 15), ("9.7", 29)):
         record_measurement(app, episode, "t25fw", value, at=_at(day),
                            appointment_id=evaluation if day == 1 else None)
-    review_all(app, now=_at(20), book=FirstMorningBooker())
+    review_all(app, now=_at(29, 12), book=FirstMorningBooker())
     transport = SmtpTransport(SmtpOptions(host="127.0.0.1", port=inbox[1], security="none",
                                           timeout=5))
     dispatch(app, transport)
@@ -118,7 +119,7 @@ def test_each_picture_is_the_reports_chart_and_says_its_values_in_words(
     alts = dict(zip(measures, (str(i["alt"]) for i in Images(html.get_content()).found
                                if i["class"] == "chart-wide"), strict=True))
     assert alts["bbs"].startswith("Berg Balance Scale (points; higher is better).")
-    assert "2027-03-01: 40, 2027-03-08: 41, 2027-03-15: 42" in alts["bbs"]
+    assert "2027-03-01: 40, 2027-03-08: 41, 2027-03-15: 41, 2027-03-29: 40" in alts["bbs"]
     assert "No real change between" in alts["bbs"] and "Target: 43." in alts["bbs"]
     plain = message.get_body(("plain",))
     assert plain is not None

@@ -71,4 +71,6 @@ def test_level_two_tells_the_case_reviewer_and_the_physician(app: App) -> None:
     assert "Ava" not in letter.subject and "MCID" not in letter.subject
     message = email.message_from_string(show(app, letter.id).body, policy=policy.default)
     text = message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
-    assert "Ava Thompson (our id MRN1)" in text and "progression-review" in text
+    assert "Ava Thompson (our id MRN1)" in text and "Progression review" in text
+    assert "progression-review" not in text and "not booked yet" in text
+    assert "Monday 15 March 2027" in text  # what is booked: the reassessment

@@ -31,17 +31,20 @@ def raised() -> Iterator[list[EscalationRaised]]:
 
 
 def _at(day: int, hour: int = 10) -> datetime:
-    return datetime(2027, 3, day, hour, tzinfo=NEW_YORK)
+    """Day ``day`` of the episode (1 March is day 1), New York time."""
+    return datetime(2027, 3, 1, hour, tzinfo=NEW_YORK) + timedelta(days=day - 1)
 
 
 def _stalled_episode(app: App) -> int:
-    """Berg 40 at the evaluation, then 41 and 42: two reviews without a real change."""
+    """Berg 40 at the evaluation (1 March), then 41, 41 and 40: the planned reviews of
+    15 and 29 March (every 2 weeks) both show no real change — a stall on day 29."""
     episode = active_episode(app)
     evaluation = visit(app, episode, date(2027, 3, 1))
-    app.clock = FixedClock(_at(20))
-    record_measurement(app, episode, "bbs", "40", at=_at(1), appointment_id=evaluation)
+    app.clock = FixedClock(_at(29))
+    record_measurement(app, episode, "bbs", "40", at=_at(1, 9), appointment_id=evaluation)
     record_measurement(app, episode, "bbs", "41", at=_at(8))
-    record_measurement(app, episode, "bbs", "42", at=_at(15))
+    record_measurement(app, episode, "bbs", "41", at=_at(15))
+    record_measurement(app, episode, "bbs", "40", at=_at(29))
     return episode
 
 
@@ -55,11 +58,12 @@ def test_a_stall_gives_one_level_one_escalation_with_a_booked_reassessment(
     """The therapist's reassessment is booked within 5 days and messaging is told once."""
     episode = _stalled_episode(app)
     booker = FirstMorningBooker()
-    report = review_all(app, now=_at(20), book=booker)
+    assert review_all(app, now=_at(28), book=booker).escalations == []  # one review so far
+    report = review_all(app, now=_at(29), book=booker)
     [escalation] = _escalations(app)
     assert (escalation.level, escalation.kind, escalation.status) == (1, "stall", "scheduled")
     assert booker.calls == [{"episode_id": episode, "visit_type": "reevaluation",
-                             "not_before": date(2027, 3, 21), "not_after": date(2027, 3, 25),
+                             "not_before": date(2027, 3, 30), "not_after": date(2027, 4, 3),
                              "therapist_id": "chen"}]
     assert escalation.appointment_id is not None
     assert raised == [EscalationRaised(escalation.id or 0, 1, "stall")]
@@ -75,43 +79,46 @@ def test_rerunning_the_sweep_escalates_nothing_new(app: App,
     """The same stall never escalates twice, however often the sweep runs."""
     _stalled_episode(app)
     booker = FirstMorningBooker()
-    review_all(app, now=_at(20), book=booker)
-    again = review_all(app, now=_at(21), book=booker)
+    review_all(app, now=_at(29), book=booker)
+    again = review_all(app, now=_at(30), book=booker)
     assert again.escalations == [] and len(_escalations(app)) == 1
     assert len(booker.calls) == 1 and len(raised) == 1
 
 
 def test_a_stall_persisting_after_the_reassessment_climbs_to_level_two(app: App) -> None:
-    """No real change at the reassessment: a case review, the physician, a pathway proposal."""
+    """No real change at the reassessment (30 March): a case review, the physician, a
+    pathway proposal — not before the reassessment has taken place."""
     episode = _stalled_episode(app)
-    review_all(app, now=_at(20), book=FirstMorningBooker())
+    review_all(app, now=_at(29), book=FirstMorningBooker())
     [first] = _escalations(app)
+    assert review_all(app, now=_at(29, 18), book=FirstMorningBooker()).escalations == []
     with transaction(app.engine) as session:
         reassessment = session.get(AppointmentRow, first.appointment_id)
         assert reassessment is not None
         reassessment.status = "completed"
         session.add(reassessment)
-    app.clock = FixedClock(_at(23))
-    record_measurement(app, episode, "bbs", "41", at=_at(21, 11),
+    app.clock = FixedClock(_at(43))
+    assert review_all(app, now=_at(30, 10), book=FirstMorningBooker()).escalations == []
+    record_measurement(app, episode, "bbs", "41", at=_at(30, 11),
                        appointment_id=reassessment.id)
-    review_all(app, now=_at(23), book=FirstMorningBooker())
+    review_all(app, now=_at(30, 12), book=FirstMorningBooker())
     second = _escalations(app)[1]
     assert (second.level, second.kind, second.status) == (2, "stall", "open")
     assert second.assigned_to == "alvarez" and second.proposed_pathway == "progression-review"
     actions = get_escalation(app, second.id or 0).evidence["actions"]
-    assert "write to the referring physician" in actions
-    assert review_all(app, now=_at(24), book=FirstMorningBooker()).escalations == []
+    assert "wrote to the referring physician" in actions
+    assert review_all(app, now=_at(44), book=FirstMorningBooker()).escalations == []
 
 
 def test_a_dismissed_stall_stays_quiet(app: App) -> None:
     """A clinician's dismissal, with its reason, stops the climb to level 2."""
     episode = _stalled_episode(app)
-    review_all(app, now=_at(20), book=FirstMorningBooker())
+    review_all(app, now=_at(29), book=FirstMorningBooker())
     [first] = _escalations(app)
     dismiss_escalation(app, first.id or 0, "plateau expected after this relapse")
-    app.clock = FixedClock(_at(27))
-    record_measurement(app, episode, "bbs", "41", at=_at(26))
-    assert review_all(app, now=_at(27), book=FirstMorningBooker()).escalations == []
+    app.clock = FixedClock(_at(43))
+    record_measurement(app, episode, "bbs", "41", at=_at(42))
+    assert review_all(app, now=_at(43), book=FirstMorningBooker()).escalations == []
 
 
 def test_when_no_slot_is_free_the_escalation_stays_open_and_says_why(app: App) -> None:
@@ -122,7 +129,7 @@ def test_when_no_slot_is_free_the_escalation_stays_open_and_says_why(app: App) -
         raise NoSlotAvailable("reevaluation", "no therapist hours free before 2027-03-25")
 
     _stalled_episode(app)
-    review_all(app, now=_at(20), book=full)  # type: ignore[arg-type]
+    review_all(app, now=_at(29), book=full)  # type: ignore[arg-type]
     [escalation] = _escalations(app)
     assert escalation.status == "open" and escalation.appointment_id is None
     assert "no therapist hours" in get_escalation(app, escalation.id or 0).evidence[
@@ -132,7 +139,7 @@ def test_when_no_slot_is_free_the_escalation_stays_open_and_says_why(app: App) -
 def test_goal_verdicts_are_saved_by_the_sweep(app: App) -> None:
     """After a sweep each goal row carries its latest verdict."""
     _stalled_episode(app)
-    review_all(app, now=_at(20), book=FirstMorningBooker())
+    review_all(app, now=_at(29), book=FirstMorningBooker())
     with transaction(app.engine) as session:
         statuses = {g.measure_id: g.status for g in session.exec(select(GoalRow))}
     assert statuses == {"bbs": "no_change", "msws12": "pending", "t25fw": "pending"}
@@ -156,10 +163,10 @@ def test_reviewing_one_episode_leaves_the_others(app: App) -> None:
     """`carepath review --episode ID` looks at that episode only."""
     stalled = _stalled_episode(app)
     other = active_episode(app, patient="MRN2")
-    report = review_all(app, now=_at(20) + timedelta(minutes=1), episode_id=other,
+    report = review_all(app, now=_at(29) + timedelta(minutes=1), episode_id=other,
                         book=FirstMorningBooker())
     assert report.episodes == 1 and report.escalations == []
-    assert review_all(app, now=_at(20), episode_id=stalled,
+    assert review_all(app, now=_at(29), episode_id=stalled,
                       book=FirstMorningBooker()).escalations[0].episode_id == stalled
 
 
@@ -179,14 +186,14 @@ def _enrol(app: App, pathway: str) -> tuple[int, AppointmentRow]:
     return episode, first
 
 
-def _enrolled_stall(app: App, review_day: int) -> int:
-    """Post-relapse with chen; Berg 40 at the evaluation, then 41 and 41 before review_day."""
+def _enrolled_worsening(app: App, review_day: int) -> int:
+    """Post-relapse with chen; Berg 40 at the evaluation, then 36 the day before review_day:
+    a real worsening, which books a reassessment at once."""
     episode, evaluation = _enrol(app, "post-relapse")
     app.clock = FixedClock(_at(review_day))
     record_measurement(app, episode, "bbs", "40", at=evaluation.start_utc,
                        appointment_id=evaluation.id)
-    record_measurement(app, episode, "bbs", "41", at=_at(review_day - 3))
-    record_measurement(app, episode, "bbs", "41", at=_at(review_day - 1))
+    record_measurement(app, episode, "bbs", "36", at=_at(review_day - 1))
     return episode
 
 
@@ -216,19 +223,19 @@ def test_the_reassessment_is_a_real_appointment_booked_by_scheduling(app: App) -
 
 def test_a_therapist_on_leave_hands_the_reassessment_to_a_colleague(app: App) -> None:
     """Chen is on leave 22–26 March: a colleague sees the patient within the 5 days."""
-    _enrolled_stall(app, review_day=20)
+    _enrolled_worsening(app, review_day=20)
     [opened] = review_all(app, now=_at(20)).escalations
     booked = _booked(app, opened.appointment_id)
     assert booked.therapist_id != "chen" and booked.visit_type == "reevaluation"
     assert date(2027, 3, 21) <= _local_day(booked) <= date(2027, 3, 25)
     [action] = [a for a in get_escalation(app, opened.escalation_id).evidence["actions"]
-                if a.startswith("reassessment booked")]
+                if a.startswith("booked a reassessment")]
     assert "on leave" in action
 
 
 def test_a_full_week_reassesses_at_the_next_visit(app: App) -> None:
     """No free day between rest days: the next visit in the window becomes the reassessment."""
-    _enrolled_stall(app, review_day=16)
+    _enrolled_worsening(app, review_day=16)
     [opened] = review_all(app, now=_at(16)).escalations
     assert opened.status == "scheduled"
     booked = _booked(app, opened.appointment_id)
@@ -246,10 +253,10 @@ def test_accepting_a_level_two_proposal_enrols_in_the_proposed_pathway(app: App)
     from carepath.services.escalations import accept_escalation
 
     episode = _stalled_episode(app)
-    review_all(app, now=_at(20), book=FirstMorningBooker())
-    app.clock = FixedClock(_at(27))
-    record_measurement(app, episode, "bbs", "41", at=_at(26))
-    review_all(app, now=_at(27), book=FirstMorningBooker())
+    review_all(app, now=_at(29), book=FirstMorningBooker())
+    app.clock = FixedClock(_at(43))
+    record_measurement(app, episode, "bbs", "41", at=_at(42))
+    review_all(app, now=_at(43), book=FirstMorningBooker())
     second = _escalations(app)[1]
     new_episode = accept_escalation(app, second.id or 0)
     with transaction(app.engine) as session:
@@ -261,8 +268,8 @@ def test_accepting_a_level_two_proposal_enrols_in_the_proposed_pathway(app: App)
 def test_the_sweep_runs_the_same_on_each_backend(any_app: App) -> None:
     """SQLite and PostgreSQL: one stall, one escalation, verdicts saved, nothing on re-run."""
     episode = _stalled_episode(any_app)
-    first = review_all(any_app, now=_at(20), book=FirstMorningBooker())
-    again = review_all(any_app, now=_at(21), book=FirstMorningBooker())
+    first = review_all(any_app, now=_at(29), book=FirstMorningBooker())
+    again = review_all(any_app, now=_at(30), book=FirstMorningBooker())
     assert [(e.episode_id, e.kind, e.status) for e in first.escalations] == [
         (episode, "stall", "scheduled")]
     assert again.escalations == [] and first.verdicts["no_change"] == 1
@@ -276,9 +283,9 @@ def test_two_sweeps_racing_write_one_escalation(any_app: App) -> None:
     _stalled_episode(any_app)
     with transaction(any_app.engine) as session:
         [stale] = load_facts(session, any_app)
-    decision = review_episode(stale.facts, any_app.config.measures, now=_at(20))
-    review_all(any_app, now=_at(20), book=FirstMorningBooker())
+    decision = review_episode(stale.facts, any_app.config.measures, now=_at(29))
+    review_all(any_app, now=_at(29), book=FirstMorningBooker())
     with transaction(any_app.engine) as session:
         late = _apply_one(session, any_app, decision, stale.facts, FirstMorningBooker(),
-                          _at(20))
+                          _at(29))
     assert late == [] and len(_escalations(any_app)) == 1

@@ -263,3 +263,41 @@ def test_free_slots_skip_booked_time(clinic: App) -> None:
                                therapist_id="alvarez", limit=40, from_day=MONDAY)
     assert slots and all(not (s.start < taken.end_utc and taken.start_utc < s.end)
                          for s in slots)
+
+
+def test_a_batch_queues_its_messages_as_facts_composed_before_dispatch(
+        clinic: App, tmp_path: Path) -> None:
+    """The batch's transaction writes one job per episode and no email; the outbox shows
+    the therapists' invites and the patient's schedule once it is looked at."""
+    from carepath.adapters.tables import MessageJobRow, OutboxRow
+    from carepath.services.outbox import list_outbox
+
+    batch = tmp_path / "batch.csv"
+    batch.write_text("patient_id,pathway_id,start\nMRN1002,stable-boosters,2027-03-01\n",
+                     encoding="utf-8")
+    result = booking.enroll_batch(clinic, batch)
+    with transaction(clinic.engine) as session:
+        assert len(session.exec(select(MessageJobRow)).all()) == 1
+        assert session.exec(select(OutboxRow)).all() == []
+    kinds = {e.kind for e in list_outbox(clinic)}
+    assert "patient.schedule" in kinds and any(k.startswith("invite") for k in kinds)
+    with transaction(clinic.engine) as session:
+        assert session.exec(select(MessageJobRow)).all() == []
+    assert result.visits == len([e for e in list_outbox(clinic) if e.kind.startswith("invite")])
+
+
+def test_a_batch_lists_each_wait_listed_visit_with_its_reason(
+        clinic: App, tmp_path: Path) -> None:
+    """Every aquatic therapist is away for months: with --partial the episodes are booked
+    without their aquatic sessions, and each of those is a row naming line, visit and why."""
+    for therapist_id in ("alvarez", "okafor", "nguyen"):
+        booking.therapist_leave(clinic, therapist_id, date(2027, 3, 1), date(2027, 6, 30),
+                                "Secondment")
+    batch = tmp_path / "batch.csv"
+    batch.write_text("patient_id,pathway_id,start\n" + "".join(
+        f"MRN100{i},post-relapse,2027-03-0{i}\n" for i in range(1, 3)), encoding="utf-8")
+    result = booking.enroll_batch(clinic, batch, partial=True)
+    assert len(result.booked) == 2 and result.waitlisted == len(result.waitlist) == 4
+    for row in result.waitlist:
+        assert row["line"] in (2, 3) and row["name"] == "Aquatic therapy"
+        assert "aquatic" in row["reason"] and "Secondment" in row["reason"], row["reason"]

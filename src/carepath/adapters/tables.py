@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Column, Index, LargeBinary, Text, UniqueConstraint
+from sqlalchemy import Column, Index, LargeBinary, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from carepath.adapters.types import UTCDateTime
@@ -275,6 +275,26 @@ class FhirTokenRow(SQLModel, table=True):
     revoked_at: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
 
 
+class EpisodeClaimRow(SQLModel, table=True):
+    """A lane of a patient's timeline held by a running episode (see ``domain.timeline``).
+
+    The partial unique index is the database's half of exclusivity: two processes racing to
+    start episodes in one lane for one patient cannot both commit. A claim is released (not
+    deleted) when its episode stops running, so the history stays readable.
+    """
+
+    __tablename__ = "episode_claim"
+    __table_args__ = (Index("ux_episode_claim_running", "patient_id", "lane", unique=True,
+                            sqlite_where=text("released_at IS NULL"),
+                            postgresql_where=text("released_at IS NULL")),)
+    id: int | None = Field(default=None, primary_key=True)
+    episode_id: int = Field(foreign_key="episode.id", index=True)
+    patient_id: str = Field(foreign_key="patient.id", max_length=64)
+    lane: str = Field(max_length=80)
+    claimed_at: datetime = Field(sa_column=_utc())
+    released_at: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
+
+
 class PatientRefRow(SQLModel, table=True):
     """A number standing for a patient where the MRN must not go (migration 0017): Prefect
     flow-run parameters and names are stored on the Prefect server, outside carepath."""
@@ -282,3 +302,90 @@ class PatientRefRow(SQLModel, table=True):
     __tablename__ = "patient_ref"
     id: int | None = Field(default=None, primary_key=True)
     patient_id: str = Field(foreign_key="patient.id", unique=True, max_length=64)
+
+
+class WebUserRow(SQLModel, table=True):
+    """A login of the web app: an admin or a therapist (``carepath users add``)."""
+
+    __tablename__ = "web_user"
+    id: int | None = Field(default=None, primary_key=True)
+    username: str = Field(unique=True, max_length=64)
+    password_hash: str = Field(max_length=200)  # argon2id, never the password
+    role: str = Field(max_length=20)  # admin or therapist
+    therapist_id: str | None = Field(default=None, foreign_key="therapist.id", max_length=64)
+    created_at: datetime = Field(sa_column=_utc())
+    disabled_at: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
+
+
+class WebSessionRow(SQLModel, table=True):
+    """A signed-in browser: the cookie holds a random token, the table only its SHA-256."""
+
+    __tablename__ = "web_session"
+    token_hash: str = Field(primary_key=True, max_length=64)
+    user_id: int = Field(foreign_key="web_user.id", index=True)
+    csrf: str = Field(max_length=64)
+    created_at: datetime = Field(sa_column=_utc())
+    expires_at: datetime = Field(sa_column=_utc(index=True))
+
+
+class WebLoginAttemptRow(SQLModel, table=True):
+    """Failed sign-ins, counted per user name to slow password guessing."""
+
+    __tablename__ = "web_login_attempt"
+    id: int | None = Field(default=None, primary_key=True)
+    username: str = Field(max_length=64, index=True)
+    at: datetime = Field(sa_column=_utc(index=True))
+
+
+class CalendarFeedRow(SQLModel, table=True):
+    """A secret calendar subscription of one patient or therapist; rotating it bumps
+    ``generation`` so the old address stops working."""
+
+    __tablename__ = "calendar_feed"
+    owner_kind: str = Field(primary_key=True, max_length=20)  # patient or therapist
+    owner_id: str = Field(primary_key=True, max_length=64)
+    generation: int = 0
+    token_hash: str = Field(unique=True, max_length=64)
+    created_at: datetime = Field(sa_column=_utc())
+
+
+class MessageJobRow(SQLModel, table=True):
+    """Messages still to be composed: the facts of a booking (which appointments, why),
+    written in the booking's transaction and turned into outbox rows before the next
+    dispatch, so a batch enrolment or an import spends its time scheduling, not on MIME."""
+
+    __tablename__ = "message_job"
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=40)  # "booked"
+    facts: str  # JSON: appointment_ids, episode_id, reason
+    created_at: datetime = Field(sa_column=_utc())
+
+
+class ProgressionHoldRow(SQLModel, table=True):
+    """"Hold progression" on an episode (the two-hour rule failed): visits, invites and the
+    plan show it until a therapist clears it (who, when and why are kept and audited)."""
+
+    __tablename__ = "progression_hold"
+    id: int | None = Field(default=None, primary_key=True)
+    episode_id: int = Field(foreign_key="episode.id", index=True)
+    escalation_id: int | None = Field(default=None, foreign_key="escalation.id")
+    reason: str = Field(default="", max_length=500)
+    created_at: datetime = Field(sa_column=_utc())
+    cleared_at: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
+    cleared_by: str = Field(default="", max_length=100)
+    clear_reason: str = Field(default="", max_length=500)
+
+
+class VisitReviewRow(SQLModel, table=True):
+    """What a progression review recorded on its visit: assistive devices, orthotics and the
+    caregiver's role (one record per visit; recording again replaces it)."""
+
+    __tablename__ = "visit_review"
+    id: int | None = Field(default=None, primary_key=True)
+    appointment_id: int = Field(foreign_key="appointment.id", unique=True)
+    assistive_devices: str = Field(default="", max_length=500)
+    orthotics: str = Field(default="", max_length=500)
+    caregiver_role: str = Field(default="", max_length=500)
+    caregiver_present: bool = False
+    recorded_at: datetime = Field(sa_column=_utc())
+    recorded_by: str = Field(default="", max_length=100)

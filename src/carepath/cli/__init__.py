@@ -24,7 +24,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "therapists": ("carepath.cli.scheduling", "therapists_app",
                    "Therapists: leave entered at run time."),
     "episodes": ("carepath.cli.service", "episodes_app",
-                 "Episodes of care: list, show, complete, relapse."),
+                 "Episodes of care: list, complete, relapse, hold, resume, cancel."),
     "goals": ("carepath.cli.goals", "goals_app", "An episode's goals and how they stand."),
     "measure": ("carepath.cli.goals", "measure_app", "Record outcome measurements."),
     "recovery": ("carepath.cli.goals", "recovery_app", "Record two-hour-rule reports."),
@@ -48,6 +48,15 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
               "Every recorded change: when (UTC), who, what, to which record, with its details."),
     "db": ("carepath.cli.db", "db_app", "Database schema and location."),
     "fhir": ("carepath.cli.fhir", "fhir_app", "FHIR R4: export, import, API tokens."),
+    "web": ("carepath.cli.web", "web",
+            "Serve the clinic's web app (pages, patient links, calendar feeds, /fhir)."),
+    "users": ("carepath.cli.web", "users_app", "Logins of the web app."),
+    "feeds": ("carepath.cli.web", "feeds_app", "Secret calendar feed addresses (webcal://)."),
+    "holds": ("carepath.cli.clinical", "holds_app",
+              "Progression holds from the two-hour rule: list and clear."),
+    "visit-review": ("carepath.cli.clinical", "visit_review_app",
+                     "Record what a progression review found: devices, orthotics, the "
+                     "caregiver's role."),
 }
 
 

@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from carepath.domain.text import printable, printable_json
 from carepath.services import App
 from carepath.settings import Settings
 
@@ -41,14 +42,15 @@ def emit(rows: Sequence[dict[str, Any]], fmt: Format, title: str = "",
          columns: Sequence[str] | None = None) -> None:
     """Print ``rows`` as a Rich table or as JSON (every value as in the dict)."""
     if fmt is Format.json:
-        typer.echo(json.dumps(list(rows), indent=2, default=str, ensure_ascii=False))
+        typer.echo(printable_json(json.dumps(list(rows), indent=2, default=str,
+                                             ensure_ascii=False)))
         return
     columns = list(columns or (rows[0].keys() if rows else []))
     table = Table(title=escape(title) or None, show_lines=False)
     for column in columns:
         table.add_column(column.replace("_", " "))
     for row in rows:
-        table.add_row(*(escape(_cell(row.get(c))) for c in columns))
+        table.add_row(*(escape(printable(_cell(row.get(c)))) for c in columns))
     console.print(table)
 
 

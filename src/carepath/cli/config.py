@@ -12,10 +12,8 @@ from rich.markup import escape
 from carepath.cli.common import FORMAT_OPTION, Format, console, emit, settings
 from carepath.config_loader import load_config
 from carepath.domain.planning import plan_episode
-from carepath.domain.timeutil import WEEKDAY_NAMES
+from carepath.domain.timeutil import EARLIEST_DATE, LATEST_DATE, WEEKDAY_NAMES, horizon_problem  # noqa: E402
 from carepath.errors import InputError
-
-EARLIEST_DATE, LATEST_DATE = date(1900, 1, 1), date(2199, 12, 31)
 
 config_app = typer.Typer(help="Check the clinic's configuration.", no_args_is_help=True)
 pathways_app = typer.Typer(help="List pathways and show their visit plans.", no_args_is_help=True)
@@ -80,7 +78,8 @@ def parse_date(text: str, option: str) -> date:
         day = date.fromisoformat(text)
     except ValueError:
         raise InputError(option, f"{text!r} is not a date", "write it as YYYY-MM-DD") from None
-    if not EARLIEST_DATE <= day <= LATEST_DATE:  # plans reach years ahead: 9999-12-31 overflows
-        raise InputError(option, f"{text} is out of range",
+    problem = horizon_problem(day)
+    if problem:
+        raise InputError(option, f"{text} {problem}",
                          f"give a date between {EARLIEST_DATE} and {LATEST_DATE}")
     return day

@@ -32,8 +32,10 @@ def masked(url: str) -> str:
 
 
 def _engine(url: str) -> Engine:
+    current = settings()
     try:
-        return make_engine(url)
+        return make_engine(url, connect_timeout=current.db_connect_timeout,
+                           statement_timeout=current.db_statement_timeout)
     except ArgumentError:
         raise InputError("CAREPATH_DATABASE_URL", f"{masked(url)} is not a database URL",
                          "use sqlite:///path/to/carepath.db or postgresql://user@host/db"
@@ -45,6 +47,8 @@ def _reach(url: str, action: Callable[[], T]) -> T:
         return action()
     except OperationalError as error:
         reason = str(error.orig or error).strip().splitlines()[0][:200]
+        if "timeout expired" in reason:  # said the same way as by every other command
+            raise
         raise InputError("database", f"cannot use {masked(url)}: {reason}",
                          "check CAREPATH_DATABASE_URL and that the server is running"
                          ) from None

@@ -7,6 +7,7 @@ import os
 import shlex
 import sys
 import time as timer
+from datetime import date, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -41,17 +42,31 @@ def demo(
         console.print(f"  {label:<28} {path}", markup=False)
     for line in next_commands(home, sys.argv[0]):
         console.print(line, markup=False, soft_wrap=True)
+    last_monday = parse_date(start, "--start") + timedelta(weeks=max(weeks - 1, 0))
+    for line in web_commands(home, sys.argv[0], last_monday):
+        console.print(line, markup=False, soft_wrap=True)
+
+
+def web_commands(home: Path, invoked_as: str, day: date) -> list[str]:
+    """How to open the web app on the demo's data: a secret and a passphrase of your own
+    (read from the terminal, never written down here), a login, the server."""
+    prefix = _prefix(home, invoked_as)
+    return ["Open the web app on the demo data (type a passphrase of 12+ characters at the "
+            "prompt of read):",
+            "  export CAREPATH_WEB_SECRET=\"$(python3 -c 'import secrets; "
+            "print(secrets.token_urlsafe(32))')\"",
+            "  read -rs DEMO_PASSWORD && export DEMO_PASSWORD",
+            f"  {prefix} users add demo --role admin --therapist chen "
+            "--password-env DEMO_PASSWORD",
+            f"  {prefix} web",
+            f"  then open http://localhost:8000/day?day={day.isoformat()} and sign in as demo"]
 
 
 def next_commands(home: Path, invoked_as: str) -> list[str]:
     """What to type next, exactly as it works in a fresh shell: the same ``carepath`` program
     this run used (``.venv/bin/carepath`` after ``make demo``; it is not on the PATH) and the
     demo's home, quoted for the shell."""
-    program = invoked_as if os.sep in invoked_as else "carepath"
-    if os.path.isabs(program):
-        with contextlib.suppress(ValueError):  # another drive (Windows): keep it absolute
-            program = os.path.relpath(program)
-    prefix = f"CAREPATH_HOME={shlex.quote(str(home))} {shlex.quote(program)}"
+    prefix = _prefix(home, invoked_as)
     return ["Try (copy and paste):",
             f"  {prefix} escalations list",
             f"  {prefix} episodes list",
@@ -72,3 +87,11 @@ def _summary_table(result: DemoResult) -> Table:
                   f"{len(story.relapse_cancelled)} booster visit(s) cancelled, "
                   f"new episode {story.relapse_episode}", "")
     return table
+
+
+def _prefix(home: Path, invoked_as: str) -> str:
+    program = invoked_as if os.sep in invoked_as else "carepath"
+    if os.path.isabs(program):
+        with contextlib.suppress(ValueError):  # another drive (Windows): keep it absolute
+            program = os.path.relpath(program)
+    return f"CAREPATH_HOME={shlex.quote(str(home))} {shlex.quote(program)}"

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import typer
 
+from carepath.adapters.output_file import FORCE_HELP
 from carepath.cli.common import console, err_console, open_app
 
 fhir_app = typer.Typer(help="FHIR R4: export, import, API tokens.", no_args_is_help=True)
@@ -19,6 +20,7 @@ def export(
                                        help="write to this file (owner-only); default stdout"),
     as_transaction: bool = typer.Option(False, "--transaction",
                                         help="a transaction Bundle (PUT requests)"),
+    force: bool = typer.Option(False, "--force", help=FORCE_HELP),
 ) -> None:
     """Write the clinic (or one patient) as a FHIR R4 Bundle."""
     from carepath.fhir.export import export_to_file, export_to_stdout, parse_day
@@ -29,7 +31,7 @@ def export(
     if output is None:
         report = export_to_stdout(app, **options)
     else:
-        report = export_to_file(app, output, **options)
+        report = export_to_file(app, output, force=force, **options)
     counts = ", ".join(f"{n} {kind}" for kind, n in sorted(report.by_type.items()))
     err_console.print(f"exported {report.resources} resources ({counts})", markup=False,
                       soft_wrap=True)

@@ -9,18 +9,21 @@ from __future__ import annotations
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import typer
 
+from carepath.adapters.output_file import FORCE_HELP
 from carepath.cli.common import FORMAT_OPTION, Format, console, emit, open_app
 from carepath.cli.config import parse_date
 from carepath.errors import InputError
 from carepath.services.escalations import (
     EscalationView,
-    accept_escalation,
+    accept_proposal,
     dismiss_escalation,
     get_escalation,
     list_escalations,
+    preview_acceptance,
     resolve_escalation,
 )
 from carepath.services.goals import (
@@ -44,7 +47,9 @@ GOAL_COLUMNS = ["measure", "name", "baseline", "target", "due", "latest", "revie
 
 
 def _goal_row(goal: GoalView) -> dict[str, Any]:
-    return asdict(goal)
+    row = asdict(goal)
+    row["verdict"] = goal.shown_verdict if row["on_track"] else goal.verdict
+    return row
 
 
 @goals_app.command("list")
@@ -68,7 +73,8 @@ def goals_set(
                   + (f" by {goal.due}" if goal.due else "") + f" ({goal.verdict})", markup=False)
 
 
-@measure_app.command("record")
+# A negative value (GAS −1) is a value, not an option: no `--` needed before it.
+@measure_app.command("record", context_settings={"ignore_unknown_options": True})
 def measure_record(
     episode: int, measure: str, value: str,
     at: str = typer.Option("", "--at", help="when taken, e.g. 2027-03-01T10:30 (default: now)"),
@@ -80,7 +86,7 @@ def measure_record(
     goal = record_measurement(app, episode, measure, value, at=when, appointment_id=appointment)
     text = f"recorded {measure} {value} for episode {episode}"
     if goal is not None:
-        text += (f": {goal.verdict.replace('_', ' ')} (baseline {goal.baseline}, "
+        text += (f": {goal.shown_verdict} (baseline {goal.baseline}, "
                  f"target {goal.target})")
     console.print(text, markup=False)
 
@@ -166,8 +172,18 @@ def escalations_show(escalation: int, fmt: Format = FORMAT_OPTION) -> None:
                       f"no-change band {measure['band_low']:g}–{measure['band_high']:g}, "
                       f"target {measure['target']}; reviews: {values} → {measure['verdict']}",
                       markup=False)
-    for line in [*view.evidence.get("facts", []), *view.evidence.get("actions", [])]:
+    for line in view.evidence.get("facts", []):
         console.print(f"  {line}", markup=False)
+    for title, key in (("What carepath did", "actions"), ("What the therapist should do",
+                                                           "to_do")):
+        if view.evidence.get(key):
+            console.print(f"  {title}:", markup=False)
+        for line in view.evidence.get(key, []):
+            console.print(f"  - {line}", markup=False)
+    if view.proposed_pathway and view.status in ("open", "scheduled"):
+        console.print(f"  Proposed, not booked: {view.proposed_pathway} — carepath escalations "
+                      f"preview {view.id}, then carepath escalations accept {view.id}",
+                      markup=False)
 
 
 @escalations_app.command("resolve")
@@ -192,18 +208,41 @@ def escalations_accept(escalation: int,
                        ) -> None:
     """Accept a level-2 proposal: enrol the patient in the proposed pathway."""
     day = parse_date(start, "--start") if start else None
-    episode = accept_escalation(open_app(), escalation, day)
-    console.print(f"escalation {escalation} accepted: new episode {episode}", markup=False)
+    done = accept_proposal(open_app(), escalation, day)
+    console.print(f"escalation {escalation} accepted: new episode {done.new_episode_id} "
+                  f"({done.pathway_name}), {done.booked} visit(s) booked with "
+                  f"{done.therapist_id}", markup=False)
+
+
+@escalations_app.command("preview")
+def escalations_preview(escalation: int,
+                        start: str = typer.Option("", "--start", help="first day, YYYY-MM-DD"),
+                        fmt: Format = FORMAT_OPTION) -> None:
+    """What accepting a level-2 proposal would book, booking nothing."""
+    app = open_app()
+    day = parse_date(start, "--start") if start else None
+    shown = preview_acceptance(app, escalation, day)
+    zone = ZoneInfo(app.config.clinic.timezone)
+    rows = [{"visit": v.visit, "start": v.start.astimezone(zone).isoformat(timespec="minutes"),
+             "therapist": v.therapist_id} for v in shown.visits]
+    if fmt is Format.json:
+        emit([{**asdict(shown), "visits": rows}], fmt)
+        return
+    console.print(f"escalation {escalation} would enrol {shown.patient_id} in "
+                  f"{shown.pathway_name} from {shown.start} with {shown.therapist_name}:",
+                  markup=False)
+    emit(rows, fmt, "Visits it would book", columns=["visit", "start", "therapist"])
 
 
 @report_app.command("episode")
 def report_episode(
     episode: int,
     output: Path = typer.Option(..., "-o", "--output", help="the HTML file to write"),
+    force: bool = typer.Option(False, "--force", help=FORCE_HELP),
 ) -> None:
     """One HTML file (opens offline): goals, charts with MCID band and target, attendance,
     two-hour reports and escalations."""
     from carepath.services.report import write_episode_report
 
-    write_episode_report(open_app(), episode, output)
+    write_episode_report(open_app(), episode, output, force=force)
     console.print(f"wrote {output}", markup=False)

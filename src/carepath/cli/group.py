@@ -47,6 +47,10 @@ def _database_error(error: Exception) -> int | None:
     if exc is None:
         return None
     reason = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
+    line = _timeout_line(error, reason)
+    if line:
+        _say(line)
+        return 6
     if isinstance(error, exc.OperationalError | exc.ArgumentError):  # server down, bad URL
         _say(f"cannot use the database: {escape(reason)} — check CAREPATH_DATABASE_URL and "
              "that the server runs")
@@ -54,6 +58,25 @@ def _database_error(error: Exception) -> int | None:
     if isinstance(error, exc.DataError):  # e.g. an id past 64 bits reaching PostgreSQL
         _say(f"a value is out of range: {escape(reason)}")
         return 2
+    if isinstance(error, exc.DatabaseError) and _DAMAGED in reason:
+        _say(f"the database is damaged: {escape(reason)} — restore it from a backup")
+        return 6
+    return None
+
+
+_DAMAGED = "malformed"  # SQLite: "database disk image is malformed"
+
+
+def _timeout_line(error: Exception, reason: str) -> str | None:
+    """The settings' timeouts firing, said as what happened and which setting to change."""
+    if getattr(getattr(error, "orig", None), "sqlstate", None) == "57014" or (
+            "statement timeout" in reason):
+        return ("a database statement ran longer than CAREPATH_DB_STATEMENT_TIMEOUT allows "
+                "and was cancelled; nothing was changed — raise the setting, or find what "
+                "holds the database up")
+    if "timeout expired" in reason:
+        return ("the database did not answer within CAREPATH_DB_CONNECT_TIMEOUT — check "
+                "CAREPATH_DATABASE_URL and that the server there is up and not overloaded")
     return None
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 import typer
 
 from carepath.adapters.mail import make_transport
+from carepath.adapters.output_file import FORCE_HELP
 from carepath.cli.common import FORMAT_OPTION, Format, console, emit, open_app
 from carepath.errors import InputError
 from carepath.services.calendars import export_feed, publish_calendars
@@ -86,6 +87,7 @@ def retry_(
 @calendar_app.command("export")
 def export(
     output: Path = typer.Option(..., "-o", "--output", help="the .ics file to write"),
+    force: bool = typer.Option(False, "--force", help=FORCE_HELP),
     therapist: str = typer.Option("", "--therapist", help="a therapist id"),
     patient: str = typer.Option("", "--patient", help="a patient id"),
 ) -> None:
@@ -93,7 +95,7 @@ def export(
     if bool(therapist) == bool(patient):
         raise InputError("calendar export", "give exactly one of --therapist or --patient")
     count = export_feed(open_app(), output, therapist_id=therapist or None,
-                        patient_id=patient or None)
+                        patient_id=patient or None, force=force)
     console.print(f"wrote {count} visits to {output}", markup=False)
 
 

@@ -6,6 +6,7 @@ are read in that zone (``2027-03-02 09:00``); see ``services.local_time`` for DS
 
 from __future__ import annotations
 
+import json
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -13,9 +14,10 @@ from zoneinfo import ZoneInfo
 
 import typer
 
-from carepath.adapters.mail import write_private
+from carepath.adapters.output_file import FORCE_HELP, write_output_file
 from carepath.cli.common import FORMAT_OPTION, Format, console, emit, open_app
 from carepath.domain.schedule_types import EpisodeSchedule
+from carepath.domain.timeutil import horizon_problem
 from carepath.errors import InputError
 from carepath.services import App
 from carepath.services import scheduling as booking
@@ -29,9 +31,13 @@ therapists_app = typer.Typer(help="Therapists: leave entered at run time.", no_a
 
 def parse_day(text: str, option: str) -> date:
     try:
-        return date.fromisoformat(text.strip())
+        day = date.fromisoformat(text.strip())
     except ValueError:
         raise InputError(f"{option} {text!r}", "not a date", "write e.g. 2027-03-01") from None
+    problem = horizon_problem(day)
+    if problem:
+        raise InputError(f"{option} {text.strip()}", problem, "give an earlier date")
+    return day
 
 
 def zone_of(app: App) -> ZoneInfo:
@@ -51,17 +57,24 @@ def enroll(
                                  help="book what fits and wait-list the rest"),
     batch: Path = typer.Option(None, "--batch", help="CSV: patient_id,pathway_id,start"
                                "[,therapist_id]"),
+    fmt: Format = typer.Option(Format.table, "--format",
+                               help="with --batch: table for people, json for scripts"),
 ) -> None:
     """Book every visit of a pathway for a patient, in one transaction, and print it."""
     app = open_app()
     if batch is not None:
-        _enroll_batch(app, batch, partial)
+        _enroll_batch(app, batch, partial, fmt)
         return
     if not patient_id or not pathway_id or not start:
         raise InputError("enroll", "needs PATIENT PATHWAY --start DATE (or --batch FILE)",
                          "e.g. carepath enroll MRN1001 post-relapse --start 2027-03-01")
     enrolment = booking.enroll(app, patient_id, pathway_id, parse_day(start, "--start"),
                                therapist_id=therapist, partial=partial)
+    if enrolment.existing:
+        console.print(f"episode {enrolment.episode_id}: {patient_id} is already enrolled in "
+                      f"{pathway_id} from {start} ({len(enrolment.appointment_ids)} visit(s) "
+                      "booked); the same request again books nothing", markup=False)
+        return
     print_schedule(app, enrolment.schedule,
                    f"episode {enrolment.episode_id}: {patient_id} in {pathway_id}")
 
@@ -87,14 +100,41 @@ def print_schedule(app: App, schedule: EpisodeSchedule, title: str) -> None:
                   "wishes", markup=False)
 
 
-def _enroll_batch(app: App, path: Path, partial: bool) -> None:
+def _enroll_batch(app: App, path: Path, partial: bool, fmt: Format) -> None:
     result = booking.enroll_batch(app, path, partial=partial)
+    if fmt is Format.json:
+        typer.echo(json.dumps({
+            "booked": [{"line": line, "episode": episode_id}
+                       for line, episode_id in sorted(result.booked.items())],
+            "not_booked": [{"line": line, "reason": reason}
+                           for line, reason in sorted(result.failed.items())],
+            "already_enrolled": [{"line": line, "episode": episode_id}
+                                 for line, episode_id in sorted(result.existing.items())],
+            "repeated": [{"line": line, "same_as_line": earlier}
+                         for line, earlier in sorted(result.repeated.items())],
+            "waitlist": result.waitlist, "visits_booked": result.visits,
+            "visits_waitlisted": len(result.waitlist)}, indent=2, ensure_ascii=False))
+        if result.failed:
+            raise typer.Exit(4)
+        return
     for line, episode_id in sorted(result.booked.items()):
         console.print(f"line {line}: episode {episode_id} booked", markup=False)
+    for line, episode_id in sorted(result.existing.items()):
+        console.print(f"line {line}: already enrolled as episode {episode_id}, nothing booked",
+                      markup=False)
+    for line, earlier in sorted(result.repeated.items()):
+        console.print(f"line {line}: the same request as line {earlier} (episode "
+                      f"{result.booked.get(earlier, '?')}), booked once", markup=False)
     for line, reason in sorted(result.failed.items()):
         console.print(f"line {line}: not booked — {reason}", markup=False)
+    repeats = len(result.existing) + len(result.repeated)
+    if result.waitlist:
+        emit(result.waitlist, Format.table, "wait-listed visits and why",
+             columns=["line", "patient", "pathway", "visit", "name", "window", "reason",
+                      "nearest"])
     console.print(f"{len(result.booked)} enrolment(s), {result.visits} visit(s) booked, "
-                  f"{result.waitlisted} wait-listed, {len(result.failed)} not booked",
+                  f"{result.waitlisted} wait-listed, {len(result.failed)} not booked"
+                  + (f", {repeats} repeated request(s) booked nothing" if repeats else ""),
                   markup=False)
     if result.failed:
         raise typer.Exit(4)
@@ -137,15 +177,20 @@ def list_(
         since = parse_local(parse_day(from_day, "--from").isoformat() + "T00:00", zone_of(app))
         until = since + timedelta(days=days) if days else None
     from carepath.adapters.db import transaction
+    from carepath.services.holds import held_episodes
 
     with transaction(app.engine) as session:
         records = appointment_records(app, session, since=since, until=until,
                                       patient_id=patient, therapist_id=therapist,
                                       status=status)
+        on_hold = held_episodes(session, {r["episode_id"] for r in records})
+    for record in records:  # the two-hour rule's hold, until a therapist clears it
+        record["hold"] = ("HOLD progression" if record["status"] == "booked"
+                          and record["episode_id"] in on_hold else "")
     emit([_display(r) for r in records] if fmt is Format.table else records, fmt,
          "Appointments", columns=None if fmt is Format.json else [
              "id", "patient_id", "visit_name", "start", "until", "therapist_id", "status",
-             "sequence", "resources"])
+             "sequence", "resources", "hold"])
 
 
 def _display(record: dict[str, Any]) -> dict[str, Any]:
@@ -208,13 +253,14 @@ def import_(
 @appointments_app.command("export")
 def export(fmt: str = typer.Option("json", "--format", help="json or csv"),
            output: Path = typer.Option(None, "--output", "-o", help="file (default: stdout)"),
+           force: bool = typer.Option(False, "--force", help=FORCE_HELP),
            ) -> None:
     """Every appointment with every field, times in ISO 8601 with offsets."""
     text = booking.export_appointments(open_app(), fmt)
     if output is None:
         typer.echo(text, nl=False)
     else:
-        write_private(output.resolve(), text.encode("utf-8"))  # patient data: owner only
+        write_output_file(output, text.encode("utf-8"), force=force)  # owner only
         console.print(f"wrote {output}", markup=False)
 
 

@@ -21,7 +21,7 @@ from carepath.services.sweeps import SWEEPS, run_sweep
 from carepath.settings import mask_url
 
 runs_app = typer.Typer(help="Workflow runs and their outcome.", no_args_is_help=True)
-episodes_app = typer.Typer(help="Episodes of care: list, show, complete, relapse.",
+episodes_app = typer.Typer(help="Episodes of care: list, complete, relapse, hold, resume, cancel.",
                            no_args_is_help=True)
 
 
@@ -150,7 +150,7 @@ def episodes_list(
 def episodes_complete(
     episode_id: int = typer.Argument(..., min=1, max=2**63 - 1),  # beyond: no database row id
 ) -> None:
-    """Finish an episode and start its pathway's on_complete (e.g. boosters)."""
+    """Finish an episode (future visits cancelled) and start its pathway's on_complete."""
     console.print(str(lifecycle.complete_episode(open_app(), episode_id)), markup=False)
 
 
@@ -159,6 +159,48 @@ def episodes_relapse(
     patient_id: str,
     on: str = typer.Option("", "--on", help="first day of post-relapse care (default tomorrow)"),
 ) -> None:
-    """Pause the patient's open episode (future visits cancelled) and start post-relapse care."""
+    """Hold the patient's running episodes (future visits cancelled), start post-relapse care."""
     start: date | None = parse_date(on, "--on") if on else None
     console.print(str(lifecycle.report_relapse(open_app(), patient_id, on=start)), markup=False)
+
+
+EPISODE_ID = typer.Argument(..., min=1, max=2**63 - 1)
+
+
+@episodes_app.command("hold")
+def episodes_hold(episode_id: int = EPISODE_ID,
+                  note: str = typer.Option("on hold", "--note", help="why, kept on the episode")
+                  ) -> None:
+    """Pause an active episode: its future visits are cancelled (one email to the patient)."""
+    console.print(str(lifecycle.hold_episode(open_app(), episode_id, note)), markup=False)
+
+
+@episodes_app.command("resume")
+def episodes_resume(episode_id: int = EPISODE_ID) -> None:
+    """Make a held episode active again, if nothing that excludes it is running."""
+    console.print(str(lifecycle.resume_episode(open_app(), episode_id)), markup=False)
+
+
+@episodes_app.command("cancel")
+def episodes_cancel(episode_id: int = EPISODE_ID,
+                    note: str = typer.Option("cancelled", "--note", help="why, kept on it")
+                    ) -> None:
+    """Stop an episode for good: its future visits are cancelled (one email to the patient)."""
+    console.print(str(lifecycle.cancel_episode(open_app(), episode_id, note)), markup=False)
+
+
+@episodes_app.command("discharge")
+def episodes_discharge(patient_id: str) -> None:
+    """Close every open episode of the patient and cancel their future visits."""
+    console.print(str(lifecycle.discharge_patient(open_app(), patient_id)), markup=False)
+
+
+@episodes_app.command("repair")
+def episodes_repair(
+    dry_run: bool = typer.Option(False, "--dry-run", help="say what would change, change nothing"),
+) -> None:
+    """Settle episodes that run together though their pathways exclude it (oldest stays)."""
+    lines = lifecycle.repair_timelines(open_app(), dry_run=dry_run)
+    for line in lines:
+        console.print(("would be: " if dry_run else "") + line, markup=False)
+    console.print(f"{len(lines)} change(s){' proposed' if dry_run else ''}", markup=False)

@@ -31,7 +31,7 @@ from zoneinfo import ZoneInfo
 
 import holidays as holidays_lib
 
-from carepath.domain.config import Clinic, Resource, Therapist, WeeklyHours
+from carepath.domain.config import Clinic, Period, Resource, Therapist, WeeklyHours
 from carepath.domain.timeutil import local_datetime
 
 Span = tuple[int, int]
@@ -281,6 +281,7 @@ class ClinicCalendar:
         self._grid: dict[date, int] = {}
         self._working_bits: dict[tuple[str, date], int] = {}
         self._working_fit: dict[tuple[str, date, int], int] = {}
+        self._resource_blocked: dict[tuple[str, date], list[Span]] = {}
 
     def closed_reason(self, day: date) -> str | None:
         """Why the clinic is closed all day (holiday, closure, no opening hours), or None."""
@@ -318,8 +319,26 @@ class ClinicCalendar:
                 self._working[key] = []
             else:
                 own = self._spans(therapist.working_hours, day)
-                self._working[key] = intersect(self.open_spans(day), own)
+                working = intersect(self.open_spans(day), own)
+                self._working[key] = subtract(working, self.blocked(therapist.leave, day))
         return self._working[key]
+
+    def blocked(self, periods: Sequence[Period], day: date) -> list[Span]:
+        """The hours of ``day`` taken by periods with ``hours`` (a meeting, a few hours'
+        maintenance), as UTC-minute spans; whole-day periods are ``covers``'s business."""
+        clocks = [(r.start, r.end) for p in periods if (r := p.blocks(day)) is not None]
+        if not clocks:
+            return []
+        return normalize((to_minute(local_datetime(day, start, self.zone, shift_gap=True)),
+                          to_minute(local_datetime(day, end, self.zone, shift_gap=True)))
+                         for start, end in clocks)
+
+    def resource_blocked(self, resource: Resource, day: date) -> list[Span]:
+        """The hours of ``day`` when ``resource`` is under maintenance (cached)."""
+        key = (resource.id, day)
+        if key not in self._resource_blocked:
+            self._resource_blocked[key] = self.blocked(resource.maintenance, day)
+        return self._resource_blocked[key]
 
     def working_mask(self, therapist_id: str, day: date) -> int:
         """:meth:`working_spans` as bits from local midnight (:func:`span_mask`)."""

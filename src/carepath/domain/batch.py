@@ -23,14 +23,14 @@ from carepath.domain.placement import Finder
 from carepath.domain.planning import stretch
 from carepath.domain.schedule_types import Busy, EpisodeRequest, EpisodeSchedule
 from carepath.domain.scheduler import (
-    MIXED_SCAN,
     Run,
     calendar_for,
     chain,
     commit,
+    episode_gap,
     evaluate,
     finish,
-    gap_days,
+    keep_first,
     mixed_options,
     new_run,
     rollback,
@@ -88,9 +88,9 @@ def _stretch_rest(run: Run, week: int, finder: Finder, *, partial: bool) -> Epis
     plan = run.request.plan
     longer = {r.seq: r for r in stretch(plan, plan.max_weeks).requirements}
     rest = [longer[r.seq] for r in plan.requirements if r.week >= week]
-    chosen = chain(rest, finder, run.wishes, mixed_options(finder, run.primary, MIXED_SCAN),
+    chosen = chain(rest, finder, run.wishes, mixed_options(finder, run.primary),
                    after=run.last_day,
-                   gap=gap_days(plan.min_rest_days, plan.same_day_visits))
+                   gap=episode_gap(plan, finder))
     used = replace(plan, requirements=tuple(longer[r.seq] if r.week >= week else r
                                             for r in plan.requirements),
                    weeks=max(plan.weeks, plan.max_weeks))
@@ -100,6 +100,7 @@ def _stretch_rest(run: Run, week: int, finder: Finder, *, partial: bool) -> Epis
         return finish(run, used, finder, stretched_from,
                       refused=[r for r, c in zip(rest, chosen, strict=True) if c is None])
     commit(run, rest, chosen, finder)
+    keep_first(run, used, finder)
     return finish(run, used, finder, stretched_from)
 
 
@@ -112,7 +113,7 @@ def _place_week(run: Run, week: int, finder: Finder) -> bool:
         return True
     chosen, primary = evaluate(reqs, finder, run.wishes, therapist_id=run.request.therapist_id,
                                primary=run.primary, after=run.last_day,
-                               gap=gap_days(plan.min_rest_days, plan.same_day_visits),
+                               gap=episode_gap(plan, finder),
                                whole=plan.requirements, wide=False)
     if skips(chosen):
         return False

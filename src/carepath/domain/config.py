@@ -28,6 +28,7 @@ from carepath.domain.config_types import (
     Sentence,
     WebLink,
     country_code,
+    parse_range,
     parse_ranges,
     web_address,
     zone_hint,
@@ -64,16 +65,28 @@ class WeeklyHours(Strict):
 
 
 class Period(Strict):
-    """An inclusive date range, e.g. a therapist's leave or a room's maintenance."""
+    """An inclusive date range, e.g. a therapist's leave or a room's maintenance.
+
+    With ``hours`` ("09:00-11:00") only those hours of each day are taken: a meeting, a
+    morning at another clinic, a few hours' service of the pool. Without, whole days.
+    """
 
     from_: date = Field(alias="from")
     to: date
     reason: PlainText | None = None
+    hours: ClockRange | None = None
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
+    _hours = field_validator("hours", mode="before")(parse_range)
+
     def covers(self, day: date) -> bool:
-        return self.from_ <= day <= self.to
+        """True when the whole of ``day`` is taken (a period with ``hours`` never is)."""
+        return self.hours is None and self.from_ <= day <= self.to
+
+    def blocks(self, day: date) -> ClockRange | None:
+        """The hours of ``day`` this period takes, when it takes only part of it."""
+        return self.hours if self.hours is not None and self.from_ <= day <= self.to else None
 
 
 class Closure(Strict):
@@ -130,6 +143,9 @@ class Clinic(Strict):
     invite_detail: Literal["initials", "full_name"] = "initials"
     new_episode_invites: Literal["per_visit", "digest"] = "per_visit"
     reminder_hours_before: int = Field(default=24, ge=1, le=24 * 14)
+    # Days between any two visits of one patient, across all their episodes (a booster
+    # series and a progression review held at once); each pathway's own rest days still hold.
+    patient_min_rest_days: int = Field(default=0, ge=0, le=6)
     resources: list[Resource] = Field(min_length=1)
     therapists: list[Therapist] = Field(min_length=1)
 
@@ -151,6 +167,16 @@ class Threshold(Strict):
     kind: Literal["absolute", "percent"] = "absolute"
 
 
+class Stratum(Strict):
+    """Thresholds for one disability stratum (EDSS ≤ 4 or > 4), where the literature
+    gives them; what a stratum leaves out falls back to the measure's own."""
+
+    mcid: Threshold | None = None
+    worsening_mcid: Threshold | None = None
+    noise: Threshold | None = None
+    source: PlainText | None = None
+
+
 class Measure(Strict):
     name: PlainText
     unit: PlainText
@@ -162,6 +188,11 @@ class Measure(Strict):
     mcid: Threshold | None = None
     worsening_mcid: Threshold | None = None
     noise: Threshold | None = None
+    worsening_noise: Threshold | None = None  # asymmetric noise (TUG: −23 % / +31 %)
+    whole_numbers: bool = False  # scored in whole points (Berg, GAS): 41.5 is a typo
+    flag_only: bool = False  # no published MCID: a change is flagged for a look, no verdict
+    stall_at_or_below: float | None = None  # GAS: −1 or lower at a review is a stall
+    strata: dict[Literal["edss_4_or_less", "edss_above_4"], Stratum] = {}
     source: PlainText | None = None
 
     @model_validator(mode="after")
@@ -289,6 +320,15 @@ class Transitions(Strict):
     on_relapse: Identifier | None = None
 
 
+class Timeline(Strict):
+    """Which episodes may run together, and what a relapse does to this one."""
+
+    # Exclusive groups: a patient has at most one running episode in each group. Every
+    # pathway is also exclusive with itself (one running episode of it per patient).
+    exclusive: list[Identifier] = []
+    relapse: Literal["hold", "cancel", "keep"] = "hold"
+
+
 class Pathway(Strict):
     """One care pathway, as a clinic admin writes it."""
 
@@ -307,6 +347,7 @@ class Pathway(Strict):
     stall_rule: StallRule = StallRule()
     escalation: list[EscalationStep] = []
     transitions: Transitions = Transitions()
+    timeline: Timeline = Timeline()
 
 
 class Config(BaseModel):

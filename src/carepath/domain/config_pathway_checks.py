@@ -64,6 +64,12 @@ def _pathway_references(file: str, pathway: Pathway, known: Collection[str]) -> 
         value = getattr(pathway.transitions, field)
         if value is not None and value not in known:
             yield Finding(file, ("transitions", field), value, "unknown pathway", hint)
+    for i, group in enumerate(pathway.timeline.exclusive):
+        if group in known:
+            yield Finding(file, ("timeline", "exclusive", i), group,
+                          "names a pathway, not a group",
+                          "every pathway is already exclusive with itself; name a group such "
+                          "as series")
     for i, step in enumerate(pathway.escalation):
         if step.propose_pathway is not None and step.propose_pathway not in known:
             yield Finding(file, ("escalation", i, "propose_pathway"), step.propose_pathway,

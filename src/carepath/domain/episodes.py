@@ -1,30 +1,24 @@
-"""The episode lifecycle, as one table of allowed transitions (h11-style).
+"""The episode lifecycle as ``(state, event) → state`` pairs, derived from the one table in
+``domain.timeline`` (``EPISODE_EVENTS``), for code that moves one episode at a time.
 
-planned ──activate──▶ active ──hold──▶ on_hold ──resume──▶ active
-   │                    │                  │
-   └──cancel──▶ cancelled ◀──cancel────────┘     active ──finish──▶ finished
+planned ──activate──▶ active ──hold / relapse──▶ on_hold ──resume──▶ active
+   │                    │ complete, continue        │ complete, discharge
+   └──cancel──▶ cancelled ◀──cancel, supersede──────┘      ──▶ finished
 """
 
 from __future__ import annotations
 
 from typing import Literal
 
+from carepath.domain.timeline import EPISODE_EVENTS, OPEN
 from carepath.domain.transitions import advance
 
 EpisodeState = Literal["planned", "active", "on_hold", "finished", "cancelled"]
 
 TRANSITIONS: dict[tuple[str, str], str] = {
-    ("planned", "activate"): "active",
-    ("planned", "cancel"): "cancelled",
-    ("active", "hold"): "on_hold",
-    ("active", "finish"): "finished",
-    ("active", "cancel"): "cancelled",
-    ("on_hold", "resume"): "active",
-    ("on_hold", "cancel"): "cancelled",
-    ("on_hold", "finish"): "finished",
-}
+    (state, event): after for event, row in EPISODE_EVENTS.items() for state, after in row.items()}
 
-OPEN_STATES = frozenset({"planned", "active", "on_hold"})
+OPEN_STATES = OPEN
 
 
 def next_state(episode_id: object, current: str, event: str) -> str:

@@ -20,13 +20,14 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Literal
 
 from carepath.domain.config import Measure, Threshold
 from carepath.errors import InputError
 
-Verdict = Literal["pending", "achieved", "improving", "no_change", "worsening"]
+Verdict = Literal["pending", "achieved", "improving", "no_change", "worsening", "flagged",
+                  "unrated"]
 Change = Literal["better", "worse", "none"]
 TargetKind = Literal["mcid", "maintain", "value"]
 
@@ -85,9 +86,24 @@ def improvement_threshold(measure: Measure, earlier: float) -> float:
 
 
 def worsening_threshold(measure: Measure, earlier: float) -> float:
-    """The smallest real worsening from ``earlier``: max(worsening MCID or MCID, noise)."""
+    """The smallest real worsening from ``earlier``: max(worsening MCID or MCID, worsening
+    noise or noise) — the TUG's noise is −23 % one way and +31 % the other."""
     mcid = measure.worsening_mcid or measure.mcid
-    return max(threshold_amount(mcid, earlier), threshold_amount(measure.noise, earlier))
+    noise = measure.worsening_noise or measure.noise
+    return max(threshold_amount(mcid, earlier), threshold_amount(noise, earlier))
+
+
+def for_stratum(measure: Measure, edss: float | None) -> Measure:
+    """The measure with its thresholds for the patient's disability stratum (EDSS ≤ 4 or
+    > 4) where the configuration gives one; unchanged without an EDSS or a stratum."""
+    if edss is None or not measure.strata:
+        return measure
+    stratum = measure.strata.get("edss_4_or_less" if edss <= 4 else "edss_above_4")
+    if stratum is None:
+        return measure
+    changes = {k: v for k, v in (("mcid", stratum.mcid), ("noise", stratum.noise),
+                                 ("worsening_mcid", stratum.worsening_mcid)) if v is not None}
+    return measure.model_copy(update=changes)
 
 
 def signed_gain(measure: Measure, earlier: float, later: float) -> float:
@@ -150,6 +166,8 @@ def parse_value(measure_id: str, measure: Measure, text: str | float) -> tuple[f
     on ordinal scales, anything that is not one of the levels.
     """
     raw = str(text).strip()
+    if raw.startswith("\u2212"):  # a typographic minus, pasted from a document
+        raw = "-" + raw[1:]
     if measure.scale == "ordinal":
         if raw not in measure.levels:
             raise InputError(f"{measure_id} value {raw!r}", "not a level of " + measure.name,
@@ -165,6 +183,10 @@ def parse_value(measure_id: str, measure: Measure, text: str | float) -> tuple[f
         raise InputError(f"{measure_id} value {raw!r}",
                          f"outside the valid range {low:g}–{high:g} {measure.unit}",
                          "check for a typo or a wrong unit")
+    if measure.whole_numbers and value != int(value):
+        raise InputError(f"{measure_id} value {raw!r}",
+                         f"{measure.name} is scored in whole {measure.unit}",
+                         f"give a whole number, e.g. {math.floor(value):g}")
     return value, raw
 
 
@@ -178,25 +200,68 @@ def show_value(measure: Measure, value: float | None) -> str:
     return f"{value:g}"
 
 
+def best_value(measure: Measure, baseline: float, readings: Sequence[Reading]) -> float:
+    """The best value reached: the baseline or any reading, in the better direction."""
+    values = [baseline, *(r.value for r in readings)]
+    return max(values) if measure.better == "higher" else min(values)
+
+
 def verdict_for(measure: Measure, goal: Goal, readings: Sequence[Reading]) -> Verdict:
-    """The goal's verdict after ``readings`` (oldest first, the baseline not among them)."""
+    """The goal's verdict after ``readings`` (oldest first, the baseline not among them).
+
+    A real worsening is measured against the previous value, the baseline *and* the best
+    value reached: a goal met and then clearly lost is "worsening", not "achieved".
+    A measure without a published MCID (``flag_only``) gets no verdict: any change is
+    "flagged" for a clinician to look at, an unchanged value is "unrated".
+    """
     if goal.baseline is None or not readings:
         return "pending"
     latest = readings[-1].value
     previous = readings[-2].value if len(readings) > 1 else goal.baseline
+    if measure.flag_only:
+        return "flagged" if latest != previous or latest != goal.baseline else "unrated"
+    best = best_value(measure, goal.baseline, readings[:-1])
     worse = "worse" in (change_between(measure, previous, latest),
-                        change_between(measure, goal.baseline, latest))
+                        change_between(measure, goal.baseline, latest),
+                        change_between(measure, best, latest))
     if goal.target_kind == "maintain":
         return "worsening" if worse else "achieved"
     target = goal.target if goal.target is not None else default_target(
         measure, goal.baseline, "mcid")
-    if meets(measure, latest, target):
-        return "achieved"
     if worse:
         return "worsening"
+    if meets(measure, latest, target):
+        return "achieved"
     if change_between(measure, goal.baseline, latest) == "better":
         return "improving"
     return "no_change"
+
+
+def on_track(measure: Measure, goal: Goal, points: Sequence[tuple[datetime, float]],
+             end: datetime) -> bool:
+    """True when the least-squares line through ``points`` (the anchor and the reviews since,
+    oldest first) moves in the better direction and reaches the target by ``end``.
+
+    Several steps each below the MCID add up: a patient gaining a little at every review is
+    responding, and the fitted slope says whether the pace is enough for this episode.
+    """
+    if goal.baseline is None or goal.target_kind == "maintain" or len(points) < 2:
+        return False
+    target = goal.target if goal.target is not None else default_target(
+        measure, goal.baseline, "mcid")
+    origin = points[0][0]
+    xs = [(at - origin).total_seconds() / 86400 for at, _ in points]
+    ys = [value for _, value in points]
+    mean_x, mean_y = sum(xs) / len(xs), sum(ys) / len(ys)
+    spread = sum((x - mean_x) ** 2 for x in xs)
+    if spread <= 0:
+        return False
+    slope = sum((x - mean_x) * (y - mean_y) for x, y in zip(xs, ys, strict=True)) / spread
+    if signed_gain(measure, 0.0, slope) <= 0:
+        return False
+    days = (end - origin).total_seconds() / 86400
+    projected = mean_y + slope * (days - mean_x)
+    return meets(measure, projected, target)
 
 
 def history(measure: Measure, goal: Goal, readings: Sequence[Reading]) -> list[Point]:
@@ -217,3 +282,77 @@ def history(measure: Measure, goal: Goal, readings: Sequence[Reading]) -> list[P
         if moved != "none":
             anchor = reading
     return points
+
+
+REVIEW_DAY = timedelta(days=1)
+
+
+@dataclass(frozen=True)
+class Review:
+    """One planned review: the cadence point and the value it uses (the latest reading in
+    its window, the weeks since the review before)."""
+
+    due: datetime
+    reading: Reading
+
+
+def planned_reviews(goal: Goal, readings: Sequence[Reading], every_weeks: int,
+                    now: datetime) -> list[Review]:
+    """The reviews held up to ``now`` on the pathway's cadence, counted from the baseline
+    (the evaluation); a review whose window holds no reading is skipped, not "no change"."""
+    after = goal.reviews(readings)
+    origin = goal.baseline_at or (after[0].at if after else None)
+    if origin is None:
+        return []
+    step = timedelta(weeks=every_weeks)
+    held: list[Review] = []
+    due, start = origin + step, origin
+    while due <= now:
+        # A value taken later on the review's own day (at the review visit) still counts.
+        end = due + REVIEW_DAY
+        window = [r for r in after if start < r.at <= end and r.at <= now]
+        if window:
+            held.append(Review(due, window[-1]))
+        start, due = end, due + step
+    return held
+
+
+@dataclass(frozen=True)
+class GoalStatus:
+    """Where a goal stands: its verdict on the latest value, the planned reviews, how many
+    of the last ones show no real change, and whether the trend is on track."""
+
+    verdict: Verdict
+    reviews: tuple[Review, ...]
+    points: tuple[Point, ...]  # one per planned review
+    plateau: int
+    on_track: bool
+    latest: Reading | None
+
+    @property
+    def shown_verdict(self) -> str:
+        return "improving (on track)" if self.on_track else self.verdict.replace("_", " ")
+
+
+def goal_status(measure: Measure, goal: Goal, readings: Sequence[Reading], *, every_weeks: int,
+                now: datetime, planned_end: datetime | None) -> GoalStatus:
+    """The goal's status at ``now``: the verdict reads every value (a worsening is seen at
+    once); the plateau and the trend read the planned reviews only. Values after ``now``
+    are not seen (a review is decided as of its time)."""
+    after = [r for r in goal.reviews(readings) if r.at <= now]
+    reviews = planned_reviews(goal, after, every_weeks, now)
+    points = history(measure, goal, [r.reading for r in reviews])
+    plateau = 0
+    for point in reversed(points):
+        if point.since_anchor != "none" or point.verdict == "achieved":
+            break
+        plateau += 1
+    verdict = verdict_for(measure, goal, after)
+    track = False
+    if plateau and verdict == "no_change" and planned_end is not None and goal.baseline_at:
+        anchor = points[-1].anchor
+        start = (anchor.at, anchor.value) if anchor else (goal.baseline_at, goal.baseline or 0.0)
+        series = [start, *((p.reading.at, p.reading.value) for p in points[-plateau:])]
+        track = on_track(measure, goal, series, planned_end)
+    return GoalStatus("improving" if track else verdict, tuple(reviews), tuple(points), plateau,
+                      track, after[-1] if after else None)

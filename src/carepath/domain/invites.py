@@ -67,6 +67,7 @@ class CalendarVisit:
     patient: Patient
     therapist: Therapist
     resources: tuple[Resource, ...] = ()
+    hold: str = ""  # "hold progression" on the episode: said to the therapist, not the patient
 
     @property
     def cancelled(self) -> bool:
@@ -129,6 +130,8 @@ def description(visit: CalendarVisit, style: CalendarStyle, audience: Audience) 
     if audience == "therapist":
         who = visit.patient.name if style.detail == "full_name" else visit.patient.initials
         lines.insert(0, f"Patient: {who}")
+        if visit.hold:
+            lines.insert(0, visit.hold)
     return "\n".join(lines)
 
 

@@ -43,12 +43,13 @@ from email.headerregistry import Address, BaseHeader, HeaderRegistry
 from email.message import EmailMessage, MIMEPart
 from email.utils import format_datetime
 
+from carepath.domain.addresses import address_problem
 from carepath.domain.invites import Invite
 from carepath.domain.timeutil import to_utc
 from carepath.errors import InputError
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-_ADDRESS = re.compile(r"^[^@\s<>\"',;()\[\]\\:]+@[A-Za-z0-9.-]+\.[A-Za-z0-9-]{2,}$")
+
 MAX_SUBJECT = 200
 
 
@@ -79,8 +80,9 @@ class Mailbox:
     name: str = ""
 
     def __post_init__(self) -> None:
-        if len(self.email) > 254 or not _ADDRESS.match(self.email):
-            raise InputError("email address", f"{self.email[:60]!r} is not one plain address",
+        problem = address_problem(self.email)
+        if problem:
+            raise InputError("email address", f"{self.email[:60]!r} {problem}",
                              "use the form name@example.org")
         if _CONTROL.search(self.name) or len(self.name) > 200:
             raise InputError("display name", f"{self.name[:60]!r} contains line breaks or "

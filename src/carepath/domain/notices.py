@@ -17,7 +17,7 @@ otherwise, and the templates leave them out.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
@@ -42,8 +42,9 @@ ADVICE = (
      "and tell your therapist if you feel too warm."),
     ("The two-hour rule",
      "After your session you should feel back to normal within two hours. If you still feel "
-     "worse after two hours, the session was too hard: tell your therapist, and the next one "
-     "will be easier."),
+     "worse after two hours, the session was too hard: tell your therapist. Repeated "
+     "reports put a hold on your programme: your sessions are not made harder until your "
+     "therapist has checked that you recover within two hours again."),
     ("Bring your walking aid",
      "Bring the cane, crutches, walker or wheelchair you use every day, any braces or "
      "orthotics, and wear comfortable shoes."),
@@ -256,8 +257,30 @@ class EscalationNotice:
     kind: str
     summary: str
     facts: tuple[str, ...] = ()
-    actions: tuple[str, ...] = ()
-    proposed_pathway: str = ""
+    actions: tuple[str, ...] = ()  # what carepath did
+    proposed_pathway: str = ""  # the proposed pathway's name, as people read it
+    to_do: tuple[str, ...] = ()  # what the therapist should do; carepath did not
+    readings: tuple[str, ...] = ()  # one line per measure: values with their dates
+
+
+def measure_lines(measures: Sequence[Mapping[str, Any]], zone: ZoneInfo) -> tuple[str, ...]:
+    """Each measure of an escalation's evidence in words: baseline, every value with its
+    date (in the clinic's zone), target and verdict."""
+    lines = []
+    for m in measures:
+        values = ", ".join(f"{v} on {_day(at, zone)}" for at, v in m.get("values", []))
+        unit = m.get("unit", "")
+        lines.append(f"{m.get('name')} ({unit}): baseline {m.get('baseline')}; "
+                     f"{values or 'no value since'}; target {m.get('target')} — "
+                     f"{str(m.get('verdict', '')).replace('_', ' ')}")
+    return tuple(lines)
+
+
+def _day(instant: str, zone: ZoneInfo) -> str:
+    try:
+        return datetime.fromisoformat(instant).astimezone(zone).date().isoformat()
+    except ValueError:
+        return instant
 
 
 KIND_WORDS = {
@@ -285,7 +308,8 @@ def escalation_context(notice: EscalationNotice, style: CalendarStyle, *, patien
         "escalation": {"id": notice.escalation_id, "level": notice.level,
                        "reason": KIND_WORDS.get(notice.kind, notice.kind.replace("_", " ")),
                        "summary": notice.summary, "facts": list(notice.facts),
-                       "actions": list(notice.actions),
+                       "actions": list(notice.actions), "to_do": list(notice.to_do),
+                       "readings": list(notice.readings),
                        "proposed_pathway": notice.proposed_pathway},
         "visits": [{**visit_line(reassessment, style.zone), "patient": patient_label}]
         if reassessment else [],

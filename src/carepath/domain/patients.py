@@ -12,15 +12,16 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
+from carepath.domain.addresses import address_problem
 from carepath.domain.planning import PatientPreferences
+from carepath.domain.text import UNSAFE
 from carepath.domain.timeutil import WEEKDAYS, ClockRange
 
-_EMAIL = re.compile(r"^[^@\s<>\"',;()\[\]\\]+@[^@\s<>\"',;()\[\]\\]+\.[A-Za-z0-9-]{2,}$")
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 _PHONE = re.compile(r"^[0-9+() .-]{3,40}$")
 # C0 and C1 controls, line/paragraph separators and bidi overrides (CVE-2021-42574): a name
 # is one line that reads as what it is; lone surrogates cannot be stored as UTF-8.
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
+_CONTROL = UNSAFE
 MAX_WINDOWS_TEXT = 200  # the stored column's width
 _TRUE = {"yes", "y", "true", "1", "x"}
 _FALSE = {"no", "n", "false", "0", ""}
@@ -98,8 +99,9 @@ def parse_patient(row: Mapping[str, str | None]) -> tuple[Patient | None, list[s
 def _email(value: str, column: str, errors: RowProblems) -> str | None:
     if not value:
         return None
-    if len(value) > 254 or not _EMAIL.match(value):
-        errors.add(column, f"{value[:60]!r} is not an email address like name@example.org")
+    problem = address_problem(value)
+    if problem:
+        errors.add(column, f"{value[:60]!r} {problem}")
         return None
     return value
 

@@ -16,6 +16,7 @@ from carepath.domain.availability import (
     ClinicCalendar,
     Span,
     cut,
+    fitting_starts,
     intersect,
     mask_spans,
     span_mask,
@@ -45,6 +46,7 @@ class Wishes:
     not_before: int = 0  # UTC minute
     same_day: bool = False
     blocked_days: frozenset[date] = frozenset()  # rest days around the episode's other visits
+    patient_rest: bool = True  # keep the clinic's patient_min_rest_days (not for imports)
 
 
 def rest_days(episode_days: Sequence[date], min_rest_days: int) -> frozenset[date]:
@@ -70,15 +72,29 @@ class Finder:
     def __init__(self, calendar: ClinicCalendar, busy: Busy) -> None:
         self.cal, self.busy = calendar, busy
         self.heat_minute = minutes_of(calendar.clinic.heat_safe_before)
+        self.patient_rest = calendar.clinic.patient_min_rest_days
+        self._track_tags(calendar, busy)
         self._providers: dict[str, list[Resource]] = {}
         self._general: dict[str, tuple[list[Resource], list[Resource]]] = {}
         self._qualified: dict[tuple[str, ...], list[Therapist]] = {}
         self._unable: dict[tuple[tuple[str, ...], ...], dict[str, int]] = {}
         self._free_cache: dict[tuple[str, date], tuple[int, list[Span]]] = {}
         self.fit_cache: dict[tuple[str, PatientPreferences], int] = {}
+        self._fit_cache: dict[tuple[str, date, int], tuple[int, int]] = {}
         self._full_cache: dict[tuple[str, date], tuple[tuple[int, ...], int]] = {}
         self._tag_cache: dict[tuple[str, date],
                               tuple[tuple[int, ...], tuple[int, list[Span]]]] = {}
+
+    @staticmethod
+    def _track_tags(calendar: ClinicCalendar, busy: Busy) -> None:
+        """Tell ``busy`` which tags each resource provides (see ``Busy.resource_tags``);
+        bookings already held count as changes from here on, so caches start empty."""
+        tags = {r.id: tuple(r.provides) for r in calendar.clinic.resources}
+        if busy.resource_tags != tags:
+            busy.resource_tags = tags
+            for (resource_id, _number), held in busy.units.items():
+                if held.starts:  # one change per tag and day touched, as a booking would
+                    busy._touch(resource_id, held.starts[0], held.ends[-1])
 
     def _rotated(self, tag: str, slot: int) -> list[Resource]:
         """Providers of ``tag``, the general ones rotated by ``slot``, specialised ones last."""
@@ -122,12 +138,16 @@ class Finder:
         return [first + timedelta(days=i) for i in range((req.latest - first).days + 1)]
 
     def patient_free_day(self, wishes: Wishes, day: date) -> bool:
-        """One visit per patient-day (and none on the episode's rest days)."""
+        """One visit per patient-day, none on the episode's rest days, and the clinic's
+        ``patient_min_rest_days`` from any other visit of the patient, whatever episode
+        it belongs to (a booster series and a progression review held at once)."""
         if day in wishes.blocked_days:
             return False
         if wishes.same_day or not wishes.patient_id:
             return True
-        lo, hi = self.cal.day_bounds(day)
+        rest = self.patient_rest if wishes.patient_rest else 0
+        lo = self.cal.day_bounds(day - timedelta(days=rest))[0]
+        hi = self.cal.day_bounds(day + timedelta(days=rest))[1]
         return not self.busy.patient(wishes.patient_id).overlaps(lo, hi)
 
     def day_cost(self, req: VisitRequirement, day: date, wishes: Wishes) -> tuple[float, str]:
@@ -177,11 +197,11 @@ class Finder:
         """``tag_free`` as bits and as spans (cached until a booking of one of those
         resources on that day changes)."""
         lo, hi = self.cal.day_bounds(day)
-        providers = [r for r in self.providers(tag) if not self.cal.resource_down(r, day)]
-        version = tuple(v for r in providers for v in self.busy.resource_version(r.id, lo, hi))
+        version = self.busy.resource_version(f"tag:{tag}", lo, hi)
         cached = self._tag_cache.get((tag, day))
         if cached is not None and cached[0] == version:
             return cached[1]
+        providers = [r for r in self.providers(tag) if not self.cal.resource_down(r, day)]
         whole_day = (1 << (hi - lo)) - 1
         full = whole_day
         for resource in providers:
@@ -203,6 +223,8 @@ class Finder:
             if not full:
                 break
             full &= self.busy.unit((resource.id, number)).mask(lo, hi)
+        for start, end in self.cal.resource_blocked(resource, day):  # hours of maintenance
+            full |= ((1 << (end - start)) - 1) << (start - lo)
         self._full_cache[(resource.id, day)] = (version, full)
         return full
 
@@ -216,9 +238,34 @@ class Finder:
         self._free_cache[(therapist_id, day)] = (version, free)
         return free
 
+    def could_fit(self, therapist_id: str, day: date, length: int,
+                  tags: tuple[str, ...]) -> bool:
+        """False when ``length`` free minutes of the therapist never meet a free unit of
+        each needed room or device that day: bit masks of the day, cached per diary
+        version, rule out a full therapist before any span is cut (every qualified
+        therapist is a candidate, so most of them are full most days)."""
+        key = (therapist_id, day, length)
+        version = self.busy.version.get(therapist_id, 0)
+        cached = self._fit_cache.get(key)
+        if cached is None or cached[0] != version:
+            work = self.cal.working_mask(therapist_id, day)
+            bits = 0
+            if work:
+                lo, hi = self.cal.day_bounds(day)
+                taken = self.busy.therapist(therapist_id).mask(lo, hi)
+                bits = fitting_starts(work & ~taken, length)
+            cached = (version, bits)
+            self._fit_cache[key] = cached
+        bits = cached[1]
+        if bits and tags:
+            bits &= fitting_starts(self.rooms_mask(tags, day), length)
+        return bits != 0
+
     def best(self, req: VisitRequirement, day: date, therapist_id: str,
              wishes: Wishes) -> Candidate | None:
         """The cheapest slot for ``req`` on ``day`` with ``therapist_id``, or None."""
+        if not self.could_fit(therapist_id, day, req.duration_minutes, req.resources):
+            return None
         free, offset = self.free(therapist_id, day, wishes)
         free = self.with_free_rooms(free, req.resources, day)
         if not free:
@@ -281,6 +328,9 @@ class Finder:
         for resource in self._rotated(tag, slot):
             if resource.id in taken or self.cal.resource_down(resource, day):
                 continue
+            if any(lo < end and start < hi
+                   for lo, hi in self.cal.resource_blocked(resource, day)):
+                continue  # a few hours' maintenance
             # Probe from a room and unit that depend on the time, not always from the first:
             # rooms and units fill evenly, and a free one is found in a couple of probes.
             first = slot % resource.capacity

@@ -26,6 +26,10 @@ class Busy:
         self.load: dict[str, int] = {}  # booked minutes per therapist (balanced load)
         self.version: dict[str, int] = {}  # rises on every change of a therapist's diary
         self.day_version: dict[tuple[str, int], int] = {}  # per resource and UTC day
+        # The tags each resource provides (set by the finder): a booking also counts as a
+        # change of each tag's day, so a "when is any pool free" cache checks one counter,
+        # not one per pool.
+        self.resource_tags: dict[str, tuple[str, ...]] = {}
 
     def add(self, start: datetime, end: datetime, *, therapist_id: str | None = None,
             units: Iterable[Unit] = (), patient_id: str | None = None) -> None:
@@ -76,9 +80,11 @@ class Busy:
 
     def _touch(self, resource_id: str, start: int, end: int) -> None:
         """Note a change of the resource on each UTC day it touches (cache invalidation)."""
+        tags = self.resource_tags.get(resource_id, ())
         for utc_day in range(start // 1440, (end - 1) // 1440 + 1):
-            key = (resource_id, utc_day)
-            self.day_version[key] = self.day_version.get(key, 0) + 1
+            for name in (resource_id, *(f"tag:{tag}" for tag in tags)):
+                key = (name, utc_day)
+                self.day_version[key] = self.day_version.get(key, 0) + 1
 
     def resource_version(self, resource_id: str, start: int, end: int) -> tuple[int, ...]:
         """The change counters of a resource over the UTC days ``[start, end)`` touches."""
@@ -102,6 +108,7 @@ class Busy:
         clone.load = dict(self.load)
         clone.version = dict(self.version)
         clone.day_version = dict(self.day_version)
+        clone.resource_tags = dict(self.resource_tags)
         return clone
 
 

@@ -26,13 +26,13 @@ from carepath.domain.schedule_types import (
     EpisodeRequest,
     EpisodeSchedule,
     Placement,
+    Unplaced,
 )
 
 SKIP = 1000.0  # cost of leaving a visit out: any complete chain beats any partial one
 PRIMARY_CANDIDATES = 2  # therapists tried for continuity before mixing therapists
 MIXED_FEASIBLE = 3  # in a mixed chain, therapists compared per visit and day
 MIXED_SCAN = 6  # least-loaded therapists tried first in a mixed chain
-MIXED_WIDE = 20  # … and when that leaves a visit out (every one, in a clinic this size)
 
 Chosen = list[Candidate | None]
 Options = Callable[[VisitRequirement], list[str]]
@@ -52,11 +52,16 @@ def calendar_for(clinic: Clinic, zone: ZoneInfo) -> ClinicCalendar:
     return cached[1]
 
 
-def gap_days(min_rest_days: int, same_day_visits: bool) -> int:
-    """Least number of days between consecutive visits of one episode."""
-    if min_rest_days:
-        return min_rest_days + 1
-    return 0 if same_day_visits else 1
+def gap_days(min_rest_days: int, same_day_visits: bool, patient_rest: int = 0) -> int:
+    """Least number of days between consecutive visits of one episode (the pathway's rest
+    days, or the clinic's between any two visits of a patient when longer)."""
+    if same_day_visits and not min_rest_days:
+        return 0
+    return max(min_rest_days, patient_rest) + 1
+
+
+def episode_gap(plan: EpisodePlan, finder: Finder) -> int:
+    return gap_days(plan.min_rest_days, plan.same_day_visits, finder.patient_rest)
 
 
 def skips(chosen: Chosen) -> int:
@@ -91,17 +96,28 @@ def chain(reqs: Sequence[VisitRequirement], finder: Finder, wishes: Wishes, opti
     if len(reqs) == 1:
         return [_one(reqs[0], finder, wishes, options(reqs[0]), after=after, gap=gap)]
     states: dict[date | None, tuple[float, tuple[Candidate | None, ...]]] = {after: (0.0, ())}
+    # Visits alike in what they need and in their window (three treatments of one week)
+    # have the same best slot per day: look each day up once per chain, not once per visit.
+    memo: dict[tuple[object, ...], dict[date, Candidate]] = {}
     for req in reqs:
-        therapists = options(req)
-        found = {}
-        for day in finder.window_days(req, wishes):
-            if finder.patient_free_day(wishes, day):
-                candidate = best_of(req, day, therapists, finder, wishes)
-                if candidate is not None:
-                    found[day] = candidate
+        alike = (req.visit_type, req.duration_minutes, req.resources, req.skills, req.role,
+                 req.earliest, req.latest)
+        if alike not in memo:
+            therapists = options(req)
+            memo[alike] = {}
+            for day in finder.window_days(req, wishes):
+                if finder.patient_free_day(wishes, day):
+                    candidate = best_of(req, day, therapists, finder, wishes)
+                    if candidate is not None:
+                        memo[alike][day] = candidate
+        found = memo[alike]
         grown: dict[date | None, tuple[float, tuple[Candidate | None, ...]]] = {}
+        # An episode's first visit (the evaluation) is never left out while a day for it
+        # exists: later visits without it are no treatment at all.
+        skippable = not (found and (req.role == "first" or req.seq == 1))
         for last, (total, path) in states.items():
-            _keep(grown, last, total + SKIP, (*path, None))
+            if skippable:
+                _keep(grown, last, total + SKIP, (*path, None))
             for day, candidate in found.items():
                 if last is None or (day - last).days >= gap:
                     _keep(grown, day, total + candidate.cost, (*path, candidate))
@@ -218,7 +234,7 @@ def evaluate(reqs: Sequence[VisitRequirement], finder: Finder, wishes: Wishes, *
             best = (chosen, candidate)
         if not skips(chosen) and all(not c.penalties for c in chosen if c):
             break
-    for limit in (MIXED_SCAN, MIXED_WIDE) if wide else (MIXED_SCAN,):  # least loaded first
+    for limit in (MIXED_SCAN, None):  # the least loaded first, then every qualified one
         if best is not None and not skips(best[0]):
             break
         lead = best[1] if best else None
@@ -264,6 +280,16 @@ def commit(run: Run, reqs: Sequence[VisitRequirement], chosen: Chosen, finder: F
             run.baseline = (fresh.start + finder.cal.offset(fresh.start)) % 1440
 
 
+def keep_first(run: Run, plan: EpisodePlan, finder: Finder) -> None:
+    """``partial`` books what fits, but never an episode's later visits without its first:
+    when the first visit was left out, nothing of the episode stays booked."""
+    first = min(plan.requirements, key=lambda r: r.seq, default=None)
+    if first is None or not any(r.seq == first.seq for r in run.skipped):
+        return
+    rollback(run, finder)
+    run.skipped = list(plan.requirements)
+
+
 def rollback(run: Run, finder: Finder) -> None:
     for placement in run.placed:
         finder.busy.remove_minutes(to_minute(placement.start), to_minute(placement.end),
@@ -282,7 +308,7 @@ def schedule_run(run: Run, finder: Finder, *, partial: bool, wide: bool = True,
     (a batch turns it off once the clinic is visibly full: it costs, not helps).
     """
     plan, request = run.request.plan, run.request
-    gap = gap_days(plan.min_rest_days, plan.same_day_visits)
+    gap = episode_gap(plan, finder)
     used, stretched_from = plan, None
     chosen, primary = evaluate(plan.requirements, finder, run.wishes,
                                therapist_id=request.therapist_id, primary=None, after=None,
@@ -310,6 +336,7 @@ def schedule_run(run: Run, finder: Finder, *, partial: bool, wide: bool = True,
                       refused=[r for r, c in zip(used.requirements, chosen, strict=True)
                                if c is None])
     commit(run, used.requirements, chosen, finder)
+    keep_first(run, used, finder)
     return finish(run, used, finder, stretched_from)
 
 
@@ -326,8 +353,14 @@ def finish(run: Run, plan: EpisodePlan, finder: Finder, stretched_from: int | No
         note = f"{total - len(missing)} of {total} visits fit; nothing was booked"
         return EpisodeSchedule(plan, (), unplaced, stretched_from, request.key,
                                request.patient_id, booked=False, notes=(note,))
-    unplaced = tuple(explain(r, finder, run.wishes, request.therapist_id, plan)
-                     for r in run.skipped)
+    first = min(plan.requirements, key=lambda r: r.seq, default=None)
+    waiting = first is not None and not run.placed and any(r.seq == first.seq
+                                                            for r in run.skipped)
+    unplaced = tuple(
+        Unplaced(r, f"waits for {first.label}: an episode is not started without its first "
+                    "visit") if waiting and first is not None and r.seq != first.seq
+        else explain(r, finder, run.wishes, request.therapist_id, plan)
+        for r in run.skipped)
     notes: tuple[str, ...] = ()
     if stretched_from is not None:
         notes = (f"stretched from {stretched_from} to {plan.weeks} weeks to fit capacity",)

@@ -196,8 +196,12 @@ def place_visit(requirement: VisitRequirement, clinic: Clinic, busy: Busy, *, zo
 def check_slot(requirement: VisitRequirement, clinic: Clinic, busy: Busy, *, zone: ZoneInfo,
                start: datetime, therapist_id: str, patient_id: str = "",
                episode_days: Sequence[date] = (), min_rest_days: int = 0,
-               same_day_visits: bool = False) -> Placement | Unplaced:
+               same_day_visits: bool = False, patient_rest: bool = True
+               ) -> Placement | Unplaced:
     """Every hard constraint for ``requirement`` at exactly ``start`` with ``therapist_id``.
+
+    ``patient_rest=False`` leaves out the clinic's rest days between a patient's visits:
+    bookings imported from a previous system are facts, not choices.
 
     A ``Placement`` (booked into ``busy``) when it holds, else an ``Unplaced`` naming the
     first broken rule; ``taken`` is set when only other bookings are in the way.
@@ -205,7 +209,8 @@ def check_slot(requirement: VisitRequirement, clinic: Clinic, busy: Busy, *, zon
     finder = Finder(calendar_for(clinic, zone), busy)
     wishes = Wishes(patient_id=patient_id, not_before=to_minute(start),
                     same_day=same_day_visits,
-                    blocked_days=rest_days(episode_days, min_rest_days))
+                    blocked_days=rest_days(episode_days, min_rest_days),
+                    patient_rest=patient_rest)
     begin, length = to_minute(start), requirement.duration_minutes
     end = begin + length
     day = start.astimezone(zone).date()
@@ -245,6 +250,12 @@ def _first_problem(req: VisitRequirement, finder: Finder, wishes: Wishes, therap
         return f"the clinic is {reason} on {day:%a %b %d}", False
     if reason := cal.off_reason(therapist, day):
         return f"{reason} on {day:%a %b %d}", False
+    for period in therapist.leave:
+        hours = period.blocks(day)
+        if hours is not None and any(lo < end and begin < hi
+                                     for lo, hi in cal.blocked([period], day)):
+            why = f" ({period.reason})" if period.reason else ""
+            return f"{therapist.name} is away {hours} on {day:%a %b %d}{why}", False
     if not any(lo <= begin and end <= hi for lo, hi in cal.working_spans(therapist_id, day)):
         return f"outside the clinic's or {therapist.name}'s hours", False
     near = [d for d in episode_days if abs((d - day).days) <= min_rest_days]
@@ -252,11 +263,17 @@ def _first_problem(req: VisitRequirement, finder: Finder, wishes: Wishes, therap
         return (f"the episode needs {min_rest_days} rest day(s) between visits "
                 f"(another visit on {', '.join(f'{d:%a %b %d}' for d in near)})"), False
     for tag in req.resources:
-        if all(cal.resource_down(r, day) for r in finder.providers(tag)):
-            return f"no {tag} is available on {day:%a %b %d} (maintenance)", False
+        if all(cal.resource_down(r, day) or any(lo < end and begin < hi for lo, hi
+                                                in cal.resource_blocked(r, day))
+               for r in finder.providers(tag)):
+            return f"no {tag} is available on {day:%a %b %d} at that time (maintenance)", False
     if finder.busy.therapist(therapist_id).overlaps(begin, end):
         return f"{therapist.name} is already booked at that time", True
     if not finder.patient_free_day(wishes, day):
+        rest = finder.patient_rest if wishes.patient_rest else 0
+        if rest:
+            return (f"the patient already has a visit within {rest} day(s) of "
+                    f"{day:%a %b %d} (patient_min_rest_days)"), True
         return f"the patient already has a visit on {day:%a %b %d}", True
     if wishes.patient_id and finder.busy.patient(wishes.patient_id).overlaps(begin, end):
         return "the patient already has a visit at that time", True

@@ -13,6 +13,21 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+# The days carepath plans: the holiday tables (the holidays package) have no entries after
+# 2100, so a later day would look open on every public holiday.
+EARLIEST_DATE, LATEST_DATE = date(1900, 1, 1), date(2100, 12, 31)
+HORIZON_WHY = f"the holiday data carepath plans with ends on {LATEST_DATE}"
+
+
+def horizon_problem(day: date) -> str | None:
+    """Why ``day`` is outside the dates carepath can plan, or None."""
+    if day > LATEST_DATE:
+        return f"is after {LATEST_DATE}: {HORIZON_WHY}"
+    if day < EARLIEST_DATE:
+        return f"is before {EARLIEST_DATE}"
+    return None
+
+
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 WEEKDAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 

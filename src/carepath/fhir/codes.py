@@ -100,6 +100,8 @@ APPOINTMENT_STATUS: dict[str, str] = {
 GOAL_ACHIEVEMENT: dict[str, str] = {
     "pending": "in-progress", "achieved": "achieved", "improving": "improving",
     "no_change": "no-change", "worsening": "worsening",
+    # measures without an MCID get no verdict: a change is flagged for a clinician to look
+    "flagged": "in-progress", "unrated": "in-progress",
 }
 # escalation.status → Flag.status
 ESCALATION_STATUS: dict[str, str] = {

@@ -12,8 +12,8 @@ symbolic link as the target is refused rather than followed.
 
 from __future__ import annotations
 
+import io
 import json
-import os
 import sys
 import uuid
 from collections.abc import Iterator
@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from carepath.adapters.db import transaction
+from carepath.adapters.output_file import open_output_file
 from carepath.adapters.tables import PatientRow
 from carepath.domain.timeutil import local_datetime
 from carepath.errors import InputError, NotFound
@@ -90,22 +91,15 @@ def resources(app: App, *, patient_id: str | None = None,
                 yield mappers.communication(message, zone)
 
 
-def export_to_file(app: App, path: Path, **options: Any) -> ExportReport:
-    """Export into ``path``, owner-only, replacing it whole only when the export succeeded."""
-    if path.is_symlink():
-        raise InputError(str(path), "is a symbolic link", "name a regular file")
-    if path.exists() and not path.is_file():
-        raise InputError(str(path), "is not a regular file", "name a file to write")
-    folder = path.parent if str(path.parent) else Path(".")
-    temporary = folder / f".{path.name}.{uuid.uuid4().hex}.tmp"
-    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
-    try:
-        with os.fdopen(descriptor, "w", encoding="utf-8") as out:
-            report = export_bundle(app, out, **options)
-        os.replace(temporary, path)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
+def export_to_file(app: App, path: Path, *, force: bool = False,
+                   **options: Any) -> ExportReport:
+    """Export into ``path``, owner-only, replacing it whole only when the export succeeded
+    (never through a symbolic link: see ``adapters.output_file``)."""
+    with open_output_file(path, force=force) as raw:
+        out = io.TextIOWrapper(raw, encoding="utf-8")
+        report = export_bundle(app, out, **options)
+        out.flush()
+        out.detach()  # the raw stream is synced and closed by open_output_file
     return report
 
 

@@ -38,7 +38,9 @@ class App:
         """Load the config, build the engine, upgrade the schema and sync the config."""
         _make_home(settings.home)
         config = config or load_config(settings.config_dir)
-        engine = make_engine(settings.database_url)
+        engine = make_engine(settings.database_url,
+                             connect_timeout=settings.db_connect_timeout,
+                             statement_timeout=settings.db_statement_timeout)
         ensure_schema(engine)
         _restrict_sqlite_file(settings.database_url)
         app = cls(settings=settings, config=config, engine=engine, clock=clock or SystemClock())

@@ -5,6 +5,12 @@ transaction starts with BEGIN IMMEDIATE, so what is read cannot change before co
 PostgreSQL the exclusion constraints of migration 0002 reject an overlapping insert by a
 concurrent transaction, and ``flush_or_taken`` turns that into ``SlotTaken``.
 
+Leave entered at run time and bookings serialise per therapist on PostgreSQL: every
+transaction that books, moves or records leave takes ``pg_advisory_xact_lock`` for each
+therapist it writes for (sorted, so two writers cannot deadlock on the same pair), then a
+booking re-reads that therapist's leave; what it read before the lock may be stale under READ
+COMMITTED. SQLite needs none of this: BEGIN IMMEDIATE already serialises every writer.
+
 Diaries are read through the covering indexes of migration 0006 — (therapist, start, end,
 status, patient) and (resource, start, end, active, unit, appointment) — grouped per
 therapist or room unit, with the minutes computed by the database: no ORM objects and no
@@ -16,11 +22,13 @@ from __future__ import annotations
 import uuid
 from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Executable, bindparam
+from sqlalchemy import Executable, bindparam, text
+from sqlalchemy import insert as core_insert
 from sqlalchemy import select as core_select
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql.elements import ColumnElement
@@ -35,7 +43,7 @@ from carepath.adapters.types import minutes_of, parse_minutes
 from carepath.domain.appointments import ACTIVE_STATUSES
 from carepath.domain.config import Clinic, Period
 from carepath.domain.schedule_types import Busy, Placement, Spans
-from carepath.errors import SlotTaken
+from carepath.errors import RaceLost, SlotTaken
 from carepath.services import App
 
 # PostgreSQL SQLSTATEs of a lost race: exclusion violation (the constraint of migration
@@ -178,6 +186,55 @@ def _meeting(table: type[AppointmentRow] | type[ResourceBookingRow]
             ends > bindparam("start"))
 
 
+_LOCK = text("SELECT pg_advisory_xact_lock(hashtext('carepath.therapist'), hashtext(:id))")
+
+
+def lock_therapists(session: Session, therapist_ids: Collection[str]) -> None:
+    """Hold each therapist's advisory lock until this transaction ends (PostgreSQL only).
+
+    A deadlock between two writers that took their locks in separate steps is reported by
+    PostgreSQL (40P01) and becomes ``SlotTaken``: the callers retry on fresh data.
+    """
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    for therapist_id in sorted(set(therapist_ids)):
+        try:
+            session.connection().execute(_LOCK, {"id": therapist_id})
+        except DBAPIError as error:
+            if getattr(error.orig, "sqlstate", None) in LOST_RACE:
+                raise SlotTaken(f"{therapist_id}'s diary") from None
+            raise
+
+
+def guard_bookings(session: Session, app: App,
+                   bookings: Collection[tuple[str, datetime, datetime]], what: str) -> None:
+    """Lock the therapists of ``bookings`` (therapist, start, end), then refuse any booking
+    that falls in leave recorded by a transaction which committed after this one read it."""
+    if not bookings or session.get_bind().dialect.name != "postgresql":
+        return
+    therapists = {therapist for therapist, _start, _end in bookings}
+    lock_therapists(session, therapists)
+    leave: dict[str, list[TherapistLeaveRow]] = {}
+    for row in session.exec(select(TherapistLeaveRow).where(
+            col(TherapistLeaveRow.therapist_id).in_(sorted(therapists)))):
+        leave.setdefault(row.therapist_id, []).append(row)
+    zone = clinic_zone(app)
+    for therapist, start, end in bookings:
+        first = start.astimezone(zone).date()
+        last = (end - timedelta(microseconds=1)).astimezone(zone).date()
+        for period in leave.get(therapist, []):
+            if period.first_day <= last and first <= period.last_day:
+                raise RaceLost(
+                    f"{therapist}'s leave {period.first_day} – {period.last_day} was recorded "
+                    f"while {what} was being booked; nothing was booked — run the command "
+                    "again: it sees the leave now")
+
+
+def guard_placements(session: Session, app: App, placements: Sequence[Placement],
+                     what: str) -> None:
+    guard_bookings(session, app, [(p.therapist_id, p.start, p.end) for p in placements], what)
+
+
 def new_uid(app: App) -> str:
     domain = app.config.clinic.organizer_email.rpartition("@")[2]
     return f"{uuid.uuid4()}@{domain}"
@@ -200,6 +257,58 @@ def save_placement(session: Session, app: App, placement: Placement, *, patient_
     assert row.id is not None
     hold_units(session, row, placement.resources)
     return row
+
+
+@dataclass(frozen=True)
+class NewBooking:
+    """One placement to write with ``insert_placements``."""
+
+    placement: Placement
+    patient_id: str
+    episode_id: int | None
+    seq: int | None = None
+    fixed: bool = False
+
+
+def insert_placements(session: Session, app: App, bookings: Sequence[NewBooking]) -> list[int]:
+    """Appointment and resource-booking rows for many placements in two statements (not two
+    ORM flushes per visit: a batch or an import is thousands); the new ids, in order.
+
+    Rows go in through SQLAlchemy Core with RETURNING, so SQLite and PostgreSQL hand the
+    ids back in one round trip; an overlap a concurrent writer won still raises from
+    ``flush_or_taken``'s flush, as with ``save_placement``.
+    """
+    if not bookings:
+        return []
+    now, appointments = app.clock.now(), AppointmentRow.__table__  # type: ignore[attr-defined]
+    rows = []
+    for booking in bookings:
+        placement, req = booking.placement, booking.placement.requirement
+        rows.append({
+            "uid": new_uid(app), "episode_id": booking.episode_id,
+            "patient_id": booking.patient_id, "therapist_id": placement.therapist_id,
+            "visit_type": req.visit_type, "visit_name": req.name,
+            "seq": req.seq if booking.seq is None else booking.seq,
+            "start_utc": placement.start, "end_utc": placement.end, "status": "booked",
+            "sequence": 0, "fixed": booking.fixed, "caregiver_invited": req.caregiver_invited,
+            "window_first": req.earliest, "window_last": req.latest, "created_at": now,
+            "updated_at": now})
+    session.flush()  # rows the caller added through the ORM (an episode) go first
+    ids: list[int] = []
+    for chunk in range(0, len(rows), 2000):
+        result = session.execute(
+            core_insert(appointments).returning(appointments.c.id,
+                                                sort_by_parameter_order=True),
+            rows[chunk:chunk + 2000])
+        ids += [row[0] for row in result]
+    units = [{"appointment_id": appointment_id, "resource_id": resource_id, "unit": unit,
+              "start_utc": booking.placement.start, "end_utc": booking.placement.end,
+              "active": True}
+             for appointment_id, booking in zip(ids, bookings, strict=True)
+             for resource_id, unit in booking.placement.resources]
+    if units:
+        session.execute(core_insert(ResourceBookingRow.__table__), units)  # type: ignore[attr-defined]
+    return ids
 
 
 def hold_units(session: Session, row: AppointmentRow, units: Sequence[tuple[str, int]]) -> None:

@@ -20,6 +20,7 @@ from carepath.domain.invites import CalendarStyle, CalendarVisit, ClinicContact
 from carepath.domain.timeutil import to_utc
 from carepath.errors import NotFound
 from carepath.services import App
+from carepath.services.holds import HOLD_TEXT, held_episodes
 from carepath.services.patients import from_row as patient_from_row
 
 
@@ -89,6 +90,7 @@ def views_of(session: Session, app: App, rows: list[AppointmentRow]) -> list[Cal
     patients = {p.id: patient_from_row(p) for p in
                 session.exec(select(PatientRow).where(col(PatientRow.id).in_(patient_ids)))}
     resources = {r.id: r for r in app.config.clinic.resources}
+    on_hold = held_episodes(session, {r.episode_id for r in rows if r.status == "booked"})
     views = []
     for row in rows:
         names = list(dict.fromkeys(held.get(row.id or 0, [])))
@@ -96,7 +98,8 @@ def views_of(session: Session, app: App, rows: list[AppointmentRow]) -> list[Cal
             appointment=appointment_from_row(row, names),
             patient=patients[row.patient_id],
             therapist=therapist_of(app, row.therapist_id),
-            resources=tuple(resources[n] for n in names if n in resources)))
+            resources=tuple(resources[n] for n in names if n in resources),
+            hold=HOLD_TEXT if row.status == "booked" and row.episode_id in on_hold else ""))
     return views
 
 

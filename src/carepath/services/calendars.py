@@ -15,7 +15,6 @@ because the database, not the calendar, is where visits are booked.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,7 +24,7 @@ from sqlmodel import Session, col, select
 
 from carepath.adapters.caldav import CalDavCalendar, RemoteObject
 from carepath.adapters.db import transaction
-from carepath.adapters.mail import write_private
+from carepath.adapters.output_file import write_output_file
 from carepath.adapters.tables import AppointmentRow, CalDavObjectRow, PatientRow
 from carepath.domain.config import Therapist
 from carepath.domain.invites import Audience, CalendarStyle, CalendarVisit, calendar_object, feed
@@ -63,8 +62,9 @@ class PublishReport:
 
 
 def export_feed(app: App, path: Path, *, therapist_id: str | None = None,
-                patient_id: str | None = None) -> int:
-    """Write every upcoming visit of one therapist or one patient to ``path``; returns the count."""
+                patient_id: str | None = None, force: bool = False) -> int:
+    """Write every upcoming visit of one therapist or one patient to ``path`` (safely: see
+    ``adapters.output_file``); returns the count."""
     if (therapist_id is None) == (patient_id is None):
         raise ValueError("give exactly one of therapist_id or patient_id")
     style = calendar_style(app)
@@ -79,16 +79,8 @@ def export_feed(app: App, path: Path, *, therapist_id: str | None = None,
                                  therapist_id=therapist_id, patient_id=patient_id)
     audience: Audience = "therapist" if therapist_id else "patient"
     ics = feed(visits, style, stamp=app.clock.now(), audience=audience, name=name)
-    _make_folder(app, path.resolve().parent)
-    write_private(path.resolve(), ics)
+    write_output_file(path, ics, force=force)
     return len(visits)
-
-
-def _make_folder(app: App, folder: Path) -> None:
-    """Create the folder; inside ``$CAREPATH_HOME`` (patient data) it is owner-only."""
-    folder.mkdir(parents=True, exist_ok=True)
-    if folder.is_relative_to(app.settings.home.resolve()):
-        os.chmod(folder, 0o700)
 
 
 def publish_calendars(app: App, *, connect: Connect | None = None) -> PublishReport:

@@ -34,6 +34,7 @@ from carepath.domain.review import EpisodeFacts, ReviewDecision
 from carepath.errors import CarepathError
 from carepath.services import App
 from carepath.services.events import EscalationRaised, publish
+from carepath.services.holds import place_hold
 from carepath.services.reassessment import Booker
 
 
@@ -57,6 +58,7 @@ def apply_decision(session: Session, app: App, decision: ReviewDecision, facts: 
     Effects are gathered first and each row is inserted once, complete: a backlog sweep
     writes thousands of escalations, and one statement per row keeps that in seconds.
     """
+    names = {pid: p.name for pid, p in app.config.pathways.items()}
     opened: dict[str, tuple[EscalationRow, dict[str, Any]]] = {}
     measures: dict[int, list[dict[str, Any]]] = {}  # one evidence tuple is shared by many
     for effect in decision.effects:
@@ -68,14 +70,16 @@ def apply_decision(session: Session, app: App, decision: ReviewDecision, facts: 
         if isinstance(effect, BookReassessment):
             _book(session, app, effect, facts.episode_id, opened, book, now)
         elif not isinstance(effect, OpenEscalation):
-            _note(effect, *opened[effect.escalation_key])
+            _note(effect, *opened[effect.escalation_key], names)
     for row, evidence in opened.values():
         row.evidence = json.dumps(evidence, sort_keys=True, default=str)
     session.add_all([row for row, _ in opened.values()])
     session.flush()
     applied = []
-    for row, _ in opened.values():
+    for row, evidence in opened.values():
         assert row.id is not None
+        if evidence.get("hold_progression"):
+            place_hold(session, app, facts.episode_id, row.id, row.summary, now)
         publish(session, app, EscalationRaised(row.id, row.level, row.kind))
         app.audit(session, "escalation.open", "escalation", row.id, key=row.dedupe_key,
                   level=row.level, kind=row.kind)
@@ -94,28 +98,40 @@ def _open(episode_id: int, effect: OpenEscalation, measures: list[dict[str, Any]
     return row, evidence
 
 
-def _note(effect: Effect, row: EscalationRow, evidence: dict[str, Any]) -> None:
-    """Record an effect on its escalation; messaging reads the row when the event arrives."""
+def _note(effect: Effect, row: EscalationRow, evidence: dict[str, Any],
+          pathway_names: dict[str, str]) -> None:
+    """Record an effect on its escalation; messaging reads the row when the event arrives.
+
+    ``actions`` says what carepath *did*; ``to_do`` what the therapist should do (carepath
+    cannot screen for a relapse); a proposal is only proposed until someone accepts it."""
     actions: list[str] = evidence["actions"]
+    to_do: list[str] = evidence.setdefault("to_do", [])
     if isinstance(effect, NotifyTherapist):
         evidence["notify_therapist"] = effect.therapist_id
-        actions.append(f"tell therapist {effect.therapist_id or '(none assigned)'}")
+        actions.append(f"emailed the episode's therapist ({effect.therapist_id})"
+                       if effect.therapist_id else "no therapist is assigned to the episode")
     elif isinstance(effect, PromptRelapseScreen):
         evidence["relapse_screen"] = True
-        actions.append("screen for a relapse")
+        to_do.append("screen for a relapse at the reassessment (new or worse symptoms "
+                     "lasting 24 hours or more); carepath has not done this")
     elif isinstance(effect, HoldProgression):
         evidence["hold_progression"] = True
-        actions.append("hold progression: do not make the next session harder")
+        actions.append("put a hold on progression: the episode's visits and invites show "
+                       "it until a therapist clears it")
+        to_do.append("do not make the next session harder; clear the hold when the patient "
+                     "recovers within two hours again")
     elif isinstance(effect, OpenCaseReview):
         row.assigned_to = effect.senior_therapist_id
-        actions.append(f"case review by senior therapist {effect.senior_therapist_id or '(none)'}")
+        actions.append(f"opened a case review for senior therapist "
+                       f"{effect.senior_therapist_id or '(none configured)'}")
     elif isinstance(effect, NotifyPhysician):
         evidence["notify_physician"] = True
-        actions.append("write to the referring physician")
+        actions.append("wrote to the referring physician")
     elif isinstance(effect, ProposePathway):
         row.proposed_pathway = effect.pathway_id
-        actions.append(f"propose enrolment in {effect.pathway_id} "
-                       "(one command: carepath escalations accept <this escalation>)")
+        name = pathway_names.get(effect.pathway_id, effect.pathway_id)
+        evidence["proposed_pathway_name"] = name
+        to_do.append(f"decide on the proposed {name}: nothing is booked until it is accepted")
 
 
 def _book(session: Session, app: App, effect: BookReassessment, episode_id: int,
@@ -141,12 +157,14 @@ def _book(session: Session, app: App, effect: BookReassessment, episode_id: int,
         row, evidence = opened[key]
         if appointment_id is None:
             evidence["booking_failed"] = failure
-            evidence["actions"].append(f"reassessment NOT booked: {failure}")
+            evidence["actions"].append(f"could NOT book a reassessment: {failure}")
+            evidence.setdefault("to_do", []).append(
+                f"book a reassessment within {effect.within_days} days by hand")
             continue
         row.appointment_id = appointment_id
         row.status = next_status(row.id, row.status, "schedule")
-        evidence["actions"].append(f"reassessment booked (appointment {appointment_id}) within "
-                                   f"{effect.within_days} days{note}")
+        evidence["actions"].append(f"booked a reassessment (appointment {appointment_id}) "
+                                   f"within {effect.within_days} days{note}")
         if note.startswith("; no room"):
             evidence["reassess_at_visit"] = appointment_id
 

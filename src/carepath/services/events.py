@@ -26,6 +26,9 @@ class AppointmentsBooked:
     appointment_ids: tuple[int, ...]
     episode_id: int | None = None
     reason: str = "booked"  # "enrolment", "reassessment", "rebooked", …
+    # Batch enrolment and import: messages are composed before the next dispatch, from
+    # the facts written now (``notify.compose_pending``), not inside the booking.
+    deferred: bool = False
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ visit (the pathway's ``first_visit``); before one exists, the first measurement 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 from sqlmodel import Session, col, select
@@ -28,15 +28,17 @@ from carepath.domain.goals import (
     Reading,
     TargetKind,
     default_target,
+    for_stratum,
+    goal_status,
     parse_value,
     show_value,
-    verdict_for,
 )
+from carepath.domain.planning import plan_episode
 from carepath.errors import InputError, NotFound
 from carepath.services import App
 from carepath.services.instants import parse_instant
-from carepath.services.patients import read_csv
-from carepath.services.review import ReviewReport, review_all
+from carepath.services.patients import read_table
+from carepath.services.review import ReviewReport, planned_end, review_all
 
 __all__ = ["GoalView", "ReviewReport", "ensure_goals", "import_measurements", "list_goals",
            "record_measurement", "record_recovery", "review_all", "set_goal"]
@@ -54,10 +56,15 @@ class GoalView:
     target: str
     due: date | None
     latest: str
-    reviews: int
+    reviews: int  # planned reviews held (the pathway's cadence), not every value
     verdict: str
     baseline_value: float | None = None
     target_value: float | None = None
+    on_track: bool = False  # improving below the MCID at a pace that reaches the target
+
+    @property
+    def shown_verdict(self) -> str:
+        return "improving (on track)" if self.on_track else self.verdict.replace("_", " ")
 
 
 def measure_of(app: App, measure_id: str) -> Measure:
@@ -157,18 +164,34 @@ def list_goals(app: App, episode_id: int) -> list[GoalView]:
 
 
 def _view(session: Session, app: App, row: GoalRow) -> GoalView:
-    measure = app.config.measures[row.measure_id]
+    """The goal as the review sees it now: planned reviews, trend, worsening from the best."""
+    episode = episode_of(session, row.episode_id)
+    pathway = app.config.pathway(episode.pathway_id)
+    measure = for_stratum(app.config.measures[row.measure_id], _latest_edss(session, episode))
     goal = to_goal(row)
-    readings = goal.reviews([Reading(m.value, m.taken_at, m.id) for m in session.exec(
+    readings = [Reading(m.value, m.taken_at, m.id) for m in session.exec(
         select(MeasurementRow).where(MeasurementRow.episode_id == row.episode_id,
-                                     MeasurementRow.measure_id == row.measure_id))])
+                                     MeasurementRow.measure_id == row.measure_id))]
+    offsets = tuple((r.earliest - episode.start_date).days
+                    for r in plan_episode(pathway, episode.start_date).requirements)
+    status = goal_status(measure, goal, readings, now=app.clock.now(),
+                         every_weeks=pathway.goals.review_every_weeks,
+                         planned_end=planned_end(episode.start_date, offsets))
     target = ("maintain" if row.target_kind == "maintain"
               else show_value(measure, row.target))
+    latest = status.latest.value if status.latest else None
     return GoalView(row.episode_id, row.measure_id, measure.name, measure.unit,
                     show_value(measure, row.baseline), target, row.due_date,
-                    show_value(measure, readings[-1].value if readings else None),
-                    len(readings), verdict_for(measure, goal, readings), row.baseline,
-                    row.target)
+                    show_value(measure, latest), len(status.reviews), status.verdict,
+                    row.baseline, row.target, status.on_track)
+
+
+def _latest_edss(session: Session, episode: EpisodeRow) -> float | None:
+    """The patient's latest EDSS in this episode: which disability stratum's MCIDs apply."""
+    row = session.exec(select(MeasurementRow).where(
+        MeasurementRow.episode_id == episode.id, MeasurementRow.measure_id == "edss")
+        .order_by(col(MeasurementRow.taken_at).desc())).first()
+    return row.value if row else None
 
 
 def record_measurement(app: App, episode_id: int, measure: str, value: str | float, *,
@@ -189,12 +212,22 @@ def _add_measurement(session: Session, app: App, episode_id: int, measure_id: st
                      appointment_id: int | None) -> None:
     measure = measure_of(app, measure_id)
     number, raw = parse_value(measure_id, measure, value)
-    episode_of(session, episode_id)
+    episode = episode_of(session, episode_id)
     taken = _checked_instant(app, at)
+    opened = min(episode.start_date, episode.created_at.date())
+    if at is not None and taken.date() < opened - MEASUREMENT_LEAD:
+        # a typed year-1 (or last year's) time would become the episode's baseline
+        raise InputError(f"time {taken.isoformat()}", f"is before episode {episode_id} "
+                         f"(enrolled {episode.created_at.date()}, starting "
+                         f"{episode.start_date}; a baseline may be up to "
+                         f"{MEASUREMENT_LEAD.days} days earlier)", "check the date")
     _check_appointment(session, episode_id, appointment_id)
     session.add(MeasurementRow(episode_id=episode_id, measure_id=measure_id, value=number,
                                raw=raw[:20], taken_at=taken, appointment_id=appointment_id,
                                recorded_by=app.settings.actor[:100]))
+
+
+MEASUREMENT_LEAD = timedelta(days=30)  # a baseline taken at referral, before the first visit
 
 
 def _checked_instant(app: App, at: datetime | None) -> datetime:
@@ -222,13 +255,10 @@ def import_measurements(app: App, path: Path) -> int:
     """Import a CSV (episode,measure,value[,at][,appointment]); nothing is written when any
     row is wrong, and every wrong row is reported with its line number."""
     problems: list[str] = []
-    rows: list[tuple[int, dict[str, str | None]]] = read_csv(path)
+    rows = read_table(path, ("episode", "measure", "value", "at", "appointment"),
+                      ("episode", "measure", "value"))
     if not rows:
         return 0
-    missing = {"episode", "measure", "value"} - set(rows[0][1])
-    if missing:
-        raise InputError(str(path), "missing column(s) " + ", ".join(sorted(missing)),
-                         "the header is episode,measure,value,at,appointment")
     zone = app.config.clinic.timezone
     with transaction(app.engine) as session:
         for line, record in rows:

@@ -1,8 +1,13 @@
-"""Episode lifecycle use cases: finish and follow ``on_complete``, relapse, rolling boosters.
+"""Episode lifecycle use cases: every event goes through ``apply_event``.
 
-Transitions follow the one table in ``domain.episodes``; an invalid one is an
-``InvalidTransition`` naming both states. History is kept: a paused or finished episode
-stays, and the next episode points back to it (``previous_episode_id``).
+``apply_event`` locks the patient, reads their timeline, asks ``domain.timeline.decide``
+what the event does and applies the whole decision in ONE transaction: episodes change
+state (audited), their future visits are cancelled (one CANCEL email per episode) or carried
+to the next series, lane claims are released and taken, and the successor is enrolled. If
+any part fails — no slot for the successor, a lost race — nothing is written.
+
+History is kept: a held or finished episode stays, and the next one points back to it
+(``previous_episode_id``).
 """
 
 from __future__ import annotations
@@ -15,30 +20,162 @@ from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from carepath.adapters.db import transaction
-from carepath.adapters.tables import AppointmentRow, EpisodeRow
-from carepath.domain.episodes import OPEN_STATES, next_state
-from carepath.errors import InputError, NotFound
+from carepath.adapters.tables import AppointmentRow, EpisodeClaimRow, EpisodeRow
+from carepath.domain.planning import plan_episode
+from carepath.domain.timeline import (
+    OPEN,
+    RUNNING,
+    Cancel,
+    Complete,
+    Continue,
+    Decision,
+    Discharge,
+    Event,
+    Hold,
+    Relapse,
+    Resume,
+    ReviewDue,
+    StateChange,
+    Timeline,
+    decide,
+)
+from carepath.errors import CarepathError, NotFound, SlotTaken
 from carepath.services import App
-from carepath.services.scheduling import cancel_future, enroll
+from carepath.services.patients import from_row
+from carepath.services.scheduling import cancel_future, enroll_in
+from carepath.services.timeline_store import (
+    ClaimTaken,
+    claim,
+    load_timeline,
+    lock_patient,
+    pathway_rules,
+    release,
+)
 
 BOOSTER_HORIZON = timedelta(weeks=4)
+RACE_RETRIES = 3  # a lost race re-reads the timeline and decides again
 
 
 @dataclass
 class LifecycleResult:
-    episode_id: int
-    state: str
+    """What one event did, as the CLI and the flows print it."""
+
+    patient_id: str
+    changes: list[StateChange] = field(default_factory=list)
     next_episode_id: int | None = None
     cancelled_visits: list[int] = field(default_factory=list)
-    note: str = ""
+    carried_visits: list[int] = field(default_factory=list)
+    existing_episode_id: int | None = None
+    skipped: str = ""
+    booked_visits: list[int] = field(default_factory=list)
+
+    @property
+    def episode_id(self) -> int | None:
+        return self.changes[0].episode_id if self.changes else self.existing_episode_id
+
+    @property
+    def state(self) -> str:
+        return self.changes[0].after if self.changes else ""
 
     def __str__(self) -> str:
-        text = f"episode {self.episode_id} {self.state}"
+        if self.skipped:
+            return f"{self.patient_id}: nothing done ({self.skipped})"
+        parts = [f"episode {c.episode_id} {c.after}" for c in self.changes]
+        text = ", ".join(parts) or self.patient_id
         if self.cancelled_visits:
             text += f", {len(self.cancelled_visits)} future visit(s) cancelled"
+        if self.carried_visits:
+            text += f", {len(self.carried_visits)} future visit(s) carried over"
         if self.next_episode_id:
             text += f", next episode {self.next_episode_id}"
-        return text + (f" ({self.note})" if self.note else "")
+        return text
+
+
+def apply_event(app: App, patient_id: str, event: Event, *, start: date | None = None,
+                therapist_id: str | None = None, partial: bool = True) -> LifecycleResult:
+    """Decide and apply ``event`` for the patient in one transaction (retried on a lost race).
+
+    A successor episode books what fits (``partial``); an accepted proposal passes
+    ``partial=False`` so that nothing is enrolled unless every visit is booked."""
+    for attempt in range(RACE_RETRIES):
+        try:
+            with transaction(app.engine) as session:
+                timeline = load_timeline(session, app, patient_id)
+                return _apply(session, app, timeline, decide(timeline, event), start,
+                              therapist_id, partial)
+        except (SlotTaken, ClaimTaken):
+            if attempt == RACE_RETRIES - 1:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _apply(session: Session, app: App, timeline: Timeline, decision: Decision,
+           start: date | None, therapist_id: str | None, partial: bool) -> LifecycleResult:
+    result = LifecycleResult(timeline.patient_id, existing_episode_id=decision.existing_episode_id,
+                             skipped=decision.skipped)
+    carried: list[AppointmentRow] = []
+    lead = therapist_id
+    for change in decision.changes:
+        episode = _change_state(session, app, change)
+        lead = lead or episode.therapist_id
+        if change.cancel_visits:
+            result.cancelled_visits += cancel_future(
+                session, app, change.episode_id, after=app.clock.now(),
+                reason=f"{change.event}: {change.note}" if change.note else change.event)
+        if change.carry_visits:
+            carried += _future_visits(session, app, change.episode_id)
+        result.changes.append(change)
+    if decision.enrol is not None:
+        new = decision.enrol
+        first = new.start or _next_start(app, start or _week_after(app, carried))
+        patient = from_row(lock_patient(session, timeline.patient_id))
+        plan = plan_episode(app.config.pathway(new.pathway_id), first, patient.preferences)
+        enrolment = enroll_in(session, app, plan, timeline.patient_id, lead, partial,
+                              new.previous_episode_id, reason=new.reason)
+        result.next_episode_id = enrolment.episode_id
+        result.booked_visits = list(enrolment.appointment_ids)
+        result.carried_visits = _carry(session, app, carried, enrolment.episode_id)
+    return result
+
+
+def _change_state(session: Session, app: App, change: StateChange) -> EpisodeRow:
+    """One episode's move (read under the patient's lock, so ``before`` still holds)."""
+    episode = get_episode(session, change.episode_id)
+    assert episode.state == change.before, (episode.id, episode.state, change.before)
+    episode.state, episode.updated_at = change.after, app.clock.now()
+    if change.note:
+        episode.note = change.note[:500]
+    session.add(episode)
+    if change.before in RUNNING and change.after not in RUNNING:
+        release(session, app, change.episode_id)
+    elif change.after in RUNNING and change.before not in RUNNING:
+        claim(session, app, episode)
+    app.audit(session, f"episode.{change.event}", "episode", change.episode_id,
+              before=change.before, after=change.after, note=change.note)
+    return episode
+
+
+def _future_visits(session: Session, app: App, episode_id: int) -> list[AppointmentRow]:
+    return list(session.exec(select(AppointmentRow).where(
+        AppointmentRow.episode_id == episode_id, AppointmentRow.status == "booked",
+        col(AppointmentRow.start_utc) > app.clock.now())))
+
+
+def _carry(session: Session, app: App, visits: list[AppointmentRow], episode_id: int) -> list[int]:
+    """A continued series hands its future visits on: same UID and time, nothing to send."""
+    for visit in visits:
+        app.audit(session, "appointment.carry", "appointment", visit.id,
+                  before=visit.episode_id, after=episode_id)
+        visit.episode_id = episode_id
+        session.add(visit)
+    return [v.id for v in visits if v.id is not None]
+
+
+def _week_after(app: App, visits: list[AppointmentRow]) -> date | None:
+    if not visits:
+        return None
+    last = max(v.start_utc for v in visits).astimezone(_zone(app)).date()
+    return last + timedelta(days=7)
 
 
 def get_episode(session: Session, episode_id: int) -> EpisodeRow:
@@ -48,16 +185,9 @@ def get_episode(session: Session, episode_id: int) -> EpisodeRow:
     return episode
 
 
-def transition(session: Session, app: App, episode: EpisodeRow, event: str, note: str = "") -> None:
-    """Apply ``event`` to ``episode`` through the lifecycle table, audited."""
-    before = episode.state
-    episode.state = next_state(episode.id, episode.state, event)
-    episode.updated_at = app.clock.now()
-    if note:
-        episode.note = note[:500]
-    session.add(episode)
-    app.audit(session, f"episode.{event}", "episode", episode.id, before=before,
-              after=episode.state)
+def patient_of(app: App, episode_id: int) -> str:
+    with transaction(app.engine) as session:
+        return get_episode(session, episode_id).patient_id
 
 
 def _next_start(app: App, after: date | None = None) -> date:
@@ -69,77 +199,66 @@ def _zone(app: App) -> ZoneInfo:
     return ZoneInfo(app.config.clinic.timezone)
 
 
-def _enroll(app: App, patient_id: str, pathway_id: str, start: date, therapist_id: str | None,
-            previous_id: int) -> int:
-    """Start the next episode, pointing back to ``previous_id`` in the same transaction."""
-    enrolment = enroll(app, patient_id, pathway_id, start, therapist_id=therapist_id,
-                       partial=True, previous_episode_id=previous_id)
-    return int(enrolment.episode_id)
-
+# The events, one function each (the CLI, the flows and the demo call these) ----------------
 
 def complete_episode(app: App, episode_id: int, *, follow: str | None = None,
                      start: date | None = None, note: str = "") -> LifecycleResult:
-    """Finish an episode and start ``follow`` (default: its pathway's ``on_complete``)."""
-    with transaction(app.engine) as session:
-        episode = get_episode(session, episode_id)
-        transition(session, app, episode, "finish", note=note)
-        patient_id, pathway_id = episode.patient_id, episode.pathway_id
-        therapist = episode.therapist_id
-    follow = follow or app.config.pathway(pathway_id).transitions.on_complete
-    result = LifecycleResult(episode_id, "finished")
-    if follow:
-        result.next_episode_id = _enroll(app, patient_id, follow, _next_start(app, start),
-                                         therapist, episode_id)
-    return result
-
-
-def open_episode_of(session: Session, patient_id: str) -> EpisodeRow | None:
-    query = (select(EpisodeRow).where(EpisodeRow.patient_id == patient_id)
-             .where(col(EpisodeRow.state).in_(sorted(OPEN_STATES)))
-             .order_by(col(EpisodeRow.id).desc()))
-    return session.exec(query).first()
+    """Finish an episode (future visits cancelled) and start ``follow`` (default: its
+    pathway's ``on_complete``), all in one transaction."""
+    return apply_event(app, patient_of(app, episode_id),
+                       Complete(episode_id, follow, note or "completed"), start=start)
 
 
 def report_relapse(app: App, patient_id: str, *, on: date | None = None) -> LifecycleResult:
-    """Pause the patient's open episode, cancel its future visits, start ``on_relapse``."""
-    with transaction(app.engine) as session:
-        episode = open_episode_of(session, patient_id)
-        if episode is None:
-            raise InputError(f"patient {patient_id}", "has no open episode to pause",
-                             "enrol them directly: carepath enroll PATIENT post-relapse --start …")
-        assert episode.id is not None
-        transition(session, app, episode, "hold", note="relapse reported")
-        cancelled = cancel_future(session, app, episode.id, after=app.clock.now(),
-                                  reason="relapse: series paused")
-        follow = app.config.pathway(episode.pathway_id).transitions.on_relapse
-        previous, therapist = episode.id, episode.therapist_id
-    result = LifecycleResult(previous, "on_hold", cancelled_visits=list(cancelled))
-    if follow:
-        result.next_episode_id = _enroll(app, patient_id, follow, _next_start(app, on), therapist,
-                                         previous)
-    return result
+    """Hold every running episode whose pathway says so (future visits cancelled) and start
+    the post-relapse pathway, in one transaction."""
+    return apply_event(app, patient_id, Relapse(), start=on)
+
+
+def hold_episode(app: App, episode_id: int, note: str = "on hold") -> LifecycleResult:
+    return apply_event(app, patient_of(app, episode_id), Hold(episode_id, note))
+
+
+def resume_episode(app: App, episode_id: int) -> LifecycleResult:
+    return apply_event(app, patient_of(app, episode_id), Resume(episode_id))
+
+
+def cancel_episode(app: App, episode_id: int, note: str = "cancelled") -> LifecycleResult:
+    return apply_event(app, patient_of(app, episode_id), Cancel(episode_id, note))
+
+
+def discharge_patient(app: App, patient_id: str, note: str = "discharged") -> LifecycleResult:
+    return apply_event(app, patient_id, Discharge(note))
 
 
 def extend_boosters(app: App) -> str:
-    """Keep a rolling horizon: a booster series about to run out continues with a new one."""
-    now, zone = app.clock.now(), _zone(app)
+    """Keep a rolling horizon: a booster series about to run out continues with a new one,
+    which takes over the old series' remaining visits."""
+    now = app.clock.now()
     last_visit = (select(AppointmentRow.episode_id, func.max(AppointmentRow.start_utc))
                   .where(AppointmentRow.status == "booked")
                   .group_by(col(AppointmentRow.episode_id)).subquery())
     with transaction(app.engine) as session:
         rows = session.exec(
-            select(EpisodeRow.id, last_visit.c[1])
+            select(EpisodeRow.id, EpisodeRow.patient_id, last_visit.c[1])
             .join(last_visit, last_visit.c.episode_id == EpisodeRow.id, isouter=True)
             .where(EpisodeRow.state == "active")
             .where(EpisodeRow.pathway_id == "stable-boosters")).all()
-    ending = [(episode_id, last) for episode_id, last in rows
+    ending = [(episode_id, patient_id) for episode_id, patient_id, last in rows
               if last is None or last - now <= BOOSTER_HORIZON]
-    for episode_id, last in ending:
+    failed: list[str] = []
+    for episode_id, patient_id in ending:
         assert episode_id is not None
-        last_day = (last or now).astimezone(zone).date()
-        complete_episode(app, episode_id, follow="stable-boosters",
-                         start=last_day + timedelta(days=7), note="series continued")
-    return f"{len(ending)} booster series continued"
+        try:
+            apply_event(app, patient_id, Continue(episode_id))
+        except CarepathError as error:  # one patient's problem does not stop the sweep
+            failed.append(f"episode {episode_id}: {error}")
+    return f"{len(ending) - len(failed)} booster series continued" + _failures(failed)
+
+
+def _failures(failed: list[str]) -> str:
+    """The sweep's summary tail: how many could not be done, and the first reason."""
+    return f", {len(failed)} not possible now (first: {failed[0]})" if failed else ""
 
 
 def due_for_progression_review(session: Session, now_day: date, every_months: int) -> list[str]:
@@ -150,17 +269,79 @@ def due_for_progression_review(session: Session, now_day: date, every_months: in
     since = now_day - timedelta(days=30 * every_months)
     recent = set(session.exec(select(EpisodeRow.patient_id)
                               .where(EpisodeRow.pathway_id == "progression-review")
-                              .where((col(EpisodeRow.state).in_(sorted(OPEN_STATES)))
+                              .where((col(EpisodeRow.state).in_(sorted(OPEN)))
                                      | (col(EpisodeRow.start_date) >= since))))
     return sorted(stable - recent)
 
 
 def schedule_progression_reviews(app: App, *, every_months: int = 3) -> str:
+    """Enrol a progression review for each patient due one whose timeline allows it now."""
     today = app.clock.now().astimezone(_zone(app)).date()
     with transaction(app.engine) as session:
         due = due_for_progression_review(session, today, every_months)
-    enrolled = 0
+    enrolled = skipped = 0
+    failed: list[str] = []
     for patient_id in due:
-        enroll(app, patient_id, "progression-review", _next_start(app), partial=True)
-        enrolled += 1
-    return f"{enrolled} progression review(s) enrolled"
+        try:
+            result = apply_event(app, patient_id, ReviewDue("progression-review"))
+        except CarepathError as error:  # e.g. no slot at all: the others still get theirs
+            failed.append(f"{patient_id}: {error}")
+            continue
+        enrolled += result.next_episode_id is not None
+        skipped += bool(result.skipped)
+    text = f"{enrolled} progression review(s) enrolled"
+    text += f", {skipped} not allowed beside the patient's care" if skipped else ""
+    return text + _failures(failed)
+
+
+# Repair -------------------------------------------------------------------------------------
+
+def repair_timelines(app: App, *, dry_run: bool = False) -> list[str]:
+    """Settle timelines written before exclusivity was enforced: where running episodes share
+    a lane, the earliest keeps running and the others are cancelled (CANCELs sent); every
+    running episode then holds its claims. Returns one line per change."""
+    with transaction(app.engine) as session:
+        patients = sorted(set(session.exec(select(EpisodeRow.patient_id).where(
+            col(EpisodeRow.state).in_(sorted(RUNNING))))))
+    report: list[str] = []
+    for patient_id in patients:
+        with transaction(app.engine) as session:
+            timeline = load_timeline(session, app, patient_id)
+        keep: list[int] = []
+        for episode in sorted(timeline.running(), key=lambda e: (e.start_date, e.id)):
+            lanes = timeline.rule(episode.pathway_id).lanes
+            clash = next((k for k in keep if lanes & _lanes_of(timeline, k)), None)
+            if clash is None:
+                keep.append(episode.id)
+                continue
+            report.append(f"episode {episode.id} ({patient_id}, {episode.pathway_id}) cancelled: "
+                          f"runs beside episode {clash}")
+            if not dry_run:
+                apply_event(app, patient_id, Cancel(episode.id, f"duplicate of episode {clash}"))
+        if not dry_run:
+            report += _claim_missing(app, patient_id, keep)
+    return report
+
+
+def _lanes_of(timeline: Timeline, episode_id: int) -> frozenset[str]:
+    return timeline.rule(timeline.episode(episode_id).pathway_id).lanes
+
+
+def _claim_missing(app: App, patient_id: str, episode_ids: list[int]) -> list[str]:
+    lines = []
+    with transaction(app.engine) as session:
+        lock_patient(session, patient_id)
+        for episode_id in episode_ids:
+            held = set(session.exec(select(EpisodeClaimRow.lane).where(
+                EpisodeClaimRow.episode_id == episode_id,
+                col(EpisodeClaimRow.released_at).is_(None))))
+            episode = get_episode(session, episode_id)
+            rule = pathway_rules(app.config).get(episode.pathway_id)
+            missing = sorted((rule.lanes if rule else frozenset({episode.pathway_id})) - held)
+            if missing:
+                release(session, app, episode_id)
+                session.flush()
+                claim(session, app, episode)
+                lines.append(f"episode {episode_id} ({patient_id}) now holds: "
+                             + ", ".join(missing))
+    return lines

@@ -16,6 +16,7 @@ each under an idempotency key built from what changed, so the same change never 
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from collections.abc import Sequence
 from datetime import datetime, timedelta
@@ -24,7 +25,7 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from carepath.adapters.db import transaction
-from carepath.adapters.tables import AppointmentRow, OutboxRow
+from carepath.adapters.tables import AppointmentRow, MessageJobRow, OutboxRow
 from carepath.domain import letters
 from carepath.domain.invites import CalendarStyle, CalendarVisit
 from carepath.domain.letters import Draft
@@ -47,6 +48,7 @@ from carepath.services.events import (
 )
 from carepath.services.mailing import addressable, sender_of, templates
 from carepath.services.outbox import enqueue
+from carepath.services.web_links import links_of, patient_feed_url
 
 
 def _render(name: str, context: dict[str, Any]) -> Body:
@@ -55,7 +57,13 @@ def _render(name: str, context: dict[str, Any]) -> Body:
 
 @subscribe(AppointmentsBooked)
 def on_booked(session: Session, app: App, event: AppointmentsBooked) -> None:
-    visits = load_visits(session, app, event.appointment_ids)
+    if event.deferred:
+        session.add(MessageJobRow(kind="booked", created_at=app.clock.now(), facts=json.dumps(
+            {"appointment_ids": list(event.appointment_ids), "episode_id": event.episode_id,
+             "reason": event.reason})))
+        return
+    visits = [v for v in load_visits(session, app, event.appointment_ids)
+              if not v.cancelled]  # a deferred job's visit may be cancelled since
     if not visits:
         return
     style, enrolment = calendar_style(app), event.reason == "enrolment"
@@ -78,6 +86,23 @@ def on_booked(session: Session, app: App, event: AppointmentsBooked) -> None:
             _queue_schedule(session, app, shown, style, recipient, added=not enrolment)
 
 
+def compose_pending(app: App, *, limit: int | None = None) -> int:
+    """Turn the facts of deferred bookings into outbox rows, one job per transaction, in
+    the order they were booked; returns how many jobs were composed."""
+    done = 0
+    while limit is None or done < limit:
+        with transaction(app.engine) as session:
+            job = session.exec(select(MessageJobRow).order_by(col(MessageJobRow.id))).first()
+            if job is None:
+                break
+            facts = json.loads(job.facts)
+            on_booked(session, app, AppointmentsBooked(
+                tuple(facts["appointment_ids"]), facts["episode_id"], facts["reason"]))
+            session.delete(job)
+        done += 1
+    return done
+
+
 @subscribe(AppointmentChanged)
 def on_changed(session: Session, app: App, event: AppointmentChanged) -> None:
     (visit,) = load_visits(session, app, [event.appointment_id])
@@ -91,7 +116,9 @@ def on_changed(session: Session, app: App, event: AppointmentChanged) -> None:
     _audit_if_no_email(session, app, [visit], "change notice")
     for recipient, shown in _patient_recipients([visit]):
         _queue(session, app, letters.patient_changed(
-            shown[0], previous, style, recipient, _render, stamp=app.clock.now()), style)
+            shown[0], previous, style, recipient, _render, stamp=app.clock.now(),
+            links=links_of(app), feed_url=patient_feed_url(session, app, visit.patient.id)),
+            style)
 
 
 @subscribe(AppointmentCancelled)
@@ -113,7 +140,8 @@ def _cancelled(session: Session, app: App, visits: Sequence[CalendarVisit], reas
         _audit_if_no_email(session, app, group, "cancellation notice")
         for recipient, shown in _patient_recipients(group):
             _queue(session, app, letters.patient_cancelled(
-                shown, style, recipient, _render, stamp=app.clock.now()), style)
+                shown, style, recipient, _render, stamp=app.clock.now(),
+                feed_url=patient_feed_url(session, app, group[0].patient.id)), style)
 
 
 def queue_due_reminders(app: App, *, now: datetime) -> int:
@@ -137,8 +165,19 @@ def queue_due_reminders(app: App, *, now: datetime) -> int:
                         OutboxRow.idempotency_key == key)).first() is not None:
                     continue
                 queued += _queue(session, app, letters.patient_reminder(
-                    shown[0], style, recipient, _render, hours_before=hours), style)
+                    shown[0], style, recipient, _render, hours_before=hours,
+                    links=links_of(app),
+                    feed_url=patient_feed_url(session, app, visit.patient.id)), style)
     return queued
+
+
+def queue_therapist_update(session: Session, app: App, appointment_id: int, *,
+                           reason: str) -> None:
+    """Re-send one visit's invite to its therapist only (its SEQUENCE already raised by the
+    caller): the description changed — a hold on progression placed or cleared — not the
+    time, so the patient is not written to."""
+    (visit,) = load_visits(session, app, [appointment_id])
+    _queue_invite(session, app, visit, calendar_style(app), reason=reason)
 
 
 def _queue_invite(session: Session, app: App, visit: CalendarVisit, style: CalendarStyle,
@@ -161,7 +200,9 @@ def _queue_digest(session: Session, app: App, visits: Sequence[CalendarVisit],
 def _queue_schedule(session: Session, app: App, visits: Sequence[CalendarVisit],
                     style: CalendarStyle, recipient: Recipient, *, added: bool) -> None:
     _queue(session, app, letters.patient_schedule(
-        visits, style, recipient, _render, stamp=app.clock.now(), added=added), style)
+        visits, style, recipient, _render, stamp=app.clock.now(), added=added,
+        links=links_of(app), feed_url=patient_feed_url(session, app, visits[0].patient.id)),
+        style)
 
 
 def _queue(session: Session, app: App, draft: Draft, style: CalendarStyle) -> bool:

@@ -42,8 +42,8 @@ def on_escalation(session: Session, app: App, event: EscalationRaised) -> None:
     if patient is None:
         return
     evidence: dict[str, Any] = json.loads(row.evidence or "{}")
-    notice = _notice(row, evidence)
     style = calendar_style(app)
+    notice = _notice(app, row, evidence, style)
     visit = _reassessment(session, app, row)
     initials = _initials(patient.name)
     charts = _charts(session, app, row, evidence)
@@ -66,7 +66,7 @@ def on_escalation(session: Session, app: App, event: EscalationRaised) -> None:
     if evidence.get("notify_physician") and patient.physician_email:
         context = notices.escalation_context(
             notice, style, patient_label=f"{patient.name} (our id {patient.id})",
-            addressee="Doctor", reassessment=None)
+            addressee="Doctor", reassessment=visit)
         _queue(session, app, "escalation_physician", notice, style,
                addressable(session, app, patient.physician_email, "", kind="escalation"),
                context,
@@ -74,13 +74,22 @@ def on_escalation(session: Session, app: App, event: EscalationRaised) -> None:
                                           initials=initials))
 
 
-def _notice(row: EscalationRow, evidence: dict[str, Any]) -> EscalationNotice:
+def _notice(app: App, row: EscalationRow, evidence: dict[str, Any],
+            style: CalendarStyle) -> EscalationNotice:
     assert row.id is not None
-    proposed = row.proposed_pathway or ""
+    pathway = app.config.pathways.get(row.proposed_pathway or "")
+    proposed = str(evidence.get("proposed_pathway_name")
+                   or (pathway.name if pathway else row.proposed_pathway) or "")
+    to_do = [str(t) for t in evidence.get("to_do", [])]
+    if row.proposed_pathway:  # the real id, now that the row has one
+        to_do.append(f"to accept the proposal: carepath escalations preview {row.id}, then "
+                     f"carepath escalations accept {row.id}")
     return EscalationNotice(
         escalation_id=row.id, level=row.level, kind=row.kind, summary=row.summary,
         facts=tuple(str(f) for f in evidence.get("facts", [])),
-        actions=tuple(str(a) for a in evidence.get("actions", [])), proposed_pathway=proposed)
+        actions=tuple(str(a) for a in evidence.get("actions", [])), proposed_pathway=proposed,
+        to_do=tuple(to_do),
+        readings=notices.measure_lines(evidence.get("measures", []), style.zone))
 
 
 def _therapists_to_tell(evidence: dict[str, Any], row: EscalationRow) -> list[str]:

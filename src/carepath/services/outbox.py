@@ -63,6 +63,12 @@ class DispatchReport:
     errors: list[str] = field(default_factory=list)
 
 
+def compose_pending(app: App) -> None:
+    from carepath.services.notify import compose_pending as compose  # notify queues here
+
+    compose(app)
+
+
 def backoff(attempts: int) -> timedelta:
     """The wait after the ``attempts``-th try: 1, 2, 4, 8 … minutes, at most six hours."""
     wait: timedelta = FIRST_BACKOFF * 2 ** max(attempts - 1, 0)
@@ -94,9 +100,11 @@ def find(session: Session, idempotency_key: str) -> OutboxRow | None:
 def dispatch(app: App, transport: Transport, *, limit: int | None = None,
              partition: tuple[int, int] | None = None) -> DispatchReport:
     """Send every due pending message (at most ``limit``); retry later or park as dead.
+    Messages of deferred bookings (batch enrolment, import) are composed first.
 
     ``partition`` (index, count) sends only the messages whose id is ``index`` modulo
     ``count``: one share of a sweep fanned out over several workers."""
+    compose_pending(app)
     report = DispatchReport()
     while limit is None or report.sent + report.retrying + report.dead < limit:
         claimed = _claim_next(app, partition)
@@ -200,7 +208,9 @@ def retry_dead(app: App) -> int:
 
 
 def list_outbox(app: App, *, status: str | None = None, limit: int = 200) -> list[OutboxEntry]:
-    """The newest messages first, optionally only those with ``status``."""
+    """The newest messages first, optionally only those with ``status`` (messages of
+    deferred bookings are composed first, so the list shows everything queued)."""
+    compose_pending(app)
     with transaction(app.engine) as session:
         query = select(OutboxRow).order_by(col(OutboxRow.id).desc()).limit(limit)
         if status:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import csv
+import difflib
 import io
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -102,6 +104,41 @@ def _records(path: Path, reader: csv.DictReader[str]) -> list[tuple[int, dict[st
             record["__extra__"] = "x"
         rows.append((reader.line_num, dict(record)))
     return rows
+
+
+def read_table(path: Path, columns: Sequence[str],
+               required: Sequence[str]) -> list[tuple[int, dict[str, str | None]]]:
+    """``read_csv`` for an importer with a fixed set of columns: an unknown column (a typo
+    that would be ignored and its values replaced by defaults), a missing one, or a row with
+    more values than columns stops the import, each named with the nearest valid column."""
+    rows = read_csv(path)
+    header = _header(path)
+    problems = [f"line 1: {p}" for p in column_problems(header, columns, required)]
+    problems += [f"line {line}: more values than columns ({', '.join(columns)})"
+                 for line, record in rows if record.get("__extra__")]
+    if problems:
+        raise InputError(str(path), f"{len(problems)} problem(s), nothing imported:\n  "
+                         + "\n  ".join(problems[:20]) + ("\n  …" if len(problems) > 20 else ""),
+                         "fix the file: the first line names the columns")
+    return rows
+
+
+def column_problems(header: Sequence[str], columns: Sequence[str],
+                    required: Sequence[str]) -> list[str]:
+    problems = []
+    for column in header:
+        if column not in columns:
+            close = difflib.get_close_matches(column.strip().lower(), columns, n=1, cutoff=0.5)
+            hint = (f"did you mean {close[0]!r}?" if close
+                    else "the columns are " + ", ".join(columns))
+            problems.append(f"unknown column {column[:40]!r} — {hint}")
+    problems += [f"missing column {c!r}" for c in required if c not in header]
+    return problems
+
+
+def _header(path: Path) -> list[str]:
+    with path.open(encoding="utf-8-sig", newline="") as stream:  # read_csv checked it
+        return [column for column in next(csv.reader(stream), []) if column]
 
 
 def import_patients(app: App, path: Path, *, skip_invalid: bool = False) -> ImportResult:

@@ -1,4 +1,5 @@
-"""The one place goals call into scheduling: book a reassessment, enrol in a proposed pathway.
+"""The one place goals call into scheduling: book a reassessment (a proposed pathway is
+accepted through ``lifecycle.apply_event``).
 
 ``Booker`` is the seam: the review sweep takes one (tests may pass a small real one that
 writes an appointment row), and the default calls ``carepath.services.scheduling.book_visit``,
@@ -14,7 +15,6 @@ from typing import Protocol
 from sqlmodel import Session
 
 from carepath.adapters.tables import AppointmentRow
-from carepath.errors import InputError
 from carepath.services import App
 
 
@@ -34,16 +34,3 @@ def book_with_scheduling(session: Session, app: App, *, episode_id: int, visit_t
                                      not_before=not_before, not_after=not_after,
                                      therapist_id=therapist_id, reason="reassessment")
     return row
-
-
-def enrol_in(app: App, patient_id: str, pathway_id: str, start: date,
-             therapist_id: str | None) -> int:
-    """Enrol the patient in ``pathway_id`` from ``start``; the new episode's id."""
-    try:
-        from carepath.services.scheduling import enroll
-    except ImportError:
-        raise InputError(f"pathway {pathway_id}", "enrolment needs the scheduling engine",
-                         "install a carepath with scheduling") from None
-    enrolment = enroll(app, patient_id, pathway_id, start, therapist_id=therapist_id,
-                       partial=True)  # book what fits; the rest is wait-listed, and says so
-    return int(enrolment.episode_id)

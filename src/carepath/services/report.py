@@ -8,7 +8,6 @@ value from the database is escaped by Jinja2's autoescape; the charts escape the
 from __future__ import annotations
 
 import json
-import os
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -19,7 +18,7 @@ from markupsafe import Markup
 from sqlmodel import Session, col, select
 
 from carepath.adapters.db import transaction
-from carepath.adapters.mail import write_private
+from carepath.adapters.output_file import write_output_file
 from carepath.adapters.tables import (
     AppointmentRow,
     EscalationRow,
@@ -93,16 +92,12 @@ def render_episode_report(app: App, episode_id: int) -> str:
     return env.from_string(TEMPLATE).render(**context)
 
 
-def write_episode_report(app: App, episode_id: int, output: Path) -> Path:
-    """Write the report to ``output`` (owner-only: it holds patient data)."""
+def write_episode_report(app: App, episode_id: int, output: Path, *,
+                         force: bool = False) -> Path:
+    """Write the report to ``output``: owner-only (it holds patient data), atomic, never
+    through a symbolic link (see ``adapters.output_file``)."""
     html = render_episode_report(app, episode_id)
-    folder = output.resolve().parent
-    folder.mkdir(parents=True, exist_ok=True)
-    if folder.is_relative_to(app.settings.home.resolve()):  # patient data: owner only
-        os.chmod(folder, 0o700)
-    # atomic and 0600 even when the file existed with wider permissions (O_TRUNC kept them)
-    write_private(output.resolve(), html.encode("utf-8"))
-    return output
+    return write_output_file(output, html.encode("utf-8"), force=force)
 
 
 def _local(moment: datetime, zone: ZoneInfo) -> str:

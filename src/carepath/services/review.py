@@ -13,7 +13,7 @@ import time as timer
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, TypeVar
 
 from sqlalchemy import Select, update
@@ -233,8 +233,15 @@ def _facts(app: App, episode: Any, goals: list[Any], readings: list[Any], recove
         escalations=tuple(KnownEscalation(k, lv, kd, st, at, rs, rst, aid)
                           for k, lv, kd, st, at, rs, rst, aid in known),
         planned_days=tuple(start + timedelta(days=d) for d in planned.get(pathway_id, ())),
-        has_physician=bool(physician))
+        has_physician=bool(physician), planned_end=planned_end(start, planned.get(pathway_id)))
     return Loaded(facts, {g[1]: (g[0], g[7]) for g in goals})
+
+
+def planned_end(start: date, offsets: tuple[int, ...] | None) -> datetime | None:
+    """The end of the last planned visit's day: when a trend must have reached its target."""
+    if not offsets:
+        return None
+    return datetime.combine(start + timedelta(days=max(offsets) + 1), time(0), UTC)
 
 
 def _goal(row: Any) -> Goal:

@@ -25,19 +25,24 @@ from carepath.domain.planning import EpisodePlan, plan_episode
 from carepath.domain.schedule_types import Busy, EpisodeSchedule, Placement, Slot, Unplaced
 from carepath.domain.scheduling import free_slots, place_visit, schedule_episode
 from carepath.domain.single import requirement_for
-from carepath.domain.timeutil import local_datetime
+from carepath.domain.timeline import Enrol, decide
+from carepath.domain.timeutil import horizon_problem, local_datetime
 from carepath.errors import InputError, NoSlotAvailable, NotFound, SlotTaken
 from carepath.services import App
 from carepath.services.booking_store import (
+    NewBooking,
     clinic_with_leave,
     clinic_zone,
     episode_appointments,
     flush_or_taken,
+    guard_placements,
+    insert_placements,
     load_busy,
     save_placement,
 )
 from carepath.services.events import AppointmentsBooked, publish
 from carepath.services.patients import from_row, get_patient
+from carepath.services.timeline_store import ClaimTaken, claim, load_timeline
 
 RACE_RETRIES = 3  # an enrolment that lost a race re-reads busy times and tries again
 
@@ -51,6 +56,7 @@ class Enrolment:
     pathway_id: str
     schedule: EpisodeSchedule
     appointment_ids: list[int] = field(default_factory=list)
+    existing: bool = False  # the same request was made before: this is that episode
 
     @property
     def waitlisted(self) -> tuple[Unplaced, ...]:
@@ -62,8 +68,11 @@ def enroll(app: App, patient_id: str, pathway_id: str, start: date, *,
            previous_episode_id: int | None = None) -> Enrolment:
     """Book every visit of ``pathway_id`` for the patient from ``start``, in one transaction.
 
-    Raises ``NotFound`` (patient, pathway, therapist), ``InputError`` (start in the past or
-    on a closure) and ``NoSlotAvailable`` when not everything fits and ``partial`` is off.
+    Idempotent: the same request again (same patient, pathway and start, episode still
+    running) returns that episode with ``existing`` set and books nothing. Raises
+    ``NotFound`` (patient, pathway, therapist), ``InputError`` (start in the past or on a
+    closure), ``TimelineConflict`` (an episode in the same lane is running) and
+    ``NoSlotAvailable`` when not everything fits and ``partial`` is off.
     """
     pathway = app.config.pathway(pathway_id)
     if therapist_id:
@@ -71,14 +80,52 @@ def enroll(app: App, patient_id: str, pathway_id: str, start: date, *,
     patient = get_patient(app, patient_id)
     check_start(app, start)
     plan = plan_episode(pathway, start, patient.preferences)
+    check_horizon(plan)
     for attempt in range(RACE_RETRIES):
         try:
-            return _enroll_once(app, plan, patient_id, therapist_id, partial,
-                                previous_episode_id)
-        except SlotTaken:
+            with transaction(app.engine) as session:
+                decision = decide(load_timeline(session, app, patient_id),
+                                  Enrol(pathway_id, start))
+                if decision.existing_episode_id is not None:
+                    return existing_enrolment(session, plan, patient_id,
+                                              decision.existing_episode_id)
+                return enroll_in(session, app, plan, patient_id, therapist_id, partial,
+                                 previous_episode_id)
+        except (SlotTaken, ClaimTaken):
             if attempt == RACE_RETRIES - 1:
                 raise
     raise AssertionError("unreachable")
+
+
+def existing_enrolment(session: Session, plan: EpisodePlan, patient_id: str,
+                       episode_id: int) -> Enrolment:
+    """The answer to a repeated request: the running episode, nothing booked."""
+    ids = [a.id for a in episode_appointments(session, episode_id) if a.id is not None]
+    return Enrolment(episode_id, patient_id, plan.pathway_id,
+                     EpisodeSchedule(plan, placements=()), ids, existing=True)
+
+
+def schedule_for(app: App, patient_id: str, pathway_id: str, start: date,
+                 therapist_id: str | None) -> EpisodeSchedule:
+    """What ``enroll`` would book, booking nothing (all or nothing: ``NoSlotAvailable``
+    names what does not fit)."""
+    pathway = app.config.pathway(pathway_id)
+    patient = get_patient(app, patient_id)
+    check_start(app, start)
+    plan = plan_episode(pathway, start, patient.preferences)
+    with transaction(app.engine) as session:
+        clinic = clinic_with_leave(session, app)
+        first = not_before(app, plan.start)
+        busy = load_busy(session, first - timedelta(days=1),
+                         first + timedelta(weeks=max(plan.max_weeks, plan.weeks) + 1),
+                         patients=[patient_id])
+        schedule = schedule_episode(plan, clinic, busy, zone=clinic_zone(app),
+                                    not_before=first, patient_id=patient_id,
+                                    therapist_id=therapist_id)
+        session.rollback()
+    if not schedule.booked:
+        raise no_slot_error(schedule)
+    return schedule
 
 
 def check_start(app: App, start: date) -> None:
@@ -92,6 +139,15 @@ def check_start(app: App, start: date) -> None:
         raise InputError(f"start {start}", f"the clinic is {reason}", "start on an open day")
 
 
+def check_horizon(plan: EpisodePlan) -> None:
+    """The whole episode, stretched to its longest, must end within the holiday data."""
+    last = plan.start + timedelta(weeks=max(plan.weeks, plan.max_weeks))
+    problem = horizon_problem(plan.start) or horizon_problem(last)
+    if problem:
+        raise InputError(f"start {plan.start}", f"the episode would run to {last}, which "
+                         f"{problem}", "start earlier")
+
+
 def not_before(app: App, start: date) -> datetime:
     """The earliest instant to book: the start day's midnight, or now if later."""
     zone = clinic_zone(app)
@@ -99,26 +155,28 @@ def not_before(app: App, start: date) -> datetime:
     return max(midnight, app.clock.now())
 
 
-def _enroll_once(app: App, plan: EpisodePlan, patient_id: str, therapist_id: str | None,
-                 partial: bool, previous_episode_id: int | None) -> Enrolment:
+def enroll_in(session: Session, app: App, plan: EpisodePlan, patient_id: str,
+              therapist_id: str | None, partial: bool, previous_episode_id: int | None, *,
+              reason: str = "enrolment") -> Enrolment:
+    """Schedule and save one episode in the caller's transaction (timeline already checked)."""
     zone = clinic_zone(app)
-    with transaction(app.engine) as session:
-        clinic = clinic_with_leave(session, app)
-        first = not_before(app, plan.start)
-        busy = load_busy(session, first - timedelta(days=1),
-                         first + timedelta(weeks=max(plan.max_weeks, plan.weeks) + 1),
-                         patients=[patient_id])
-        schedule = schedule_episode(plan, clinic, busy, zone=zone, not_before=first,
-                                    patient_id=patient_id, therapist_id=therapist_id,
-                                    partial=partial)
-        if not schedule.booked:
-            raise no_slot_error(schedule)
-        return save_enrolment(session, app, schedule, patient_id, reason="enrolment",
-                              previous_episode_id=previous_episode_id)
+    clinic = clinic_with_leave(session, app)
+    first = not_before(app, plan.start)
+    busy = load_busy(session, first - timedelta(days=1),
+                     first + timedelta(weeks=max(plan.max_weeks, plan.weeks) + 1),
+                     patients=[patient_id])
+    schedule = schedule_episode(plan, clinic, busy, zone=zone, not_before=first,
+                                patient_id=patient_id, therapist_id=therapist_id,
+                                partial=partial)
+    if not schedule.booked:
+        raise no_slot_error(schedule)
+    return save_enrolment(session, app, schedule, patient_id, reason=reason,
+                          previous_episode_id=previous_episode_id)
 
 
 def save_enrolment(session: Session, app: App, schedule: EpisodeSchedule, patient_id: str, *,
-                   reason: str, previous_episode_id: int | None = None) -> Enrolment:
+                   reason: str, previous_episode_id: int | None = None,
+                   deferred: bool = False) -> Enrolment:
     """Episode (planned → active), appointment and resource rows, audit and event."""
     plan, now = schedule.plan, app.clock.now()
     lead = Counter(p.therapist_id for p in schedule.placements).most_common(1)
@@ -127,21 +185,20 @@ def save_enrolment(session: Session, app: App, schedule: EpisodeSchedule, patien
                          start_date=plan.start, therapist_id=lead[0][0] if lead else None,
                          note=waitlist_note(schedule), previous_episode_id=previous_episode_id,
                          created_at=now, updated_at=now)
+    guard_placements(session, app, schedule.placements,
+                     f"{patient_id}'s {plan.pathway_id} episode")
     session.add(episode)
     session.flush()
     assert episode.id is not None
     episode.state = next_state(episode.id, episode.state, "activate")
-    ids = []
+    claim(session, app, episode)
     with flush_or_taken(session, f"a visit of {patient_id}'s {plan.pathway_id} episode"):
-        for placement in schedule.placements:
-            row = save_placement(session, app, placement, patient_id=patient_id,
-                                 episode_id=episode.id)
-            assert row.id is not None
-            ids.append(row.id)
+        ids = insert_placements(session, app, [NewBooking(p, patient_id, episode.id)
+                                               for p in schedule.placements])
     app.audit(session, "episode.enrol", "episode", episode.id, patient=patient_id,
               pathway=plan.pathway_id, booked=len(ids), stretched_from=schedule.stretched_from,
               waitlisted=[f"{u.requirement.label}: {u.constraint}" for u in schedule.unplaced])
-    publish(session, app, AppointmentsBooked(tuple(ids), episode.id, reason))
+    publish(session, app, AppointmentsBooked(tuple(ids), episode.id, reason, deferred))
     return Enrolment(episode.id, patient_id, plan.pathway_id, schedule, ids)
 
 
@@ -207,6 +264,7 @@ def book_visit(session: Session, app: App, *, episode_id: int, visit_type: str,
 
 def _save_one(session: Session, app: App, placed: Placement, episode: EpisodeRow,
               reason: str) -> AppointmentRow:
+    guard_placements(session, app, [placed], placed.requirement.label)
     with flush_or_taken(session, placed.requirement.label):
         row = save_placement(session, app, placed, patient_id=episode.patient_id,
                              episode_id=episode.id)

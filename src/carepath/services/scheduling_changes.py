@@ -21,15 +21,17 @@ from carepath.domain.planning import VisitRequirement
 from carepath.domain.schedule_types import Busy, Placement, Unplaced
 from carepath.domain.scheduling import check_slot, place_visit
 from carepath.domain.timeutil import local_datetime, week_start
-from carepath.errors import InputError, NotFound, SlotTaken
+from carepath.errors import InputError, NotFound, RaceLost, SlotTaken
 from carepath.services import App
 from carepath.services.booking_store import (
     clinic_with_leave,
     clinic_zone,
     episode_appointments,
     flush_or_taken,
+    guard_placements,
     hold_units,
     load_busy,
+    lock_therapists,
     release_units,
 )
 from carepath.services.events import (
@@ -180,6 +182,7 @@ def move(session: Session, app: App, row: AppointmentRow, placed: Placement, *, 
          what: str) -> None:
     """Give ``row`` the placement's time, therapist and units; SEQUENCE + 1; publish."""
     assert row.id is not None
+    guard_placements(session, app, [placed], what)
     previous_start, previous_therapist = row.start_utc, row.therapist_id
     release_units(session, row.id)
     row.start_utc, row.end_utc = placed.start, placed.end
@@ -255,9 +258,26 @@ def therapist_leave(app: App, therapist_id: str, start: date, end: date,
     therapist = app.config.therapist(therapist_id)
     if end < start:
         raise InputError(f"leave {start} – {end}", "ends before it starts", "swap the dates")
+    for attempt in range(RACE_RETRIES):
+        try:
+            return _leave_once(app, therapist.id, start, end, reason)
+        except SlotTaken as error:  # a booking took a slot a visit was being moved to
+            if attempt == RACE_RETRIES - 1:
+                raise RaceLost(
+                    f"leave for {therapist.id} {start} – {end} not recorded: while its visits "
+                    f"were being moved, {error.what} was just taken by another booking "
+                    f"{RACE_RETRIES} times; nothing changed — run the command again") from None
+    raise AssertionError("unreachable")
+
+
+def _leave_once(app: App, therapist_id: str, start: date, end: date,
+                reason: str) -> list[Change]:
     zone = clinic_zone(app)
     with transaction(app.engine) as session:
-        session.add(TherapistLeaveRow(therapist_id=therapist.id, first_day=start, last_day=end,
+        # before anything is read: a booking for this therapist either committed already
+        # (and is moved below) or waits for this leave and then books around it
+        lock_therapists(session, [therapist_id])
+        session.add(TherapistLeaveRow(therapist_id=therapist_id, first_day=start, last_day=end,
                                       reason=reason[:200], created_at=app.clock.now()))
         session.flush()
         clinic = clinic_with_leave(session, app)

@@ -17,7 +17,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -27,21 +27,29 @@ from sqlmodel import Session, col, select
 from carepath.adapters.db import transaction
 from carepath.adapters.tables import AppointmentRow, PatientRow, ResourceBookingRow
 from carepath.domain.planning import plan_episode
-from carepath.domain.schedule_types import EpisodeRequest, Unplaced
+from carepath.domain.schedule_types import EpisodeRequest, EpisodeSchedule, Unplaced
 from carepath.domain.scheduling import check_slot, schedule_batch
 from carepath.domain.single import requirement_for
-from carepath.errors import CarepathError, InputError
+from carepath.domain.text import spreadsheet_cell
+from carepath.domain.timeline import Enrol, EpisodeView, TimelineConflict, decide
+from carepath.domain.timeutil import horizon_problem
+from carepath.errors import CarepathError, InputError, SlotTaken
 from carepath.services import App
 from carepath.services.booking_store import (
+    NewBooking,
     clinic_with_leave,
     clinic_zone,
     flush_or_taken,
+    guard_placements,
+    insert_placements,
     load_busy,
-    save_placement,
 )
 from carepath.services.events import AppointmentsBooked, publish
 from carepath.services.local_time import parse_local
-from carepath.services.patients import from_row, read_csv
+from carepath.services.patients import from_row, read_table
+from carepath.services.timeline_store import load_timeline
+
+BATCH_RETRIES = 3  # a batch that lost a race schedules again on fresh data
 
 
 @dataclass
@@ -50,13 +58,37 @@ class BatchResult:
 
     booked: dict[int, int] = field(default_factory=dict)  # line → episode id
     failed: dict[int, str] = field(default_factory=dict)  # line → the reason
+    # The same request again books nothing: line → the running episode it asked for
+    # (enrolled before), or line → the earlier line of this batch that asks the same.
+    existing: dict[int, int] = field(default_factory=dict)
+    repeated: dict[int, int] = field(default_factory=dict)
     visits: int = 0
     waitlisted: int = 0
+    waitlist: list[dict[str, Any]] = field(default_factory=list)  # one row per visit
 
 
-def _rows(path: Path, required: tuple[str, ...]) -> list[tuple[int, dict[str, str]]]:
+def waitlist_rows(line: int, patient_id: str, episode_id: int | None,
+                  schedule: EpisodeSchedule) -> list[dict[str, Any]]:
+    """The visits of one batch line that were not booked, each with its binding constraint
+    and the nearest real alternative: what a scheduler works through by hand."""
+    return [{"line": line, "patient": patient_id, "pathway": schedule.plan.pathway_id,
+             "episode": episode_id, "visit": u.requirement.seq, "name": u.requirement.name,
+             "week": u.requirement.week,
+             "window": f"{u.requirement.earliest}..{u.requirement.latest}",
+             "reason": u.constraint,
+             "nearest": u.alternatives[0] if u.alternatives else ""}
+            for u in schedule.unplaced]
+
+
+BATCH_COLUMNS = ("patient_id", "pathway_id", "start", "therapist_id")
+IMPORT_COLUMNS = ("patient_id", "therapist_id", "visit_type", "start", "minutes")
+LONGEST_MINUTES = 480  # a visit of eight hours; the busy-time reads assume none is longer
+
+
+def _rows(path: Path, columns: tuple[str, ...],
+          required: tuple[str, ...]) -> list[tuple[int, dict[str, str]]]:
     rows = []
-    for line, record in read_csv(path):
+    for line, record in read_table(path, columns, required):
         missing = [c for c in required if not (record.get(c) or "").strip()]
         if missing:
             raise InputError(f"{path.name} line {line}", f"missing {', '.join(missing)}",
@@ -67,11 +99,11 @@ def _rows(path: Path, required: tuple[str, ...]) -> list[tuple[int, dict[str, st
 
 def enroll_batch(app: App, path: Path, *, partial: bool = False) -> BatchResult:
     """Enrol every row of ``path`` with a view across all of them (see module docstring)."""
-    from carepath.services.scheduling import check_start, no_slot_error, not_before, save_enrolment
+    from carepath.services.scheduling import check_start
 
     requests, problems = [], []
     with transaction(app.engine) as session:
-        for line, row in _rows(path, ("patient_id", "pathway_id", "start")):
+        for line, row in _rows(path, BATCH_COLUMNS, ("patient_id", "pathway_id", "start")):
             try:
                 requests.append(_request(app, session, line, row, check_start))
             except CarepathError as error:
@@ -79,8 +111,21 @@ def enroll_batch(app: App, path: Path, *, partial: bool = False) -> BatchResult:
     if problems:
         raise InputError(str(path), f"{len(problems)} problem(s), nothing booked:\n  "
                          + "\n  ".join(problems), "fix the rows and run again")
+    for attempt in range(BATCH_RETRIES):
+        try:
+            return _book_batch(app, requests, partial)
+        except SlotTaken:  # a concurrent booking or leave won: schedule again on fresh data
+            if attempt == BATCH_RETRIES - 1:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _book_batch(app: App, requests: list[EpisodeRequest], partial: bool) -> BatchResult:
+    from carepath.services.scheduling import no_slot_error, not_before, save_enrolment
+
     result = BatchResult()
     with transaction(app.engine) as session:
+        requests = _new_requests(session, app, requests, result)
         first = min((not_before(app, r.plan.start) for r in requests), default=app.clock.now())
         weeks = max((r.plan.max_weeks for r in requests), default=0)
         last = max((r.plan.start for r in requests), default=first.date())
@@ -89,17 +134,54 @@ def enroll_batch(app: App, path: Path, *, partial: bool = False) -> BatchResult:
                          patients={r.patient_id for r in requests})
         schedules = schedule_batch(requests, clinic_with_leave(session, app), busy,
                                    zone=clinic_zone(app), not_before=first, partial=partial)
+        # every therapist of the batch locked at once, in order, before any row is written
+        guard_placements(session, app, [p for s in schedules for p in s.placements],
+                         "the batch")
         for request, schedule in zip(requests, schedules, strict=True):
             line = int(request.key)
             if not schedule.booked:
                 result.failed[line] = str(no_slot_error(schedule))
+                result.waitlist += waitlist_rows(line, request.patient_id, None, schedule)
                 continue
             enrolment = save_enrolment(session, app, schedule, request.patient_id,
-                                       reason="enrolment")
+                                       reason="enrolment", deferred=True)
             result.booked[line] = enrolment.episode_id
             result.visits += len(enrolment.appointment_ids)
             result.waitlisted += len(schedule.unplaced)
+            result.waitlist += waitlist_rows(line, request.patient_id, enrolment.episode_id,
+                                             schedule)
     return result
+
+
+def _new_requests(session: Session, app: App, requests: list[EpisodeRequest],
+                  result: BatchResult) -> list[EpisodeRequest]:
+    """The rows that ask for something new: each checked against the patient's timeline (and
+    the rows above it), a repeat of a running episode or of an earlier row noted, not booked.
+    Patients are locked in id order, so two batches never wait on each other in a circle."""
+    timelines = {pid: load_timeline(session, app, pid)
+                 for pid in sorted({r.patient_id for r in requests})}
+    seen: dict[tuple[str, str, date], int] = {}
+    kept = []
+    for request in requests:
+        line, plan = int(request.key), request.plan
+        key = (request.patient_id, plan.pathway_id, plan.start)
+        if key in seen:
+            result.repeated[line] = seen[key]
+            continue
+        timeline = timelines[request.patient_id]
+        try:
+            decision = decide(timeline, Enrol(plan.pathway_id, plan.start))
+        except TimelineConflict as error:
+            result.failed[line] = str(error)
+            continue
+        if decision.existing_episode_id is not None:
+            result.existing[line] = decision.existing_episode_id
+            continue
+        seen[key] = line
+        kept.append(request)
+        pending = EpisodeView(-line, plan.pathway_id, "planned", plan.start, f"line {line}")
+        timelines[request.patient_id] = replace(timeline, episodes=(*timeline.episodes, pending))
+    return kept
 
 
 def _request(app: App, session: Session, line: int, row: dict[str, str],
@@ -118,6 +200,9 @@ def _request(app: App, session: Session, line: int, row: dict[str, str],
         raise InputError(f"start {row['start']!r}", "not a date", "write 2027-03-01") from None
     check_start(app, start)
     plan = plan_episode(pathway, start, from_row(patient).preferences)
+    from carepath.services.scheduling import check_horizon
+
+    check_horizon(plan)
     return EpisodeRequest(str(line), patient.id, plan, therapist)
 
 
@@ -132,7 +217,7 @@ def import_appointments(app: App, path: Path, *, skip_conflicts: bool = False) -
     result, zone = ImportResult(), clinic_zone(app)
     with transaction(app.engine) as session:
         clinic = clinic_with_leave(session, app)
-        rows = _rows(path, ("patient_id", "therapist_id", "visit_type", "start"))
+        rows = _rows(path, IMPORT_COLUMNS, ("patient_id", "therapist_id", "visit_type", "start"))
         starts: dict[int, datetime] = {}
         for line, row in rows:
             try:
@@ -142,12 +227,13 @@ def import_appointments(app: App, path: Path, *, skip_conflicts: bool = False) -
         span = sorted(starts.values()) or [app.clock.now()]
         busy = load_busy(session, span[0] - timedelta(days=1), span[-1] + timedelta(days=1),
                          patients={row["patient_id"] for _, row in rows})
+        known = _known_patients(session, {row["patient_id"] for _, row in rows})
         placements = []
         for line, row in rows:
             if line not in starts:
                 continue
             try:
-                placements.append((line, row, _check_row(app, session, row, starts[line],
+                placements.append((line, row, _check_row(app, known, row, starts[line],
                                                          clinic, busy)))
             except CarepathError as error:
                 result.conflicts.append(f"line {line}: {error}")
@@ -155,25 +241,35 @@ def import_appointments(app: App, path: Path, *, skip_conflicts: bool = False) -
             raise InputError(str(path), f"{len(result.conflicts)} conflict(s), nothing imported:"
                              "\n  " + "\n  ".join(result.conflicts),
                              "fix the rows, or pass --skip-conflicts")
+        guard_placements(session, app, [placed for _l, _r, placed in placements],
+                         f"an appointment of {path.name}")
         with flush_or_taken(session, f"an appointment of {path.name}"):
-            for _line, row, placed in placements:
-                saved = save_placement(session, app, placed, patient_id=row["patient_id"],
-                                       episode_id=None, seq=0, fixed=True)
-                assert saved.id is not None
-                result.imported.append(saved.id)
+            result.imported = insert_placements(session, app, [
+                NewBooking(placed, row["patient_id"], None, seq=0, fixed=True)
+                for _line, row, placed in placements])
         app.audit(session, "appointment.import", "appointment", path.name,
                   imported=len(result.imported), conflicts=len(result.conflicts))
         if result.imported:
-            publish(session, app, AppointmentsBooked(tuple(result.imported), None, "imported"))
+            publish(session, app, AppointmentsBooked(tuple(result.imported), None, "imported",
+                                                     deferred=True))
     return result
 
 
-def _check_row(app: App, session: Session, row: dict[str, str], start: datetime,
+def _known_patients(session: Session, ids: set[str]) -> set[str]:
+    """Which of ``ids`` are patients: one query per thousand, not one per row."""
+    ordered, known = sorted(ids), set()
+    for chunk in range(0, len(ordered), 1000):
+        known |= set(session.exec(select(PatientRow.id).where(
+            col(PatientRow.id).in_(ordered[chunk:chunk + 1000]))))
+    return known
+
+
+def _check_row(app: App, known: set[str], row: dict[str, str], start: datetime,
                clinic: Any, busy: Any) -> Any:
     from carepath.services.scheduling_changes import refusal
 
     app.config.therapist(row["therapist_id"])
-    if session.get(PatientRow, row["patient_id"]) is None:
+    if row["patient_id"] not in known:
         raise InputError(f"patient {row['patient_id']!r}", "unknown", "import patients first")
     visit = next((p.visit_types[row["visit_type"]] for p in app.config.pathways.values()
                   if row["visit_type"] in p.visit_types), None)
@@ -181,15 +277,27 @@ def _check_row(app: App, session: Session, row: dict[str, str], start: datetime,
         raise InputError(f"visit type {row['visit_type']!r}", "not in any pathway",
                          "use a visit type id from config/pathways")
     if row.get("minutes"):
-        visit = visit.model_copy(update={"duration_minutes": int(row["minutes"])})
+        visit = visit.model_copy(update={"duration_minutes": _minutes(row["minutes"])})
     day = start.astimezone(clinic_zone(app)).date()
+    problem = horizon_problem(day)
+    if problem:
+        raise InputError(f"start {row['start']}", problem, "give an earlier date")
     req = requirement_for(visit, row["visit_type"], day, day)
     placed = check_slot(req, clinic, busy, zone=clinic_zone(app), start=start,
-                        therapist_id=row["therapist_id"], patient_id=row["patient_id"])
+                        therapist_id=row["therapist_id"], patient_id=row["patient_id"],
+                        patient_rest=False)
     if isinstance(placed, Unplaced):
         raise refusal(f"{row['visit_type']} at {row['start']} with {row['therapist_id']}",
                       placed)
     return placed
+
+
+def _minutes(text: str) -> int:
+    """A visit's length: a whole number of minutes, 1 to eight hours."""
+    if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= LONGEST_MINUTES:
+        raise InputError(f"minutes {text[:20]!r}", f"not a whole number from 1 to "
+                         f"{LONGEST_MINUTES}", "write the visit's length, e.g. 45")
+    return int(text)
 
 
 EXPORT_FIELDS = ("id", "uid", "episode_id", "patient_id", "therapist_id", "visit_type",
@@ -248,5 +356,6 @@ def export_appointments(app: App, fmt: str = "json", **filters: Any) -> str:
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=EXPORT_FIELDS, lineterminator="\n")
     writer.writeheader()
-    writer.writerows(records)
+    writer.writerows({key: spreadsheet_cell(value) for key, value in record.items()}
+                     for record in records)
     return out.getvalue()

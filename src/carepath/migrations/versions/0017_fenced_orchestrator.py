@@ -2,7 +2,7 @@
 patient_ref: numbers that stand for patients in Prefect parameters
 
 Revision ID: 0017
-Revises: 0012
+Revises: 0016
 """
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import sqlmodel
 from alembic import op
 
 revision: str = "0017"
-down_revision: str | None = "0012"
+down_revision: str | None = "0016"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,0 +1,114 @@
+"""From the shell: the two-hour rule's hold shows on visits and calendars until cleared;
+a progression review records devices, orthotics and the caregiver's role; GAS −1 is typed
+without `--`; accept fails loudly when it cannot book."""
+
+from __future__ import annotations
+
+import email
+import json
+from datetime import timedelta
+from email import policy
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from carepath.adapters.clock import SystemClock
+from carepath.cli import app
+
+runner = CliRunner()
+WIDE = {"COLUMNS": "240"}
+
+
+@pytest.fixture
+def shell(tmp_path: Path, config_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("CAREPATH_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("CAREPATH_CONFIG_DIR", str(config_dir))
+    assert invoke("patients", "import", str(config_dir / "demo-patients.csv")).exit_code == 0
+    return tmp_path
+
+
+def invoke(*args: str) -> Any:
+    return runner.invoke(app, list(args), env=WIDE)
+
+
+def ok(*args: str) -> str:
+    result = invoke(*args)
+    assert result.exit_code == 0, result.output
+    return str(result.output)
+
+
+def _calendar_text(outbox_id: int) -> str:
+    """The text/calendar part of a queued message, unfolded."""
+    from carepath.cli.common import open_app
+    from carepath.services.outbox import show
+
+    message = email.message_from_string(show(open_app(), outbox_id).body,
+                                        policy=policy.default)
+    parts = [p for p in message.walk() if p.get_content_type() == "text/calendar"]
+    return "".join(str(p.get_content()) for p in parts).replace("\r\n ", "")
+
+
+def _invites() -> list[dict[str, Any]]:
+    entries = json.loads(ok("outbox", "list", "--format", "json"))
+    return [e for e in entries if e["kind"] == "invite.request"]
+
+
+def _ago(hours: int) -> str:
+    return (SystemClock().now() - timedelta(hours=hours)).isoformat(timespec="minutes")
+
+
+def _tomorrow() -> str:
+    return (SystemClock().now() + timedelta(days=1)).date().isoformat()
+
+
+def test_two_hour_failures_hold_progression_until_a_therapist_clears_it(
+        shell: Path) -> None:
+    ok("enroll", "MRN1002", "post-relapse", "--start", _tomorrow(), "--partial")
+    ok("recovery", "record", "1", "--no", "--at", _ago(72))
+    ok("recovery", "record", "1", "--no", "--at", _ago(2))
+    invites = _invites()
+    assert "1 new escalation" in ok("review")
+    [update] = _invites()[: len(_invites()) - len(invites)]  # newest first
+    assert "HOLD PROGRESSION" in _calendar_text(update["id"])
+    booked = json.loads(ok("appointments", "list", "--status", "booked", "--format", "json"))
+    assert booked and all(v["hold"] == "HOLD progression" for v in booked)
+    therapist = booked[0]["therapist_id"]
+    ok("calendar", "export", "-o", str(shell / "t.ics"), "--therapist", therapist)
+    ok("calendar", "export", "-o", str(shell / "p.ics"), "--patient", "MRN1002")
+    assert "HOLD PROGRESSION" in (shell / "t.ics").read_text().replace("\r\n ", "")
+    assert "HOLD PROGRESSION" not in (shell / "p.ics").read_text().replace("\r\n ", "")
+    [hold] = json.loads(ok("holds", "list", "--format", "json"))
+    assert hold["episode_id"] == 1 and hold["active"] is True
+    assert invoke("holds", "clear", str(hold["id"])).exit_code != 0  # a reason is required
+    before_clear = len(_invites())
+    ok("holds", "clear", str(hold["id"]), "--reason", "recovered within 2 h twice")
+    assert len(_invites()) == before_clear + 1  # the next visit's invite, without the hold
+    assert json.loads(ok("holds", "list", "--format", "json")) == []
+    after = json.loads(ok("appointments", "list", "--status", "booked", "--format", "json"))
+    assert all(v["hold"] == "" for v in after)
+    assert "hold.clear" in ok("audit")
+    assert invoke("holds", "clear", str(hold["id"]), "--reason", "again").exit_code != 0
+
+
+def test_a_review_visit_records_devices_orthotics_and_the_caregivers_role(
+        shell: Path) -> None:
+    ok("enroll", "MRN1002", "progression-review", "--start", _tomorrow(), "--partial")
+    [first, *_] = json.loads(ok("appointments", "list", "--format", "json"))
+    assert first["caregiver_invited"] is True
+    ident = str(first["id"])
+    assert invoke("visit-review", "record", ident).exit_code == 2  # nothing to record
+    ok("visit-review", "record", ident, "--devices", "cane; rollator", "--orthotics",
+       "AFO right", "--caregiver-role", "helps with transfers", "--caregiver-present")
+    [shown] = json.loads(ok("visit-review", "show", ident, "--format", "json"))
+    assert (shown["assistive_devices"], shown["orthotics"], shown["caregiver_role"],
+            shown["caregiver_present"]) == ("cane; rollator", "AFO right",
+                                            "helps with transfers", True)
+
+
+def test_a_negative_gas_level_needs_no_double_dash(shell: Path) -> None:
+    ok("enroll", "MRN1002", "post-relapse", "--start", _tomorrow(), "--partial")
+    assert "recorded gas -1" in ok("measure", "record", "1", "gas", "-1", "--at", _ago(1))
+    result = invoke("measure", "record", "1", "gas", "0.5", "--at", _ago(1))
+    assert result.exit_code == 2 and "whole" in result.output

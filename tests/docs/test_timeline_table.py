@@ -1,0 +1,20 @@
+"""The lifecycle table in README.md and docs/timeline.md is the engine's own table."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "scripts"))
+
+from timeline_table import PAGES, render  # noqa: E402
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: p.name)
+def test_the_lifecycle_table_matches_the_domain_table(page: Path) -> None:
+    text = page.read_text(encoding="utf-8")
+    assert "<!-- lifecycle-table:start -->" in text
+    assert render(text) == text, f"{page.name} is stale: run python scripts/timeline_table.py"
