@@ -11,6 +11,7 @@ from prefect.cli.deploy._triggers import _initialize_deployment_triggers
 
 import flows
 from carepath.domain.config import Config
+from carepath.services import App
 from carepath.services.deployments import prefect_yaml
 from carepath.settings import Settings
 
@@ -63,3 +64,15 @@ def test_no_flow_takes_an_mrn_as_a_parameter() -> None:
     for name in flows.__all__:
         parameters = inspect.signature(getattr(flows, name).fn).parameters
         assert not {"patient_id", "mrn", "name", "email"} & set(parameters), name
+
+
+def test_every_sweep_is_timed_by_serve_and_by_a_deployment(app: App, tmp_path: Path) -> None:
+    """A sweep added to carepath runs under either orchestrator, never under only one."""
+    from carepath.adapters.scheduler import sweeps
+    from carepath.services.deployments import deployments
+    from carepath.services.sweeps import SWEEPS
+
+    assert {sweep.name for sweep in sweeps(app)} == set(SWEEPS)
+    timed = {d.entrypoint.rsplit(":", 1)[1] for d in deployments(_settings(tmp_path), "UTC")
+             if d.schedule}
+    assert timed == set(SWEEPS)

@@ -10,8 +10,10 @@ from flows.sweeps import review_goals
 from goal_helpers import active_episode
 
 
-def test_review_fans_out_over_partitions_as_prefect_tasks(app: App,
+def test_review_fans_out_over_partitions_as_prefect_tasks(any_app: App,
                                                          prefect_server: None) -> None:
+    """Side by side on PostgreSQL, one after the other on SQLite: the same two parts."""
+    app = any_app
     for number in range(4):
         active_episode(app, patient=f"MRN{number}")
     with using_app(app):
