@@ -192,3 +192,19 @@ BAD_TIMEOUTS = {"CAREPATH_DB_CONNECT_TIMEOUT": ["abc", "-1", "0", "nan", "1e9"],
 def test_a_timeout_setting_that_is_not_a_number_of_seconds(
         cli: Cli, name: str, value: str) -> None:
     _one_line(cli("patients", "list", **{name: value}), name, "number of seconds")
+
+
+def test_a_sqlite_write_lock_held_past_the_statement_timeout_is_one_line(cli: Cli) -> None:
+    """Another process holds SQLite's write lock (a long batch, say): the wait is bounded by
+    the same setting as a PostgreSQL statement, and said so."""
+    database = _sqlite_home(cli)
+    holder = sqlite3.connect(database, isolation_level=None)
+    try:
+        holder.execute("BEGIN IMMEDIATE")
+        result = cli("patients", "add", "MRN2", "--name", "Bo Example",
+                     CAREPATH_DB_STATEMENT_TIMEOUT="0.5")
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    _one_line(result, "stayed locked by another carepath command",
+              "CAREPATH_DB_STATEMENT_TIMEOUT")

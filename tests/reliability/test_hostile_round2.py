@@ -167,8 +167,6 @@ REFUSED_ADDRESSES = {
     "non-ASCII local part": "j\u00fcrgen@example.de",
     "non-ASCII domain": "anna@ex\u00e4mple.de",
     "Cyrillic look-alike": "p\u0430ypal@example.org",
-    "two dots": "a..b@example.org",
-    "leading dot": ".a@example.org",
     "no top-level domain": "a@example",
     "space": "a b@example.org",
     "quoted local part": "\"a b\"@example.org",

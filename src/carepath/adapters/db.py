@@ -59,8 +59,11 @@ def make_engine(url: str, *, echo: bool = False, connect_timeout: float | None =
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, echo=echo, connect_args={"timeout": 30})
-        event.listen(engine, "connect", _sqlite_pragmas)
+        # SQLite's analogue of a statement timeout is how long a writer waits for the write
+        # lock: a long batch enrolment holds it for its whole transaction
+        wait = statement_timeout or SQLITE_LOCK_WAIT
+        engine = create_engine(url, echo=echo, connect_args={"timeout": wait})
+        event.listen(engine, "connect", _sqlite_pragmas(wait))
         event.listen(engine, "begin", _sqlite_begin_immediate)
         return engine
     if parsed.drivername == "postgresql":
@@ -76,15 +79,20 @@ def make_engine(url: str, *, echo: bool = False, connect_timeout: float | None =
     return create_engine(parsed, echo=echo, pool_pre_ping=True, connect_args=connect_args)
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    # Python's sqlite3 opens transactions lazily; we issue BEGIN IMMEDIATE ourselves so
-    # that every write transaction holds the write lock from its first statement.
-    dbapi_connection.isolation_level = None
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA busy_timeout=30000")
-    cursor.close()
+SQLITE_LOCK_WAIT = 30.0  # seconds, when no statement timeout is set
+
+
+def _sqlite_pragmas(wait: float) -> Any:
+    def on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Python's sqlite3 opens transactions lazily; we issue BEGIN IMMEDIATE ourselves so
+        # that every write transaction holds the write lock from its first statement.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA busy_timeout={round(wait * 1000)}")
+        cursor.close()
+    return on_connect
 
 
 def _sqlite_begin_immediate(connection: Any) -> None:

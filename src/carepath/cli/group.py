@@ -74,6 +74,10 @@ def _timeout_line(error: Exception, reason: str) -> str | None:
         return ("a database statement ran longer than CAREPATH_DB_STATEMENT_TIMEOUT allows "
                 "and was cancelled; nothing was changed — raise the setting, or find what "
                 "holds the database up")
+    if "database is locked" in reason:  # SQLite: another writer held it past the wait
+        return ("the database stayed locked by another carepath command longer than "
+                "CAREPATH_DB_STATEMENT_TIMEOUT allows; nothing was changed — run it again "
+                "when that command has finished, or raise the setting")
     if "timeout expired" in reason:
         return ("the database did not answer within CAREPATH_DB_CONNECT_TIMEOUT — check "
                 "CAREPATH_DATABASE_URL and that the server there is up and not overloaded")
