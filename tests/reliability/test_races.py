@@ -144,6 +144,7 @@ def test_leave_during_a_batch_enrolment_never_leaves_visits_inside_it(
 def test_leave_during_a_single_enrolment_never_leaves_visits_inside_it(
         backend: str, tmp_path: Path, config_dir: Path) -> None:
     """The same race with one `enroll` pinned to the therapist."""
+    tally: dict[str, int] = {}
     for repetition in range(REPETITIONS):
         folder = tmp_path / f"r{repetition}"
         folder.mkdir()
@@ -154,6 +155,10 @@ def test_leave_during_a_single_enrolment_never_leaves_visits_inside_it(
         assert (inside, leaves) == (0, 1), outcomes
         assert outcomes["leave"].startswith("ok "), outcomes
         _assert_named(outcomes["single"])
+        key = outcomes["single"].split(":")[0].split(" ")[0]
+        tally[key] = tally.get(key, 0) + 1
+    print(f"races ({backend}, enroll vs leave): {REPETITIONS} repetitions, enroll outcomes "
+          f"{tally}, 0 visits inside the leave")
 
 
 @pytest.mark.parametrize("backend", BACKENDS)

@@ -287,10 +287,15 @@ def _leave_once(app: App, therapist_id: str, start: date, end: date,
             AppointmentRow.therapist_id == therapist_id, AppointmentRow.status == "booked",
             col(AppointmentRow.start_utc) >= lo, col(AppointmentRow.start_utc) < hi)
             .order_by(col(AppointmentRow.start_utc))).all()
-        busy = load_busy(session, lo - timedelta(days=7), hi + timedelta(days=14),
-                         patients={a.patient_id for a in affected},
-                         exclude={a.id for a in affected if a.id is not None})
-        changes = [_move_off_leave(session, app, row, clinic, busy, end) for row in affected]
+        changes = []
+        for row in affected:
+            # read per visit, leaving out only the visit being moved: the others still hold
+            # their rooms until they move (leaving all of them out offered one visit the gym
+            # unit another still held — an exclusion violation on every retry), and the
+            # visits moved so far are read where they now are
+            busy = load_busy(session, lo - timedelta(days=7), hi + timedelta(days=14),
+                             patients={row.patient_id}, exclude={row.id or 0})
+            changes.append(_move_off_leave(session, app, row, clinic, busy, end))
         app.audit(session, "therapist.leave", "therapist", therapist_id, start=str(start),
                   end=str(end), moved=len(changes))
     return changes
