@@ -11,26 +11,8 @@ from email import policy
 from pathlib import Path
 from typing import Any
 
-import pytest
-from typer.testing import CliRunner
-
 from carepath.adapters.clock import SystemClock
-from carepath.cli import app
-
-runner = CliRunner()
-WIDE = {"COLUMNS": "240"}
-
-
-@pytest.fixture
-def shell(tmp_path: Path, config_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("CAREPATH_HOME", str(tmp_path / "home"))
-    monkeypatch.setenv("CAREPATH_CONFIG_DIR", str(config_dir))
-    assert invoke("patients", "import", str(config_dir / "demo-patients.csv")).exit_code == 0
-    return tmp_path
-
-
-def invoke(*args: str) -> Any:
-    return runner.invoke(app, list(args), env=WIDE)
+from cli_helpers import invoke
 
 
 def ok(*args: str) -> str:
