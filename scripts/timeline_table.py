@@ -1,5 +1,5 @@
 """Write the care timeline's events × states table (from ``carepath.domain.timeline``) into
-docs/timeline.md, between its ``lifecycle-table`` markers. A test checks
+README.md and docs/timeline.md, between their ``lifecycle-table`` markers. A test checks
 the pages are current: run this after changing ``EPISODE_EVENTS``."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from pathlib import Path
 from carepath.domain.timeline import lifecycle_markdown
 
 ROOT = Path(__file__).resolve().parents[1]
-PAGES = (ROOT / "docs" / "timeline.md",)  # the README links there
+PAGES = (ROOT / "README.md", ROOT / "docs" / "timeline.md")
 REGION = re.compile(r"(<!-- lifecycle-table:start -->\n).*?(\n<!-- lifecycle-table:end -->)",
                     re.DOTALL)
 

@@ -1,4 +1,5 @@
-"""The lifecycle table in docs/timeline.md is the engine's own table; the README stays short."""
+"""The lifecycle table in README.md and docs/timeline.md is the engine's own table; the
+README stays a front door."""
 
 from __future__ import annotations
 
