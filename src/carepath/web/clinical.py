@@ -7,8 +7,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from carepath.adapters.db import transaction
-from carepath.adapters.tables import PatientRow
 from carepath.services import App
 from carepath.services.clinic_views import Chart, measure_chart_of, zone_of
 from carepath.services.enrol_preview import Preview, PreviewVisit
@@ -19,6 +17,7 @@ from carepath.services.escalations import (
     resolve_escalation,
 )
 from carepath.services.goals import GoalView, record_measurement, record_recovery
+from carepath.services.patients import get_patient
 
 
 @dataclass(frozen=True)
@@ -45,9 +44,7 @@ def accept_preview(app: App, escalation_id: int) -> Preview:
     """What accepting would book (``preview_acceptance``), laid out as the enrolment preview."""
     preview = preview_acceptance(app, escalation_id)
     zone = zone_of(app)
-    with transaction(app.engine) as session:
-        patient = session.get(PatientRow, preview.patient_id)
-    return Preview(patient.name if patient else preview.patient_id, preview.pathway_name,
+    return Preview(get_patient(app, preview.patient_id).name, preview.pathway_name,
                    preview.start,
                    [PreviewVisit(v.start.astimezone(zone).strftime("%a %-d %b %Y %H:%M"),
                                  v.visit, app.config.therapist(v.therapist_id).name, "—")
