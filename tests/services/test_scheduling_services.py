@@ -337,3 +337,23 @@ def test_the_streamed_export_is_the_same_json_and_csv_as_the_records(
                                                                      ensure_ascii=False)
     rows = list(csv_module.DictReader(io.StringIO(booking.export_appointments(clinic, "csv"))))
     assert [int(r["id"]) for r in rows] == [r["id"] for r in records]
+
+
+def test_a_visit_cancelled_before_its_batch_messages_are_written_is_never_announced(
+        clinic: App, tmp_path: Path) -> None:
+    """Batch bookings compose their invites later; a visit cancelled before then gets neither
+    an invite nor a CANCEL (nobody heard of it), and the episode's other visits are invited."""
+    from carepath.services.outbox import list_outbox
+    from carepath.services.scheduling_changes import cancel
+
+    batch = tmp_path / "batch.csv"
+    batch.write_text("patient_id,pathway_id,start\nMRN1002,stable-boosters,2027-03-01\n",
+                     encoding="utf-8")
+    result = booking.enroll_batch(clinic, batch)
+    first, *rest = sorted(_rows(clinic), key=lambda row: row.start_utc)
+    assert result.visits == len(rest) + 1
+    assert first.id is not None
+    cancel(clinic, first.id, "the patient is away")
+    kinds = [entry.kind for entry in list_outbox(clinic)]  # composes the deferred job
+    assert "invite.cancel" not in kinds and "patient.cancelled" not in kinds
+    assert kinds.count("invite.request") == len(rest)

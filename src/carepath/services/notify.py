@@ -103,6 +103,24 @@ def compose_pending(app: App, *, limit: int | None = None) -> int:
     return done
 
 
+def _withdraw_from_jobs(session: Session, appointment_ids: Sequence[int | None]) -> set[int]:
+    """Take these appointments out of deferred booking jobs; the ones that were in one."""
+    wanted, withdrawn = {a for a in appointment_ids if a is not None}, set()
+    for job in session.exec(select(MessageJobRow).where(MessageJobRow.kind == "booked")):
+        facts = json.loads(job.facts)
+        booked = set(facts["appointment_ids"])
+        if not booked & wanted:
+            continue
+        withdrawn |= booked & wanted
+        facts["appointment_ids"] = [a for a in facts["appointment_ids"] if a not in wanted]
+        if facts["appointment_ids"]:
+            job.facts = json.dumps(facts)
+            session.add(job)
+        else:
+            session.delete(job)
+    return withdrawn
+
+
 @subscribe(AppointmentChanged)
 def on_changed(session: Session, app: App, event: AppointmentChanged) -> None:
     (visit,) = load_visits(session, app, [event.appointment_id])
@@ -132,7 +150,12 @@ def on_cancelled_many(session: Session, app: App, event: AppointmentsCancelled) 
 
 
 def _cancelled(session: Session, app: App, visits: Sequence[CalendarVisit], reason: str) -> None:
-    """Therapists: one CANCEL per visit (one iTIP object per email); each patient: one email."""
+    """Therapists: one CANCEL per visit (one iTIP object per email); each patient: one email.
+
+    A visit whose booking messages were deferred and not yet composed was never announced:
+    it leaves its job and nobody is told of its cancellation either."""
+    unannounced = _withdraw_from_jobs(session, [v.appointment.id for v in visits])
+    visits = [v for v in visits if v.appointment.id not in unannounced]
     style = calendar_style(app)
     for visit in visits:
         _queue_invite(session, app, visit, style, reason=_reason_text(reason))
