@@ -357,3 +357,26 @@ def test_a_visit_cancelled_before_its_batch_messages_are_written_is_never_announ
     kinds = [entry.kind for entry in list_outbox(clinic)]  # composes the deferred job
     assert "invite.cancel" not in kinds and "patient.cancelled" not in kinds
     assert kinds.count("invite.request") == len(rest)
+
+
+def test_a_visit_moved_before_its_batch_messages_are_written_is_announced_once_as_moved(
+        clinic: App, tmp_path: Path) -> None:
+    """A move before the deferred invites are composed sends no change notice for a visit
+    nobody heard of: the invite, when composed, already carries the new time."""
+    from carepath.services.outbox import list_outbox
+    from carepath.services.scheduling_changes import reschedule
+
+    batch = tmp_path / "batch.csv"
+    batch.write_text("patient_id,pathway_id,start\nMRN1002,stable-boosters,2027-03-01\n",
+                     encoding="utf-8")
+    booking.enroll_batch(clinic, batch)
+    rows = sorted(_rows(clinic), key=lambda row: row.start_utc)
+    first = rows[0]
+    assert first.id is not None
+    day = (first.start_utc + timedelta(days=1)).astimezone(NEW_YORK).date()
+    (slot,) = booking.find_slots(clinic, first.visit_type, pathway_id="stable-boosters",
+                                 therapist_id=first.therapist_id, from_day=day, limit=1)
+    reschedule(clinic, first.id, slot.start, first.therapist_id)
+    kinds = [entry.kind for entry in list_outbox(clinic)]  # composes the deferred job
+    assert "patient.changed" not in kinds and "caregiver.changed" not in kinds
+    assert kinds.count("invite.request") == len(rows)  # one invite per visit, none twice

@@ -103,26 +103,30 @@ def compose_pending(app: App, *, limit: int | None = None) -> int:
     return done
 
 
-def _withdraw_from_jobs(session: Session, appointment_ids: Sequence[int | None]) -> set[int]:
-    """Take these appointments out of deferred booking jobs; the ones that were in one."""
-    wanted, withdrawn = {a for a in appointment_ids if a is not None}, set()
+def _withdraw_from_jobs(session: Session, appointment_ids: Sequence[int | None], *,
+                        keep: bool = False) -> set[int]:
+    """Which of these appointments still wait in a deferred booking job (never announced);
+    unless ``keep``, they are taken out of it."""
+    wanted, found = {a for a in appointment_ids if a is not None}, set()
     for job in session.exec(select(MessageJobRow).where(MessageJobRow.kind == "booked")):
         facts = json.loads(job.facts)
-        booked = set(facts["appointment_ids"])
-        if not booked & wanted:
+        pending = set(facts["appointment_ids"]) & wanted
+        found |= pending
+        if not pending or keep:
             continue
-        withdrawn |= booked & wanted
         facts["appointment_ids"] = [a for a in facts["appointment_ids"] if a not in wanted]
         if facts["appointment_ids"]:
             job.facts = json.dumps(facts)
             session.add(job)
         else:
             session.delete(job)
-    return withdrawn
+    return found
 
 
 @subscribe(AppointmentChanged)
 def on_changed(session: Session, app: App, event: AppointmentChanged) -> None:
+    if _withdraw_from_jobs(session, [event.appointment_id], keep=True):
+        return  # not announced yet: its deferred job announces it as it now stands
     (visit,) = load_visits(session, app, [event.appointment_id])
     style = calendar_style(app)
     previous = with_change(visit, start=event.previous_start,
