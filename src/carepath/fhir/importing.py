@@ -26,6 +26,7 @@ from typing import Any
 from carepath.domain.patients import Patient, parse_patient
 from carepath.fhir import codes
 from carepath.fhir.codes import ext
+from carepath.fhir.views import AppointmentView
 
 Json = dict[str, Any]
 
@@ -64,23 +65,10 @@ class RestoredEpisode:
 
 
 @dataclass(frozen=True)
-class RestoredAppointment:
-    where: str
-    id: int
-    uid: str
-    episode_id: int | None
-    patient_id: str
-    therapist_id: str
-    visit_type: str
-    visit_name: str
-    seq: int
-    start: datetime
-    end: datetime
-    status: str
-    sequence: int
-    fixed: bool
-    caregiver_invited: bool
-    units: tuple[tuple[str, int], ...]
+class RestoredAppointment(AppointmentView):
+    """An appointment read from a bundle, with where it stood there (for problems)."""
+
+    where: str = field(kw_only=True)
 
 
 @dataclass(frozen=True)
@@ -415,13 +403,14 @@ def _appointment(resource: Json, where: str,
             episode = _ref_number(info, "EpisodeOfCare", "ep-", f"supportingInformation[{n}]")
     number = _extension_value
     return RestoredAppointment(
-        where, _number(rid.removeprefix("ap-"), "id"), uid, episode, patient, therapist,
+        _number(rid.removeprefix("ap-"), "id"), uid, episode, patient, therapist,
         _text(service.get("code")), _text(service.get("display")) or _text(service.get("code")),
         int(number(resource, "visit-number", "valueInteger") or 0),
         _moment(resource.get("start"), "start"), _moment(resource.get("end"), "end"), status,
         int(number(resource, "ical-sequence", "valueInteger") or 0),
-        number(resource, "fixed", "valueBoolean") is True,
-        number(resource, "caregiver-invited", "valueBoolean") is True, tuple(sorted(units)))
+        fixed=number(resource, "fixed", "valueBoolean") is True,
+        caregiver_invited=number(resource, "caregiver-invited", "valueBoolean") is True,
+        units=tuple(sorted(units)), where=where)
 
 
 def _measurement(resource: Json, where: str,

@@ -239,7 +239,8 @@ def appointment_view(row: AppointmentRow, units: tuple[tuple[str, int], ...] = (
     assert row.id is not None
     return AppointmentView(row.id, row.uid, row.episode_id, row.patient_id, row.therapist_id,
                            row.visit_type, row.visit_name, row.seq, row.start_utc, row.end_utc,
-                           row.status, row.sequence, row.fixed, row.caregiver_invited, units)
+                           row.status, row.sequence, fixed=row.fixed,
+                           caregiver_invited=row.caregiver_invited, units=units)
 
 
 def goal_view(row: GoalRow, patient_id: str) -> GoalView:

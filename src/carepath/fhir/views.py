@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from carepath.domain.appointments import Appointment
+
 
 @dataclass(frozen=True)
 class EpisodeView:
@@ -26,21 +28,9 @@ class EpisodeView:
 
 
 @dataclass(frozen=True)
-class AppointmentView:
-    id: int
-    uid: str
-    episode_id: int | None
-    patient_id: str
-    therapist_id: str
-    visit_type: str
-    visit_name: str
-    seq: int
-    start: datetime
-    end: datetime
-    status: str
-    sequence: int
-    fixed: bool
-    caregiver_invited: bool
+class AppointmentView(Appointment):
+    """A visit as FHIR shows it: the domain's appointment and the units of rooms it holds."""
+
     units: tuple[tuple[str, int], ...] = ()  # (resource id, unit) held
 
 
