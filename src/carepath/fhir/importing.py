@@ -26,7 +26,7 @@ from typing import Any
 from carepath.domain.patients import Patient, parse_patient
 from carepath.fhir import codes
 from carepath.fhir.codes import ext
-from carepath.fhir.views import AppointmentView
+from carepath.fhir.views import AppointmentView, EpisodeFacts
 
 Json = dict[str, Any]
 
@@ -51,17 +51,11 @@ class Referral:
 
 
 @dataclass(frozen=True)
-class RestoredEpisode:
-    where: str
-    id: int
-    patient_id: str
-    pathway_id: str
-    pathway_version: int
-    state: str
-    start_date: date
-    therapist_id: str | None
-    previous_episode_id: int | None
+class RestoredEpisode(EpisodeFacts):
+    """An episode read from a bundle, with where it stood there (for problems)."""
+
     ended_at: datetime | None
+    where: str = field(kw_only=True)
 
 
 @dataclass(frozen=True)
@@ -365,10 +359,10 @@ def _episode(resource: Json, where: str, mrn_of: dict[str, str]) -> RestoredEpis
     previous = _ref_number(_extension_value(resource, "previous-episode", "valueReference"),
                            "EpisodeOfCare", "ep-", "extension(previous-episode)")
     return RestoredEpisode(
-        where, _number(ident, "identifier"), _subject(resource.get("patient"), "patient", mrn_of),
+        _number(ident, "identifier"), _subject(resource.get("patient"), "patient", mrn_of),
         pathway, int(version), state, start,
         therapist.removeprefix("Practitioner/") or None, previous,
-        _moment(period["end"], "period.end") if period.get("end") else None)
+        _moment(period["end"], "period.end") if period.get("end") else None, where=where)
 
 
 def _appointment(resource: Json, where: str,

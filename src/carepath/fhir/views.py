@@ -13,7 +13,9 @@ from carepath.domain.appointments import Appointment
 
 
 @dataclass(frozen=True)
-class EpisodeView:
+class EpisodeFacts:
+    """What an episode is, as exported and as restored."""
+
     id: int
     patient_id: str
     pathway_id: str
@@ -22,6 +24,10 @@ class EpisodeView:
     start_date: date
     therapist_id: str | None
     previous_episode_id: int | None
+
+
+@dataclass(frozen=True)
+class EpisodeView(EpisodeFacts):
     updated_at: datetime
     appointment_ids: tuple[int, ...] = ()
     goal_ids: tuple[int, ...] = ()
