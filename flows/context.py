@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
 
+from carepath.bootstrap import open_app
 from carepath.services import App
 from carepath.settings import Settings
 
@@ -73,7 +74,7 @@ def _open_deployed() -> App:
         holder,
     )
 
-    app = App.open(Settings.from_env(os.environ))
+    app = open_app(Settings.from_env(os.environ))
     ttl = timedelta(seconds=app.settings.lease_seconds)
     for _ in range(3):  # a lease that expires between the two reads is free on the next try
         fence = claim(app, "prefect", PREFECT_OWNER, ttl)

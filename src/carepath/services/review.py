@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, TypeVar
 
-from sqlalchemy import Select, update
+from sqlalchemy import Select, func, update
 from sqlalchemy import select as _select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
@@ -39,6 +39,7 @@ from carepath.domain.review import EpisodeFacts, ReviewDecision, review_episode
 from carepath.errors import NotFound
 from carepath.services import App
 from carepath.services.escalation_apply import Applied, apply_decision
+from carepath.services.goal_store import ensure_goals
 from carepath.services.reassessment import Booker, book_with_scheduling
 
 # Episodes whose escalations are written per transaction: savepoints keep them apart, and one
@@ -110,10 +111,6 @@ def _apply_one(session: Session, app: App, decision: ReviewDecision, facts: Epis
 def _ensure_missing_goals(app: App, episode_id: int | None,
                           id_range: tuple[int, int] | None = None) -> None:
     """Episodes enrolled before their goals were set get them from the pathway now."""
-    from sqlalchemy import func
-
-    from carepath.services.goals import ensure_goals
-
     query = (columns(EpisodeRow.id, EpisodeRow.pathway_id, func.count(col(GoalRow.id)))
              .join(GoalRow, col(GoalRow.episode_id) == EpisodeRow.id, isouter=True)
              .where(col(EpisodeRow.state) == "active").group_by(col(EpisodeRow.id)))

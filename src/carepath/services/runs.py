@@ -20,6 +20,7 @@ from sqlmodel import col, select
 from carepath.adapters.db import transaction
 from carepath.adapters.tables import LeaseRow, RunRow
 from carepath.services import App
+from carepath.services.fence import fence_of
 
 
 @dataclass
@@ -53,8 +54,6 @@ def recorded_run(app: App, flow: str, name: str) -> Iterator[RunHandle]:
 
 
 def _runner_identity(app: App) -> dict[str, Any]:
-    from carepath.services.orchestrator import fence_of
-
     fence = fence_of(app)
     return {"host": socket.gethostname()[:200], "pid": os.getpid(),
             "engine": fence.engine if fence else "cli",
