@@ -1,5 +1,5 @@
 """The rings hold: the functional core imports no database, network, clock or outer ring, and
-the web app's handlers reach the database only through the services."""
+the web app's handlers and the CLI's commands reach the database only through the services."""
 
 from __future__ import annotations
 
@@ -17,6 +17,9 @@ FORBIDDEN = {
                "carepath.services", "carepath.cli", "carepath.web", "carepath.fhir",
                "carepath.settings"),
     "web": ("sqlalchemy", "sqlmodel", "carepath.adapters"),
+    # the CLI calls services: no SQL, no tables, no sessions of its own
+    "cli": ("sqlalchemy", "sqlmodel", "carepath.adapters.db", "carepath.adapters.tables",
+            "carepath.adapters.types"),
 }
 
 

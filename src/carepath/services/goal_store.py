@@ -10,7 +10,7 @@ from __future__ import annotations
 from sqlmodel import Session, col, select
 
 from carepath.adapters.tables import AppointmentRow, EpisodeRow, GoalRow, MeasurementRow
-from carepath.domain.goals import Goal, TargetKind, default_target
+from carepath.domain.goals import TargetKind, default_target
 from carepath.errors import NotFound
 from carepath.services import App
 
@@ -20,11 +20,6 @@ def episode_of(session: Session, episode_id: int) -> EpisodeRow:
     if episode is None:
         raise NotFound("episode", episode_id, "check the episode id")
     return episode
-
-
-def to_goal(row: GoalRow) -> Goal:
-    kind: TargetKind = row.target_kind if row.target_kind in ("mcid", "maintain") else "value"  # type: ignore[assignment]
-    return Goal(row.measure_id, row.baseline, row.target, kind, row.due_date, row.baseline_at)
 
 
 def ensure_goals(session: Session, app: App, episode_id: int) -> list[GoalRow]:

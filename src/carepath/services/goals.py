@@ -15,6 +15,7 @@ from pathlib import Path
 from sqlmodel import Session, col, select
 
 from carepath.adapters.db import transaction
+from carepath.adapters.db.mapping import to_goal
 from carepath.adapters.tables import (
     AppointmentRow,
     EpisodeRow,
@@ -22,6 +23,7 @@ from carepath.adapters.tables import (
     MeasurementRow,
     RecoveryReportRow,
 )
+from carepath.domain.attendance import Recovery
 from carepath.domain.config import Measure
 from carepath.domain.goals import (
     Reading,
@@ -34,7 +36,7 @@ from carepath.domain.goals import (
 from carepath.domain.planning import plan_episode
 from carepath.errors import InputError, NotFound
 from carepath.services import App
-from carepath.services.goal_store import ensure_goals, episode_of, fill_baseline, to_goal
+from carepath.services.goal_store import ensure_goals, episode_of, fill_baseline
 from carepath.services.instants import parse_instant
 from carepath.services.patients import read_table
 from carepath.services.review import ReviewReport, planned_end, review_all
@@ -242,7 +244,7 @@ def _whole(text: str | None, what: str) -> int:
 
 def record_recovery(app: App, episode_id: int, recovered: bool, *,
                     appointment_id: int | None = None,
-                    at: datetime | None = None) -> RecoveryReportRow:
+                    at: datetime | None = None) -> Recovery:
     """Record a two-hour-rule report: did the patient feel recovered within two hours?"""
     with transaction(app.engine) as session:
         episode_of(session, episode_id)
@@ -252,4 +254,4 @@ def record_recovery(app: App, episode_id: int, recovered: bool, *,
         session.add(row)
         session.flush()
         app.audit(session, "recovery.record", "episode", episode_id, recovered=recovered)
-        return row
+        return Recovery(row.recovered, row.reported_at, row.id)

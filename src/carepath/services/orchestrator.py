@@ -30,7 +30,7 @@ from carepath.adapters.tables import LeaseRow
 from carepath.errors import CarepathError
 from carepath.services import App
 from carepath.services.fence import FENCE_OPTION, LEASE, Fence, fence_of
-from carepath.services.runs import acquire_lease, lease_holder
+from carepath.services.runs import LeaseView, acquire_lease, lease_holder
 
 # Fence, fence_of and LEASE live in ``fence`` (the run records need them too)
 __all__ = ["LEASE", "PREFECT_OWNER", "Fence", "FencedOut", "OrchestratorBusy", "check_fence",
@@ -55,7 +55,7 @@ class OrchestratorBusy(CarepathError):
 
     exit_code = 8
 
-    def __init__(self, holder: LeaseRow, wanted: str) -> None:
+    def __init__(self, holder: LeaseView, wanted: str) -> None:
         self.holder = holder
         until = f"{holder.expires_at:%Y-%m-%d %H:%M:%S} UTC"
         if holder.engine == "prefect":
@@ -87,7 +87,7 @@ def renew(app: App, fence: Fence, ttl: timedelta) -> bool:
     return token == fence.token
 
 
-def holder(app: App) -> LeaseRow | None:
+def holder(app: App) -> LeaseView | None:
     """The live holder of the orchestrator lease, if any."""
     return lease_holder(app, LEASE)
 

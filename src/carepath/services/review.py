@@ -22,6 +22,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from carepath.adapters.db import transaction
+from carepath.adapters.db.mapping import goal_of
 from carepath.adapters.tables import (
     AppointmentRow,
     EpisodeRow,
@@ -33,7 +34,7 @@ from carepath.adapters.tables import (
 )
 from carepath.domain.attendance import Recovery, Visit
 from carepath.domain.escalations import KnownEscalation
-from carepath.domain.goals import Goal, Reading, TargetKind
+from carepath.domain.goals import Goal, Reading
 from carepath.domain.planning import plan_episode
 from carepath.domain.review import EpisodeFacts, ReviewDecision, review_episode
 from carepath.errors import NotFound
@@ -243,5 +244,4 @@ def planned_end(start: date, offsets: tuple[int, ...] | None) -> datetime | None
 
 def _goal(row: Any) -> Goal:
     _, measure_id, baseline, target, kind, due, baseline_at, _status = row
-    target_kind: TargetKind = kind if kind in ("mcid", "maintain") else "value"
-    return Goal(measure_id, baseline, target, target_kind, due, baseline_at)
+    return goal_of(measure_id, baseline, target, kind, due, baseline_at)
