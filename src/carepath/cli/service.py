@@ -50,7 +50,7 @@ def serve(
                                       "and again after losing it, instead of exiting"),
 ) -> None:
     """Run every timed sweep, progression reviews included, until SIGTERM."""
-    from carepath.adapters.scheduler import serve as serve_forever
+    from carepath.entrypoints.serve import serve as serve_forever
 
     if engine not in ("prefect", "direct"):
         raise typer.BadParameter("use direct or prefect", param_hint="--engine")
