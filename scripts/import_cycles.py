@@ -83,16 +83,26 @@ def components(graph: dict[str, set[str]]) -> list[list[str]]:
     return result
 
 
-def main() -> int:
+def service_imports() -> dict[str, dict[str, bool]]:
+    """Each service module → the service modules it imports (True: only inside functions)."""
     paths = sorted((SRC / PACKAGE.replace(".", "/")).rglob("*.py"))
     known = {module_name(path) for path in paths}
-    edges = {module_name(path): imports(path, known) for path in paths}
+    return {module_name(path): imports(path, known) for path in paths}
+
+
+def find_cycles(edges: dict[str, dict[str, bool]]) -> list[list[str]]:
+    """The import cycles: groups of modules that each reach every other, sorted."""
     graph = {name: set(targets) for name, targets in edges.items()}
-    cycles = [group for group in components(graph) if len(group) > 1]
+    return sorted(group for group in components(graph) if len(group) > 1)
+
+
+def main() -> int:
+    edges = service_imports()
+    cycles = find_cycles(edges)
     deferred_pairs = sorted(
         (a, b) for a, targets in edges.items() for b, only_deferred in targets.items()
         if a < b and b in edges and a in edges[b] and (only_deferred or edges[b][a]))
-    print(f"{len(known)} modules in {PACKAGE}; {len(cycles)} import cycle(s)")
+    print(f"{len(edges)} modules in {PACKAGE}; {len(cycles)} import cycle(s)")
     for group in cycles:
         print(f"  cycle of {len(group)}: {', '.join(m.rpartition('.')[2] for m in group)}")
     print(f"{len(deferred_pairs)} pair(s) importing each other, one side inside a function")
