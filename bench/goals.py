@@ -43,12 +43,13 @@ from carepath.adapters.tables import (
     RecoveryReportRow,
     TherapistRow,
 )
+from carepath.bootstrap import open_app
 from carepath.config_loader import load_config
 from carepath.domain.config import Pathway
 from carepath.domain.goals import TargetKind, default_target, improvement_threshold
 from carepath.domain.planning import plan_episode
 from carepath.resources import bundled_config_dir
-from carepath.services import App, events
+from carepath.services import App
 from carepath.services.events import EscalationRaised
 from carepath.services.review import ReviewReport, load_facts, review_all
 from carepath.settings import Settings
@@ -93,7 +94,7 @@ def _app(folder: Path, url: str) -> App:
     config_dir = bundled_config_dir()
     settings = Settings(home=folder / "home", config_dir=config_dir,
                         database_url=url or f"sqlite:///{folder / 'bench.db'}", actor="bench")
-    return App.open(settings, FixedClock(NOW), config=load_config(config_dir))
+    return open_app(settings, FixedClock(NOW), config=load_config(config_dir))
 
 
 def _timed(step: Callable[[], Any]) -> tuple[Any, float, float]:
@@ -119,7 +120,7 @@ def measure(app: App, today: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
 
     rows, *bare = _timed(reads)
     _, *load = _timed(loading)
-    with _subscribers_detached(EscalationRaised):
+    with _subscribers_detached(app, EscalationRaised):
         backlog, *first = _timed(lambda: review_all(app, now=YESTERDAY, book=_minimal_booker))
     _insert(app, today)
     daily, *day = _timed(lambda: review_all(app, now=NOW, book=_minimal_booker))
@@ -140,13 +141,14 @@ def _kinds(report: ReviewReport) -> str:
 
 
 @contextmanager
-def _subscribers_detached(event_type: type) -> Iterator[None]:
+def _subscribers_detached(app: App, event_type: type) -> Iterator[None]:
     """The review's own cost, without what other areas do when it publishes."""
-    saved = events._HANDLERS.pop(event_type, [])
+    saved = app.handlers
+    app.handlers = {kind: handlers for kind, handlers in saved.items() if kind is not event_type}
     try:
         yield
     finally:
-        events._HANDLERS[event_type] = saved
+        app.handlers = saved
 
 
 def _bare_reads(session: Session) -> int:

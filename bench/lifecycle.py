@@ -41,6 +41,7 @@ from bench.goals import NOW, _app, _insert, _minimal_booker, _subscribers_detach
 from carepath.adapters.clock import FixedClock
 from carepath.adapters.db import transaction
 from carepath.adapters.tables import OutboxRow
+from carepath.bootstrap import open_app
 from carepath.config_loader import load_config
 from carepath.resources import bundled_config_dir
 from carepath.services import App
@@ -106,7 +107,7 @@ def bench_one(backend: str, folder: Path, url: str, episodes: int, counts: list[
     app = _app(folder, url)
     _, today = populate(app, episodes, random.Random(seed))
     _insert(app, today)
-    with _subscribers_detached(EscalationRaised):  # the backlog once, without its emails
+    with _subscribers_detached(app, EscalationRaised):  # the backlog once, without its emails
         review_all(app, now=NOW, book=_minimal_booker)  # (what follows is the daily sweep)
     with transaction(app.engine) as session:
         session.execute(delete(OutboxRow))  # only the bench's own messages are dispatched
@@ -165,7 +166,7 @@ def _partition(folder: str, url: str, sweep: str, index: int, count: int, ready:
     config_dir = bundled_config_dir()
     settings = Settings(home=Path(folder) / "home", config_dir=config_dir, database_url=url,
                         actor="bench")
-    app = App.open(settings, FixedClock(NOW + timedelta(hours=1)),
+    app = open_app(settings, FixedClock(NOW + timedelta(hours=1)),
                    config=load_config(config_dir))
     ready.put(index)
     go.wait()

@@ -25,6 +25,7 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import select
 
+from carepath import bootstrap
 from carepath.adapters.clock import FixedClock
 from carepath.adapters.db import transaction
 from carepath.adapters.tables import OutboxRow
@@ -73,7 +74,7 @@ class RaceReport:
 
 def open_app(home: Path, url: str, config_dir: Path, actor: str = "load") -> App:
     settings = Settings(home=home, config_dir=config_dir, database_url=url, actor=actor)
-    return App.open(settings, FixedClock(NOW), config=load_config(config_dir))
+    return bootstrap.open_app(settings, FixedClock(NOW), config=load_config(config_dir))
 
 
 def targets(app: App) -> list[datetime]:

@@ -28,6 +28,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from carepath.adapters.clock import FixedClock
 from carepath.adapters.templates import EmailTemplates
+from carepath.bootstrap import open_app
 from carepath.config_loader import load_config
 from carepath.domain.appointments import Appointment
 from carepath.domain.invites import CalendarStyle, CalendarVisit, feed, invite_for
@@ -199,7 +200,6 @@ def _bare_emails(visits: list[CalendarVisit], style: CalendarStyle) -> Callable[
 
 
 def _export_seconds(count: int) -> float:
-    from carepath.services import App
     from carepath.services.calendars import export_feed
     from carepath.services.messaging_testing import add_patient_row
     from carepath.settings import Settings
@@ -208,7 +208,7 @@ def _export_seconds(count: int) -> float:
         home = Path(folder) / "home"
         settings = Settings(home=home, config_dir=bundled_config_dir(),
                             database_url=f"sqlite:///{home / 'carepath.db'}", actor="bench")
-        app = App.open(settings, FixedClock(STAMP))
+        app = open_app(settings, FixedClock(STAMP))
         add_patient_row(app, "P1", "Patient One", "p1@bench.example")
         _insert_visits(app, count)
         began = time.perf_counter()

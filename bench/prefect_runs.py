@@ -26,6 +26,7 @@ from typing import Any
 
 import httpx
 
+from carepath.bootstrap import open_app
 from carepath.testing import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -119,11 +120,10 @@ def _one_run(env: dict[str, str]) -> dict[str, float]:
 
 def _carepath_seconds(env: dict[str, str]) -> float:
     from carepath.adapters.clock import SystemClock
-    from carepath.services import App
     from carepath.services.runs import list_runs
     from carepath.settings import Settings
 
-    app = App.open(Settings.from_env(env), SystemClock())
+    app = open_app(Settings.from_env(env), SystemClock())
     [latest] = list_runs(app, limit=1)
     app.engine.dispose()
     assert latest.finished_at is not None

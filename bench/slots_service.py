@@ -28,6 +28,7 @@ from bench.model import Booking, Workload
 from carepath.adapters.clock import FixedClock
 from carepath.adapters.db import transaction
 from carepath.adapters.tables import AppointmentRow, PatientRow, ResourceBookingRow
+from carepath.bootstrap import open_app
 from carepath.domain.config import Config
 from carepath.resources import bundled_config_dir
 from carepath.services import App
@@ -99,7 +100,7 @@ def _app(workload: Workload, home: Path) -> App:
 def _open(config: Config, now: datetime, home: Path) -> App:
     settings = Settings(home=home, config_dir=bundled_config_dir(),
                         database_url=f"sqlite:///{home / 'carepath.db'}", actor="bench")
-    return App.open(settings, FixedClock(now), config=config)
+    return open_app(settings, FixedClock(now), config=config)
 
 
 def _qualified(workload: Workload, pathway_id: str, visit_type: str, rng: random.Random) -> str:

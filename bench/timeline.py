@@ -24,6 +24,7 @@ from typing import Any
 from carepath.adapters.clock import FixedClock
 from carepath.adapters.db import transaction
 from carepath.adapters.tables import PatientRow
+from carepath.bootstrap import open_app
 from carepath.config_loader import load_config
 from carepath.domain.timeline import EpisodeView, Relapse, Timeline, decide
 from carepath.resources import bundled_config_dir
@@ -44,7 +45,7 @@ def run(argv: list[str]) -> None:
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="carepath-bench-timeline-") as folder, \
             _database(Path(folder), args.url) as url:
-        app = App.open(Settings(home=Path(folder) / "home", config_dir=bundled_config_dir(),
+        app = open_app(Settings(home=Path(folder) / "home", config_dir=bundled_config_dir(),
                                 database_url=url, actor="bench"), FixedClock(NOW),
                        config=load_config(bundled_config_dir()))
         rows = measure(app, args.patients)

@@ -42,6 +42,7 @@ from bench.goals import NOW, YESTERDAY, _minimal_booker, _subscribers_detached, 
 from bench.workload_clinic import build_clinic
 from carepath.adapters.clock import FixedClock
 from carepath.adapters.db import transaction
+from carepath.bootstrap import open_app
 from carepath.config_loader import load_config
 from carepath.resources import bundled_config_dir
 from carepath.services import App
@@ -86,12 +87,12 @@ def build(folder: Path, args: argparse.Namespace) -> tuple[App, dict[str, str]]:
                         database_url=args.url or f"sqlite:///{folder / 'bench.db'}",
                         actor="bench", web_secret=secrets.token_urlsafe(32),
                         web_url="https://care.example.org")
-    app = App.open(settings, FixedClock(NOW), config=config)
+    app = open_app(settings, FixedClock(NOW), config=config)
     counts, _today = populate(app, args.episodes, rng)
     with transaction(app.engine) as session:  # each visit with its episode's therapist
         session.execute(text("UPDATE appointment SET therapist_id = (SELECT therapist_id "
                              "FROM episode WHERE episode.id = appointment.episode_id)"))
-    with _subscribers_detached(EscalationRaised):
+    with _subscribers_detached(app, EscalationRaised):
         review = review_all(app, now=YESTERDAY, book=_minimal_booker)
     password = secrets.token_urlsafe(16)
     facts = _busiest(app) | {"password": password, "episodes": str(counts["episode"]),

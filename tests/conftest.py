@@ -36,6 +36,7 @@ hypothesis_settings.load_profile(
     os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") else "dev"))
 
 from carepath.adapters.clock import FixedClock  # noqa: E402
+from carepath.bootstrap import open_app  # noqa: E402
 from carepath.config_loader import load_config  # noqa: E402
 from carepath.domain.config import Config  # noqa: E402
 from carepath.resources import bundled_config_dir  # noqa: E402
@@ -86,7 +87,7 @@ def settings(tmp_path: Path, config_dir: Path) -> Settings:
 @pytest.fixture
 def app(settings: Settings, config: Config, clock: FixedClock) -> Iterator[App]:
     """The app on a fresh SQLite database with the example config and a fixed clock."""
-    application = App.open(settings, clock, config=config)
+    application = open_app(settings, clock, config=config)
     yield application
     application.engine.dispose()
 
@@ -96,7 +97,7 @@ def any_app(db_url: str, tmp_path: Path, config_dir: Path, config: Config,
             clock: FixedClock) -> Iterator[App]:
     """The app on each database backend (PostgreSQL when configured)."""
     home = tmp_path / "home-any"
-    application = App.open(Settings(home=home, config_dir=config_dir, database_url=db_url,
+    application = open_app(Settings(home=home, config_dir=config_dir, database_url=db_url,
                                     actor="test"), clock, config=config)
     yield application
     application.engine.dispose()

@@ -9,6 +9,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from carepath.bootstrap import open_app
 from carepath.demo import DemoResult, demo_settings
 from carepath.fhir.export import export_bundle
 from carepath.services import App
@@ -44,4 +45,4 @@ def fresh_app(home: Path, lived: DemoResult, url: str | None = None) -> App:
     settings = demo_settings(home, lived.app.settings.config_dir)
     if url is not None:
         settings = replace(settings, database_url=url)
-    return App.open(settings, lived.app.clock, config=lived.app.config)
+    return open_app(settings, lived.app.clock, config=lived.app.config)

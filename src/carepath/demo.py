@@ -27,6 +27,7 @@ from sqlmodel import Session, col, select
 from carepath.adapters.clock import FixedClock
 from carepath.adapters.db import transaction
 from carepath.adapters.tables import AppointmentRow, EpisodeRow, EscalationRow, OutboxRow
+from carepath.bootstrap import open_app
 from carepath.config_loader import load_config
 from carepath.domain.config import Measure
 from carepath.domain.timeutil import local_datetime
@@ -82,7 +83,7 @@ def run_demo(home: Path, *, start: date, seed: int = 7, weeks: int = 12,
     config = load_config(settings.config_dir)  # a ConfigError stops here, before any write
     zone_name = config.clinic.timezone
     clock = FixedClock(local_datetime(start, time(7, 0), ZoneInfo(zone_name)))
-    app = App.open(settings, clock, config=config)
+    app = open_app(settings, clock, config=config)
     say(f"config ok: {app.config.clinic.name} ({zone_name}), "
         f"{len(app.config.clinic.therapists)} therapists, {len(app.config.pathways)} pathways")
     imported = import_patients(app, settings.config_dir / "demo-patients.csv")

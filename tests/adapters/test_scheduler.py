@@ -7,8 +7,8 @@ import pytest
 from sqlmodel import select
 
 from carepath.adapters.db import transaction
-from carepath.adapters.scheduler import AlreadyServing, serve
 from carepath.adapters.tables import SchedulerJobRow
+from carepath.entrypoints.serve import AlreadyServing, serve
 from carepath.services import App
 from carepath.services.runs import acquire_lease
 

@@ -17,8 +17,8 @@ from sqlmodel import select
 
 from carepath.adapters.clock import FixedClock, SystemClock
 from carepath.adapters.db import transaction
-from carepath.adapters.scheduler import LeaseLost, serve
 from carepath.adapters.tables import RunRow
+from carepath.entrypoints.serve import LeaseLost, serve
 from carepath.services import App
 from carepath.services.orchestrator import (
     PREFECT_OWNER,

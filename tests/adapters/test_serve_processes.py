@@ -22,6 +22,7 @@ from sqlmodel import select
 from carepath.adapters.clock import SystemClock
 from carepath.adapters.db import transaction
 from carepath.adapters.tables import RunRow
+from carepath.bootstrap import open_app
 from carepath.services import App
 from carepath.services.runs import double_runs, list_runs
 from carepath.settings import Settings
@@ -100,7 +101,7 @@ def test_a_serve_frozen_past_its_lease_stops_and_writes_nothing(
 
 def _frozen_serve_loses(home: Path, config_dir: Path, url: str) -> None:
     database = {"CAREPATH_DATABASE_URL": url} if url else {}
-    app = App.open(Settings.from_env({"CAREPATH_HOME": str(home), **database,
+    app = open_app(Settings.from_env({"CAREPATH_HOME": str(home), **database,
                                       "CAREPATH_CONFIG_DIR": str(config_dir)}), SystemClock())
     named = {"CAREPATH_DATABASE_URL": f"{url}&application_name=serve-first"} if url else {}
     first = serve_process(home, config_dir, output=subprocess.PIPE, env=FAST | named)

@@ -16,6 +16,7 @@ from sqlmodel import select
 from carepath.adapters.clock import SystemClock
 from carepath.adapters.db import transaction
 from carepath.adapters.tables import RunRow
+from carepath.bootstrap import open_app
 from carepath.services import App
 from carepath.services.messaging_testing import PlannedVisit, add_patient_row, book
 from carepath.settings import Settings
@@ -64,7 +65,7 @@ def test_killed_serve_restarts_without_losing_or_doubling_reminders(
     home = tmp_path / "home"
     settings = Settings.from_env({"CAREPATH_HOME": str(home),
                                   "CAREPATH_CONFIG_DIR": str(config_dir)})
-    app = App.open(settings, SystemClock())
+    app = open_app(settings, SystemClock())
     add_patient_row(app, "P1", "Jane Doe", "jane@example.org")
     book(app, "P1", [_visit(3, "alvarez"), _visit(6, "chen")])
 

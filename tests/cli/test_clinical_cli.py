@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from carepath.adapters.clock import SystemClock
+from carepath.bootstrap import open_app
 from cli_helpers import invoke
 
 
@@ -103,14 +104,13 @@ def _level_two_from_the_shell_home(shell: Path, config_dir: Path) -> int:
 
     from carepath.adapters.db import transaction
     from carepath.adapters.tables import EscalationRow
-    from carepath.services import App
     from carepath.services.goals import record_measurement, review_all
     from carepath.settings import Settings
     from goal_helpers import FirstMorningBooker, active_episode, visit
 
     home = shell / "home"
     start = SystemClock().now() - timedelta(days=50)
-    app = App.open(Settings(home=home, config_dir=config_dir,
+    app = open_app(Settings(home=home, config_dir=config_dir,
                             database_url=f"sqlite:///{home / 'carepath.db'}"), SystemClock())
     episode = active_episode(app, patient="MRN9", start=start.date())
     evaluation = visit(app, episode, start.date())

@@ -9,8 +9,8 @@ import pytest
 from typer.testing import CliRunner
 
 from carepath.adapters.clock import SystemClock
+from carepath.bootstrap import open_app
 from carepath.cli import app as cli
-from carepath.services import App
 from carepath.settings import Settings
 
 runner = CliRunner()
@@ -25,7 +25,7 @@ def home(tmp_path: Path, config_dir: Path, monkeypatch: pytest.MonkeyPatch) -> I
     monkeypatch.setenv("CAREPATH_HOME", str(home))
     monkeypatch.setenv("CAREPATH_CONFIG_DIR", str(config_dir))
     monkeypatch.delenv("CAREPATH_DATABASE_URL", raising=False)
-    app = App.open(Settings(home=home, config_dir=config_dir,
+    app = open_app(Settings(home=home, config_dir=config_dir,
                             database_url=f"sqlite:///{home / 'carepath.db'}"), SystemClock())
     assert active_episode(app) == 1
     app.engine.dispose()

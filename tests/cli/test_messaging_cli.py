@@ -19,8 +19,8 @@ from typer.testing import CliRunner
 
 from carepath.adapters.db import transaction
 from carepath.adapters.tables import OutboxRow
+from carepath.bootstrap import open_app
 from carepath.cli import app
-from carepath.services import App
 from carepath.services.messaging_testing import add_patient_row, book, weekly
 from carepath.settings import Settings
 
@@ -33,7 +33,7 @@ def env(tmp_path: Path, config_dir: Path) -> Iterator[dict[str, str]]:
     """A home with one patient and three booked visits (queued on the wall clock)."""
     values = {"COLUMNS": "240", "CAREPATH_HOME": str(tmp_path / "home"),
               "CAREPATH_CONFIG_DIR": str(config_dir), "CAREPATH_ACTOR": "cli-test"}
-    application = App.open(Settings.from_env({**os.environ, **values}))
+    application = open_app(Settings.from_env({**os.environ, **values}))
     add_patient_row(application, "MRN1", "Ava Thompson", "ava@patients.example")
     book(application, "MRN1", weekly(datetime(2030, 3, 4, 9, 0, tzinfo=NY), 3))
     application.engine.dispose()
@@ -112,7 +112,7 @@ def test_calendar_publish_without_caldav_urls_skips_every_therapist(env: dict[st
 
 def test_retry_all_dead_requeues_every_dead_message(env: dict[str, str]) -> None:
     """After, say, a wrong SMTP password every message is dead; one command queues them all."""
-    application = App.open(Settings.from_env({**os.environ, **env}))
+    application = open_app(Settings.from_env({**os.environ, **env}))
     with transaction(application.engine) as session:
         for row in session.exec(select(OutboxRow)):
             row.status = "dead"
@@ -144,7 +144,7 @@ def test_calendar_publish_names_an_event_changed_on_the_server_before_restoring_
             1))
         values = {"COLUMNS": "240", "CAREPATH_HOME": str(tmp_path / "home"),
                   "CAREPATH_CONFIG_DIR": str(folder), "CAREPATH_CALDAV_USERNAME": "carepath"}
-        application = App.open(Settings.from_env({**os.environ, **values}))
+        application = open_app(Settings.from_env({**os.environ, **values}))
         add_patient_row(application, "MRN1", "Ava Thompson", "ava@patients.example")
         book(application, "MRN1", weekly(datetime(2030, 3, 4, 9, 0, tzinfo=NY), 2))
         application.engine.dispose()

@@ -68,7 +68,7 @@ def test_no_flow_takes_an_mrn_as_a_parameter() -> None:
 
 def test_every_sweep_is_timed_by_serve_and_by_a_deployment(app: App, tmp_path: Path) -> None:
     """A sweep added to carepath runs under either orchestrator, never under only one."""
-    from carepath.adapters.scheduler import sweeps
+    from carepath.entrypoints.serve import sweeps
     from carepath.services.deployments import deployments
     from carepath.services.sweeps import SWEEPS
 

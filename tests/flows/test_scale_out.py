@@ -22,6 +22,7 @@ from sqlmodel import select
 from carepath.adapters.clock import SystemClock
 from carepath.adapters.db import transaction
 from carepath.adapters.tables import LeaseRow, RunRow
+from carepath.bootstrap import open_app
 from carepath.services import App
 from carepath.settings import Settings
 from carepath.testing import free_port
@@ -91,7 +92,7 @@ def _dispatch_runs(app: App) -> list[RunRow]:
 @pytest.mark.slow
 def test_deployed_sweep_runs_on_a_process_worker(prefect_env: dict[str, str],
                                                  config_dir: Path) -> None:
-    app = App.open(Settings.from_env(prefect_env), SystemClock())
+    app = open_app(Settings.from_env(prefect_env), SystemClock())
     _prefect(prefect_env, "work-pool", "create", "carepath", "--type", "process")
     _prefect(prefect_env, "deploy", "--all")
     automations = _prefect(prefect_env, "automation", "ls")

@@ -15,6 +15,7 @@ from sqlmodel import col, select
 from carepath.adapters.clock import SystemClock
 from carepath.adapters.db import transaction
 from carepath.adapters.tables import RunRow
+from carepath.bootstrap import open_app
 from carepath.services import App
 from carepath.settings import Settings
 from carepath.testing import serve_process
@@ -64,7 +65,7 @@ def _wait(condition: object, process: subprocess.Popen[bytes], what: str) -> Non
 def test_sigkilled_serve_leaves_no_prefect_server_behind(tmp_path: Path,
                                                          config_dir: Path) -> None:
     home = tmp_path / "home"
-    app = App.open(Settings.from_env({"CAREPATH_HOME": str(home),
+    app = open_app(Settings.from_env({"CAREPATH_HOME": str(home),
                                       "CAREPATH_CONFIG_DIR": str(config_dir)}), SystemClock())
     env = {"PREFECT_HOME": str(tmp_path / "prefect"), "PREFECT_API_URL": "",
            "PREFECT_LOGGING_LEVEL": "WARNING", "DO_NOT_TRACK": "1",

@@ -14,6 +14,7 @@ from reliability_support import FIXED_START, POSTGRES_URL, Cli, postgres_schema
 from typer.testing import CliRunner
 
 from carepath.adapters.clock import FixedClock
+from carepath.bootstrap import open_app
 from carepath.domain.config import Config
 from carepath.services import App
 from carepath.settings import Settings
@@ -43,7 +44,7 @@ def module_cli(tmp_path_factory: pytest.TempPathFactory, config_dir: Path) -> Cl
 
 def _open(home: Path, url: str, config: Config, actor: str) -> App:
     settings = Settings(home=home, config_dir=Path(), database_url=url, actor=actor)
-    return App.open(settings, FixedClock(FIXED_START), config=config)
+    return open_app(settings, FixedClock(FIXED_START), config=config)
 
 
 @pytest.fixture(scope="module")

@@ -1,6 +1,6 @@
 """What the fault tests run in a child process, so that it can be killed with SIGKILL.
 
-Imported once by the forkserver (preload), so each child starts warm: the modules App.open
+Imported once by the forkserver (preload), so each child starts warm: the modules open_app
 would import lazily are imported here.
 """
 
@@ -13,22 +13,21 @@ from typing import Any
 
 from carepath.adapters.clock import FixedClock
 from carepath.adapters.mail import FolderTransport, SmtpOptions, SmtpTransport, Transport
+from carepath.bootstrap import open_app
 from carepath.config_loader import load_config
-from carepath.services import App
 from carepath.services.outbox import dispatch
 from carepath.settings import Settings
 from carepath.testing import StallingTransport
 
 import_module("alembic.command")
 import_module("alembic.runtime.migration")
-import_module("carepath.services.wiring")
 
 
 def dispatcher(options: dict[str, Any], ready: Any) -> None:
     """Open the app at ``options["now"]``, say so, then dispatch through a stalling
     transport (SMTP on ``options["port"]``, or the home's mail folder) until done."""
     home, config_dir = Path(options["home"]), Path(options["config_dir"])
-    app = App.open(Settings(home=home, config_dir=config_dir, database_url=options["url"],
+    app = open_app(Settings(home=home, config_dir=config_dir, database_url=options["url"],
                             actor="dispatcher"),
                    FixedClock(datetime.fromisoformat(options["now"])),
                    config=load_config(config_dir))

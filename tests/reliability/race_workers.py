@@ -5,18 +5,16 @@ from __future__ import annotations
 
 import time
 from datetime import date, datetime
-from importlib import import_module
 from pathlib import Path
 from typing import Any
 
 from carepath.adapters.clock import FixedClock
+from carepath.bootstrap import open_app
 from carepath.config_loader import load_config
 from carepath.errors import CarepathError
 from carepath.services import App
 from carepath.services.scheduling import enroll, enroll_batch, therapist_leave
 from carepath.settings import Settings
-
-import_module("carepath.services.wiring")
 
 
 def _timed(action: Any) -> Any:
@@ -29,7 +27,7 @@ def _timed(action: Any) -> Any:
 
 def _open(options: dict[str, Any], actor: str) -> App:
     config_dir = Path(options["config_dir"])
-    return App.open(Settings(home=Path(options["home"]), config_dir=config_dir,
+    return open_app(Settings(home=Path(options["home"]), config_dir=config_dir,
                              database_url=options["url"], actor=actor),
                     FixedClock(datetime.fromisoformat(options["now"])),
                     config=load_config(config_dir))

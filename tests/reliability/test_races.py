@@ -25,8 +25,8 @@ from sqlmodel import col, select
 from carepath.adapters.clock import FixedClock
 from carepath.adapters.db import transaction
 from carepath.adapters.tables import AppointmentRow, TherapistLeaveRow
+from carepath.bootstrap import open_app
 from carepath.config_loader import load_config
-from carepath.services import App
 from carepath.services.patients import add_patient
 from carepath.settings import Settings
 
@@ -56,7 +56,7 @@ def _database(kind: str, folder: Path) -> Iterator[str]:
 
 def _prepare(folder: Path, url: str, config_dir: Path) -> dict[str, Any]:
     """A migrated database with the patients, and the batch file naming them."""
-    app = App.open(Settings(home=folder, config_dir=config_dir, database_url=url,
+    app = open_app(Settings(home=folder, config_dir=config_dir, database_url=url,
                             actor="setup"), FixedClock(FIXED_START),
                    config=load_config(config_dir))
     rows = ["patient_id,pathway_id,start,therapist_id"]
@@ -94,7 +94,7 @@ def _race(options: dict[str, Any], *workers: Any) -> dict[str, str]:
 
 def _inside_leave(options: dict[str, Any]) -> tuple[int, int]:
     """(active visits of alvarez on a leave day, leave rows recorded)."""
-    app = App.open(Settings(home=Path(options["home"]), config_dir=Path(options["config_dir"]),
+    app = open_app(Settings(home=Path(options["home"]), config_dir=Path(options["config_dir"]),
                             database_url=options["url"], actor="check"),
                    FixedClock(FIXED_START), config=load_config(Path(options["config_dir"])))
     zone = app.config.clinic.timezone

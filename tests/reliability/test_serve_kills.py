@@ -20,6 +20,7 @@ from sqlmodel import select
 from carepath.adapters.clock import SystemClock
 from carepath.adapters.db import transaction
 from carepath.adapters.tables import AppointmentRow, EscalationRow, OutboxRow, RunRow
+from carepath.bootstrap import open_app
 from carepath.services import App
 from carepath.services.messaging_testing import PlannedVisit, add_patient_row, book
 from carepath.settings import Settings
@@ -53,7 +54,7 @@ def test_serve_killed_at_random_moments_loses_and_doubles_nothing(
 ) -> None:
     """Kill -9 at random points while sweeps run; then a clean run: nothing lost or twice."""
     home = tmp_path / "home"
-    app = App.open(Settings.from_env({"CAREPATH_HOME": str(home),
+    app = open_app(Settings.from_env({"CAREPATH_HOME": str(home),
                                       "CAREPATH_CONFIG_DIR": str(config_dir)}), SystemClock())
     for number, therapist in enumerate(THERAPISTS):
         add_patient_row(app, f"P{number}", f"Pat {number}", f"p{number}@example.org")

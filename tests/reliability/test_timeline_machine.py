@@ -24,6 +24,7 @@ from sqlmodel import col, select
 from carepath.adapters.clock import FixedClock
 from carepath.adapters.db import transaction
 from carepath.adapters.tables import EpisodeRow
+from carepath.bootstrap import open_app
 from carepath.domain.config import Config
 from carepath.errors import CarepathError
 from carepath.services import App
@@ -51,7 +52,7 @@ def machine_app(request: pytest.FixtureRequest, tmp_path: Path, config_dir: Path
         pytest.skip("PostgreSQL not configured: set CAREPATH_TEST_POSTGRES_URL (CI does)")
     with (postgres_schema(url) if request.param == "postgresql" and url
           else _sqlite(tmp_path)) as database_url:
-        app = App.open(Settings(home=tmp_path / "home", config_dir=config_dir,
+        app = open_app(Settings(home=tmp_path / "home", config_dir=config_dir,
                                 database_url=database_url, actor="machine"), clock,
                        config=config)
         import_patients(app, config_dir / "demo-patients.csv")

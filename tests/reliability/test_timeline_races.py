@@ -22,6 +22,7 @@ from sqlmodel import col, select
 from carepath.adapters.clock import FixedClock
 from carepath.adapters.db import transaction
 from carepath.adapters.tables import EpisodeRow
+from carepath.bootstrap import open_app
 from carepath.services import App
 from carepath.services import lifecycle as care
 from carepath.services.patients import import_patients
@@ -38,7 +39,7 @@ def _worker(settings: dict[str, Any], action: str, arg: Any, barrier: Any, resul
     from carepath.errors import CarepathError
     from carepath.settings import Settings
 
-    app = App.open(Settings(**settings), FixedClock(LATER),
+    app = open_app(Settings(**settings), FixedClock(LATER),
                    config=load_config(settings["config_dir"]))
     barrier.wait(timeout=60)
     try:

@@ -9,7 +9,7 @@ from sqlmodel import Session, col, select
 from carepath.adapters.clock import FixedClock
 from carepath.adapters.db import transaction
 from carepath.adapters.tables import AppointmentRow, EscalationRow, GoalRow
-from carepath.services import App, events
+from carepath.services import App
 from carepath.services.escalations import dismiss_escalation, get_escalation
 from carepath.services.events import EscalationRaised
 from carepath.services.goals import record_measurement, record_recovery, review_all
@@ -18,16 +18,16 @@ from goal_helpers import NEW_YORK, FirstMorningBooker, active_episode, visit
 
 
 @pytest.fixture
-def raised() -> Iterator[list[EscalationRaised]]:
-    """Every EscalationRaised published while the test runs."""
+def raised(app: App) -> Iterator[list[EscalationRaised]]:
+    """Every EscalationRaised published while the test runs (its usual handlers run too)."""
     seen: list[EscalationRaised] = []
 
     def handler(_session: Session, _app: App, event: EscalationRaised) -> None:
         seen.append(event)
 
-    events.subscribe(EscalationRaised)(handler)
+    app.handlers = {**app.handlers,
+                    EscalationRaised: (*app.handlers.get(EscalationRaised, ()), handler)}
     yield seen
-    events._HANDLERS[EscalationRaised].remove(handler)
 
 
 def _at(day: int, hour: int = 10) -> datetime:

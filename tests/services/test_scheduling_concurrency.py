@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from carepath.bootstrap import open_app
 from carepath.services import App
 from carepath.services import scheduling as booking
 from carepath.services.patients import import_patients
@@ -33,7 +34,7 @@ def _worker(settings: dict[str, Any], appointment_id: int, therapist_id: str,
     from carepath.errors import SlotTaken
     from carepath.settings import Settings
 
-    app = App.open(Settings(**settings), FixedClock(datetime(2027, 3, 1, 7, tzinfo=NEW_YORK)),
+    app = open_app(Settings(**settings), FixedClock(datetime(2027, 3, 1, 7, tzinfo=NEW_YORK)),
                    config=load_config(settings["config_dir"]))
     barrier.wait(timeout=60)
     try:

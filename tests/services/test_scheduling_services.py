@@ -29,7 +29,9 @@ def clinic(app: App, config_dir: Path) -> App:
 
 
 @pytest.fixture
-def booked_events() -> Iterator[list[object]]:
+def booked_events(app: App) -> Iterator[list[object]]:
+    """Every scheduling event published on ``app`` while the test runs (its usual handlers
+    run too)."""
     seen: list[object] = []
 
     def record(_session: object, _app: object, event: object) -> None:
@@ -37,11 +39,9 @@ def booked_events() -> Iterator[list[object]]:
 
     kinds = (events.AppointmentsBooked, events.AppointmentChanged, events.AppointmentCancelled,
              events.AppointmentsCancelled)
-    for kind in kinds:
-        events._HANDLERS.setdefault(kind, []).append(record)
+    app.handlers = {**app.handlers, **{kind: (*app.handlers.get(kind, ()), record)
+                                       for kind in kinds}}
     yield seen
-    for kind in kinds:
-        events._HANDLERS[kind].remove(record)
 
 
 def _rows(app: App) -> list[AppointmentRow]:

@@ -13,8 +13,8 @@ from starlette.testclient import TestClient
 from web_support import WEB_URL, Clinic, client_for, sign_in
 
 from carepath.adapters.clock import FixedClock
+from carepath.bootstrap import open_app
 from carepath.domain.config import Config
-from carepath.services import App
 from carepath.services.accounts import add_user
 from carepath.settings import Settings
 from goal_helpers import active_episode, visit
@@ -23,7 +23,7 @@ from goal_helpers import active_episode, visit
 @pytest.fixture
 def clinic(settings: Settings, config: Config, clock: FixedClock) -> Iterator[Clinic]:
     web_settings = replace(settings, web_secret=secrets.token_urlsafe(32), web_url=WEB_URL)
-    app = App.open(web_settings, clock, config=config)
+    app = open_app(web_settings, clock, config=config)
     passwords = {name: secrets.token_urlsafe(16) for name in ("chen", "boss")}
     add_user(app, "chen", passwords["chen"], role="therapist", therapist_id="chen")
     add_user(app, "boss", passwords["boss"], role="admin")

@@ -8,53 +8,14 @@ plain equality on stored columns — ``--entity %`` means an entity named "%", n
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 import typer
-from sqlmodel import col, select
 
-from carepath.adapters.db import transaction
-from carepath.adapters.tables import AuditRow
 from carepath.cli.common import FORMAT_OPTION, Format, emit, open_app
 from carepath.cli.config import parse_date
-from carepath.services import App
+from carepath.services.audit_log import AuditFilter, audit_entries
 from carepath.services.instants import parse_instant
-
-
-@dataclass(frozen=True)
-class AuditFilter:
-    """Which audit rows to show: ``entity`` is ``kind`` or ``kind:id``; ``since`` is UTC."""
-
-    entity: str | None = None
-    entity_id: str | None = None
-    actor: str | None = None
-    since: datetime | None = None
-    limit: int = 200
-
-
-def audit_entries(app: App, wanted: AuditFilter) -> list[dict[str, Any]]:
-    """Audit rows matching ``wanted``, oldest first (the last ``limit`` of them)."""
-    query = select(AuditRow).order_by(col(AuditRow.id).desc()).limit(wanted.limit)
-    if wanted.entity:
-        query = query.where(AuditRow.entity == wanted.entity)
-    if wanted.entity_id:
-        query = query.where(AuditRow.entity_id == wanted.entity_id)
-    if wanted.actor:
-        query = query.where(AuditRow.actor == wanted.actor)
-    if wanted.since:
-        query = query.where(col(AuditRow.at) >= wanted.since)
-    with transaction(app.engine) as session:
-        rows = list(session.exec(query))
-    return [_entry(row) for row in reversed(rows)]
-
-
-def _entry(row: AuditRow) -> dict[str, Any]:
-    at = row.at.isoformat(timespec="seconds").replace("+00:00", "Z")
-    return {"id": row.id, "at": at, "actor": row.actor, "action": row.action,
-            "entity": row.entity, "entity_id": row.entity_id,
-            "detail": json.loads(row.detail or "{}")}
 
 
 def parse_since(text: str, zone: str) -> datetime:

@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from carepath import bootstrap
 from carepath.domain.text import printable, printable_json
 from carepath.services import App
 from carepath.settings import Settings
@@ -35,7 +36,7 @@ def settings() -> Settings:
 
 def open_app() -> App:
     """The app for this command: settings from the environment, the wall clock."""
-    return App.open(settings())
+    return bootstrap.open_app(settings())
 
 
 def emit(rows: Sequence[dict[str, Any]], fmt: Format, title: str = "",

@@ -42,46 +42,18 @@ class ErrorGroup(TyperGroup):
 
 
 def _database_error(error: Exception) -> int | None:
-    """One line for SQLAlchemy's errors — only ever raised once a command loaded it."""
-    exc = sys.modules.get("sqlalchemy.exc")
-    if exc is None:
+    """One line for a database driver's errors — only ever raised once a command loaded
+    SQLAlchemy, so ``--help`` and the config commands never import it for this."""
+    if "sqlalchemy.exc" not in sys.modules:
         return None
-    reason = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
-    line = _timeout_line(error, reason)
-    if line:
-        _say(line)
-        return 6
-    if isinstance(error, exc.OperationalError | exc.ArgumentError):  # server down, bad URL
-        _say(f"cannot use the database: {escape(reason)} — check CAREPATH_DATABASE_URL and "
-             "that the server runs")
-        return 6
-    if isinstance(error, exc.DataError):  # e.g. an id past 64 bits reaching PostgreSQL
-        _say(f"a value is out of range: {escape(reason)}")
-        return 2
-    if isinstance(error, exc.DatabaseError) and _DAMAGED in reason:
-        _say(f"the database is damaged: {escape(reason)} — restore it from a backup")
-        return 6
-    return None
+    from carepath.services.database import described
 
-
-_DAMAGED = "malformed"  # SQLite: "database disk image is malformed"
-
-
-def _timeout_line(error: Exception, reason: str) -> str | None:
-    """The settings' timeouts firing, said as what happened and which setting to change."""
-    if getattr(getattr(error, "orig", None), "sqlstate", None) == "57014" or (
-            "statement timeout" in reason):
-        return ("a database statement ran longer than CAREPATH_DB_STATEMENT_TIMEOUT allows "
-                "and was cancelled; nothing was changed — raise the setting, or find what "
-                "holds the database up")
-    if "database is locked" in reason:  # SQLite: another writer held it past the wait
-        return ("the database stayed locked by another carepath command longer than "
-                "CAREPATH_DB_STATEMENT_TIMEOUT allows; nothing was changed — run it again "
-                "when that command has finished, or raise the setting")
-    if "timeout expired" in reason:
-        return ("the database did not answer within CAREPATH_DB_CONNECT_TIMEOUT — check "
-                "CAREPATH_DATABASE_URL and that the server there is up and not overloaded")
-    return None
+    found = described(error)
+    if found is None:
+        return None
+    code, line = found
+    _say(escape(line))
+    return code
 
 
 def _say(line: str) -> None:

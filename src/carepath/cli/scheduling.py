@@ -23,8 +23,8 @@ from carepath.domain.timeutil import horizon_problem
 from carepath.errors import InputError
 from carepath.services import App
 from carepath.services import scheduling as booking
+from carepath.services.appointment_views import list_appointments
 from carepath.services.local_time import parse_local
-from carepath.services.scheduling_io import appointment_records
 
 appointments_app = typer.Typer(help="List, move, cancel and export appointments.",
                                no_args_is_help=True)
@@ -178,17 +178,8 @@ def list_(
     if from_day:
         since = parse_local(parse_day(from_day, "--from").isoformat() + "T00:00", zone_of(app))
         until = since + timedelta(days=days) if days else None
-    from carepath.adapters.db import transaction
-    from carepath.services.holds import held_episodes
-
-    with transaction(app.engine) as session:
-        records = appointment_records(app, session, since=since, until=until,
-                                      patient_id=patient, therapist_id=therapist,
-                                      status=status)
-        on_hold = held_episodes(session, {r["episode_id"] for r in records})
-    for record in records:  # the two-hour rule's hold, until a therapist clears it
-        record["hold"] = ("HOLD progression" if record["status"] == "booked"
-                          and record["episode_id"] in on_hold else "")
+    records = list_appointments(app, since=since, until=until, patient_id=patient,
+                                therapist_id=therapist, status=status)
     emit([_display(r) for r in records] if fmt is Format.table else records, fmt,
          "Appointments", columns=None if fmt is Format.json else [
              "id", "patient_id", "visit_name", "start", "until", "therapist_id", "status",

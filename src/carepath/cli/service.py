@@ -8,14 +8,11 @@ from contextlib import contextmanager
 from datetime import date
 
 import typer
-from sqlalchemy import func
-from sqlmodel import col, select
 
-from carepath.adapters.db import transaction
-from carepath.adapters.tables import AppointmentRow, EpisodeRow
 from carepath.cli.common import FORMAT_OPTION, Format, console, emit, open_app
 from carepath.cli.config import parse_date
 from carepath.services import App, lifecycle
+from carepath.services.episode_views import list_episodes
 from carepath.services.runs import double_runs, list_runs
 from carepath.services.sweeps import SWEEPS, run_sweep
 from carepath.settings import mask_url
@@ -53,7 +50,7 @@ def serve(
                                       "and again after losing it, instead of exiting"),
 ) -> None:
     """Run every timed sweep, progression reviews included, until SIGTERM."""
-    from carepath.adapters.scheduler import serve as serve_forever
+    from carepath.entrypoints.serve import serve as serve_forever
 
     if engine not in ("prefect", "direct"):
         raise typer.BadParameter("use direct or prefect", param_hint="--engine")
@@ -126,23 +123,10 @@ def episodes_list(
     fmt: Format = FORMAT_OPTION,
 ) -> None:
     """Episodes with their pathway, state and visit counts."""
-    app = open_app()
-    with transaction(app.engine) as session:
-        query = select(EpisodeRow).order_by(col(EpisodeRow.id))
-        if state:
-            query = query.where(EpisodeRow.state == state)
-        if patient:
-            query = query.where(EpisodeRow.patient_id == patient)
-        episodes = session.exec(query).all()
-        counted = session.exec(
-            select(AppointmentRow.episode_id, AppointmentRow.status, func.count())
-            .group_by(col(AppointmentRow.episode_id), col(AppointmentRow.status))).all()
-    counts = {(episode_id, status): n for episode_id, status, n in counted}
-    rows = [{"id": e.id, "patient": e.patient_id, "pathway": f"{e.pathway_id} v{e.pathway_version}",
-             "state": e.state, "start": e.start_date.isoformat(), "therapist": e.therapist_id,
-             "booked": counts.get((e.id, "booked"), 0),
-             "completed": counts.get((e.id, "completed"), 0),
-             "previous": e.previous_episode_id} for e in episodes]
+    episodes = list_episodes(open_app(), state=state or None, patient_id=patient or None)
+    rows = [{"id": e.id, "patient": e.patient_id, "pathway": e.pathway, "state": e.state,
+             "start": e.start.isoformat(), "therapist": e.therapist_id, "booked": e.booked,
+             "completed": e.completed, "previous": e.previous_episode_id} for e in episodes]
     emit(rows, fmt, "Episodes")
 
 

@@ -33,7 +33,7 @@ Hard constraints are never broken: therapist, resource unit and patient never do
 inside clinic and therapist hours; never on a holiday, closure, leave or maintenance day;
 needs (skills, resource tags) met; each visit inside its week window (the cadence); rest
 days between an episode's visits; one visit per patient-day unless the pathway allows more.
-Soft costs (``scoring``) rank what is left: patient weekdays and windows, heat-safe
+Soft costs (``placement``) rank what is left: patient weekdays and windows, heat-safe
 mornings, one therapist per episode, reassessment at the baseline's time of day, earliest
 start and balanced load. Order matters: ``schedule_batch`` places the most constrained
 episodes first, week by week round-robin, so that early rows cannot take every morning.

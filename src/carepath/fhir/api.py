@@ -34,6 +34,7 @@ from carepath.adapters.tables import (
     OutboxRow,
     PatientRow,
 )
+from carepath.bootstrap import open_app
 from carepath.fhir import mappers, store, tokens
 from carepath.services import App
 from carepath.services.booking_store import clinic_zone
@@ -97,7 +98,7 @@ def create_api(app: App) -> Starlette:
 
 
 def from_environment() -> Starlette:
-    return create_api(App.open(Settings.from_env(os.environ)))
+    return create_api(open_app(Settings.from_env(os.environ)))
 
 
 def _authorise(app: App, request: Request, kind: str) -> None:

@@ -146,7 +146,7 @@ def _book(session: Session, app: App, effect: BookReassessment, episode_id: int,
                 appointment_id = _try_book(session, app, effect, episode_id, book, now,
                                            therapist)
                 break
-            except (CarepathError, ImportError, IntegrityError) as error:
+            except (CarepathError, IntegrityError) as error:
                 failure = failure or _why_not_booked(error)
         if appointment_id is not None and failure:
             note = f" with another therapist, because: {failure}"
@@ -172,9 +172,8 @@ def _book(session: Session, app: App, effect: BookReassessment, episode_id: int,
 def _why_not_booked(error: Exception) -> str:
     if isinstance(error, CarepathError):
         return str(error)
-    if isinstance(error, IntegrityError):  # a concurrent booking won the slot first
-        return "the slot was taken by another booking at the same moment"
-    return "no scheduling engine is installed"
+    # an IntegrityError: a concurrent booking won the slot first
+    return "the slot was taken by another booking at the same moment"
 
 
 def _try_book(session: Session, app: App, effect: BookReassessment, episode_id: int,

@@ -2,16 +2,18 @@
 
 Scheduling raises ``AppointmentsBooked`` / ``AppointmentChanged`` / ``AppointmentCancelled``
 (``AppointmentsCancelled`` for many visits at once);
-messaging subscribes and writes outbox rows, so a change and the messages it causes commit
-(or roll back) together. Handlers register with ``@subscribe(EventType)``.
+messaging handles them and writes outbox rows, so a change and the messages it causes commit
+(or roll back) together. Which handlers hear which event is one explicit table, built by
+``carepath.bootstrap.event_handlers`` and carried by the ``App``: nothing registers itself
+by being imported.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 from sqlmodel import Session
 
@@ -66,22 +68,23 @@ class EscalationRaised:
     kind: str  # stall, worsening, multi_worsening, two_hour, no_show, under_scheduled
 
 
+@dataclass(frozen=True)
+class ProgressionHoldChanged:
+    """A hold on progression was placed on (or cleared from) an episode: the therapist's invite
+    for its next visit must say so (or no longer say so)."""
+
+    episode_id: int
+    at: datetime  # visits after this instant are the "next" ones
+    reason: str  # "hold on progression placed" or "… cleared"
+
+
 Event = (AppointmentsBooked | AppointmentChanged | AppointmentCancelled | AppointmentsCancelled
-         | EscalationRaised)
+         | EscalationRaised | ProgressionHoldChanged)
 Handler = Callable[[Session, "App", Any], None]
-_HANDLERS: dict[type, list[Handler]] = {}
-H = TypeVar("H", bound=Handler)
-
-
-def subscribe(event_type: type) -> Callable[[H], H]:
-    def register(handler: H) -> H:
-        _HANDLERS.setdefault(event_type, []).append(handler)
-        return handler
-
-    return register
+Handlers = Mapping[type, Sequence[Handler]]  # event type → its handlers, in order
 
 
 def publish(session: Session, app: App, event: Event) -> None:
     """Run every handler of ``event`` in the caller's transaction."""
-    for handler in _HANDLERS.get(type(event), []):
+    for handler in app.handlers.get(type(event), ()):
         handler(session, app, event)

@@ -9,11 +9,10 @@ from __future__ import annotations
 from sqlmodel import Session
 
 from carepath.services import App
-from carepath.services.events import AppointmentsBooked, subscribe
-from carepath.services.goals import ensure_goals
+from carepath.services.events import AppointmentsBooked
+from carepath.services.goal_store import ensure_goals
 
 
-@subscribe(AppointmentsBooked)
 def goals_at_enrolment(session: Session, app: App, event: AppointmentsBooked) -> None:
     if event.reason == "enrolment" and event.episode_id is not None:
         ensure_goals(session, app, event.episode_id)

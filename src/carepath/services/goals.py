@@ -15,6 +15,7 @@ from pathlib import Path
 from sqlmodel import Session, col, select
 
 from carepath.adapters.db import transaction
+from carepath.adapters.db.mapping import to_goal
 from carepath.adapters.tables import (
     AppointmentRow,
     EpisodeRow,
@@ -22,11 +23,10 @@ from carepath.adapters.tables import (
     MeasurementRow,
     RecoveryReportRow,
 )
+from carepath.domain.attendance import Recovery
 from carepath.domain.config import Measure
 from carepath.domain.goals import (
-    Goal,
     Reading,
-    TargetKind,
     default_target,
     for_stratum,
     goal_status,
@@ -36,12 +36,13 @@ from carepath.domain.goals import (
 from carepath.domain.planning import plan_episode
 from carepath.errors import InputError, NotFound
 from carepath.services import App
+from carepath.services.goal_store import ensure_goals, episode_of, fill_baseline
 from carepath.services.instants import parse_instant
 from carepath.services.patients import read_table
 from carepath.services.review import ReviewReport, planned_end, review_all
 
-__all__ = ["GoalView", "ReviewReport", "ensure_goals", "import_measurements", "list_goals",
-           "record_measurement", "record_recovery", "review_all", "set_goal"]
+__all__ = ["GoalView", "ReviewReport", "episode_of", "ensure_goals", "import_measurements",
+           "list_goals", "record_measurement", "record_recovery", "review_all", "set_goal"]
 
 
 @dataclass(frozen=True)
@@ -75,61 +76,6 @@ def measure_of(app: App, measure_id: str) -> Measure:
         raise NotFound("measure", measure_id, f"known measures: {known}") from None
 
 
-def episode_of(session: Session, episode_id: int) -> EpisodeRow:
-    episode = session.get(EpisodeRow, episode_id)
-    if episode is None:
-        raise NotFound("episode", episode_id, "check the episode id")
-    return episode
-
-
-def to_goal(row: GoalRow) -> Goal:
-    kind: TargetKind = row.target_kind if row.target_kind in ("mcid", "maintain") else "value"  # type: ignore[assignment]
-    return Goal(row.measure_id, row.baseline, row.target, kind, row.due_date, row.baseline_at)
-
-
-def ensure_goals(session: Session, app: App, episode_id: int) -> list[GoalRow]:
-    """The episode's goals, created from its pathway when missing, baselines filled in."""
-    episode = episode_of(session, episode_id)
-    pathway = app.config.pathway(episode.pathway_id)
-    rows = {r.measure_id: r for r in session.exec(
-        select(GoalRow).where(GoalRow.episode_id == episode_id))}
-    now = app.clock.now()
-    for template in pathway.goals.measures:
-        if template.measure not in rows:
-            rows[template.measure] = GoalRow(episode_id=episode_id, measure_id=template.measure,
-                                             target_kind=template.target, created_at=now,
-                                             updated_at=now)
-    for row in rows.values():
-        if row.measure_id in app.config.measures:
-            _fill_baseline(session, app, row, pathway.first_visit)
-        session.add(row)
-    session.flush()
-    return sorted(rows.values(), key=lambda r: r.measure_id)
-
-
-def _fill_baseline(session: Session, app: App, row: GoalRow, first_visit: str | None) -> None:
-    """Set the baseline (and a derived target) from the episode's measurements."""
-    query = (select(MeasurementRow, AppointmentRow.visit_type)
-             .join(AppointmentRow, col(MeasurementRow.appointment_id) == AppointmentRow.id,
-                   isouter=True)
-             .where(MeasurementRow.episode_id == row.episode_id,
-                    MeasurementRow.measure_id == row.measure_id)
-             .order_by(col(MeasurementRow.taken_at), col(MeasurementRow.id)))
-    found = list(session.exec(query))
-    at_evaluation = [m for m, visit in found if first_visit and visit == first_visit]
-    # The evaluation visit's value is the baseline; until one exists, the first value serves.
-    candidates = at_evaluation or ([m for m, _ in found] if row.baseline is None else [])
-    if not candidates or candidates[0].taken_at == row.baseline_at:
-        return
-    chosen = candidates[0]
-    measure = app.config.measures[row.measure_id]
-    row.baseline, row.baseline_at = chosen.value, chosen.taken_at
-    if row.target_kind != "value" or row.target is None:
-        kind: TargetKind = "maintain" if row.target_kind == "maintain" else "mcid"
-        row.target = default_target(measure, chosen.value, kind)
-    row.updated_at = app.clock.now()
-
-
 def set_goal(app: App, episode_id: int, measure_id: str, *, target: str,
              due: date | None = None) -> GoalView:
     """Set or revise a goal: ``target`` is "mcid", "maintain" or a value of the measure."""
@@ -149,7 +95,7 @@ def set_goal(app: App, episode_id: int, measure_id: str, *, target: str,
         session.add(row)
         session.flush()
         if row.baseline is None:
-            _fill_baseline(session, app, row, app.config.pathway(
+            fill_baseline(session, app, row, app.config.pathway(
                 episode_of(session, episode_id).pathway_id).first_visit)
         app.audit(session, "goal.set", "goal", f"{episode_id}/{measure_id}", target=target,
                   due=due)
@@ -298,7 +244,7 @@ def _whole(text: str | None, what: str) -> int:
 
 def record_recovery(app: App, episode_id: int, recovered: bool, *,
                     appointment_id: int | None = None,
-                    at: datetime | None = None) -> RecoveryReportRow:
+                    at: datetime | None = None) -> Recovery:
     """Record a two-hour-rule report: did the patient feel recovered within two hours?"""
     with transaction(app.engine) as session:
         episode_of(session, episode_id)
@@ -308,4 +254,4 @@ def record_recovery(app: App, episode_id: int, recovered: bool, *,
         session.add(row)
         session.flush()
         app.audit(session, "recovery.record", "episode", episode_id, recovered=recovered)
-        return row
+        return Recovery(row.recovered, row.reported_at, row.id)

@@ -15,9 +15,10 @@ from datetime import datetime
 from sqlmodel import Session, col, select
 
 from carepath.adapters.db import transaction
-from carepath.adapters.tables import AppointmentRow, EpisodeRow, ProgressionHoldRow
+from carepath.adapters.tables import EpisodeRow, ProgressionHoldRow
 from carepath.errors import InputError, NotFound
 from carepath.services import App
+from carepath.services.events import ProgressionHoldChanged, publish
 
 HOLD_TEXT = "HOLD PROGRESSION: do not make this session harder (two-hour rule)"
 
@@ -59,20 +60,8 @@ def place_hold(session: Session, app: App, episode_id: int, escalation_id: int |
 
 def _update_next_invite(session: Session, app: App, episode_id: int, now: datetime,
                         reason: str) -> None:
-    """The therapist's invite for the episode's next visit says (or no longer says) HOLD:
-    its SEQUENCE rises and the updated REQUEST goes to the therapist only."""
-    from carepath.services.notify import queue_therapist_update
-
-    upcoming = session.exec(select(AppointmentRow).where(
-        AppointmentRow.episode_id == episode_id, AppointmentRow.status == "booked",
-        col(AppointmentRow.start_utc) > now).order_by(col(AppointmentRow.start_utc))).first()
-    if upcoming is None or upcoming.id is None:
-        return
-    upcoming.sequence += 1
-    upcoming.updated_at = now
-    session.add(upcoming)
-    session.flush()
-    queue_therapist_update(session, app, upcoming.id, reason=reason)
+    """The next visit's invite must say (or stop saying) HOLD: messaging re-sends it."""
+    publish(session, app, ProgressionHoldChanged(episode_id, now, reason))
 
 
 def held_episodes(session: Session, episode_ids: Iterable[int | None]) -> set[int]:

@@ -1,8 +1,9 @@
 """Test helpers for messaging: appointments written straight into the tables.
 
-Real code used by the tests, the benchmark and the demo until scheduling books visits
-itself: each helper writes rows the way scheduling does and publishes the matching event
-in the same transaction, so the subscribers queue their messages exactly as in production.
+Real code used by the messaging tests and benchmark, which need visits at exact times without
+running the scheduler: each helper writes rows the way scheduling does and publishes the
+matching event in the same transaction, so the handlers queue their messages exactly as in
+production.
 """
 
 from __future__ import annotations

@@ -1,10 +1,11 @@
 """Who is told what when visits are booked, moved or cancelled — queued in the same transaction.
 
-Subscribers of scheduling's domain events. What each email says and carries is decided by
-``carepath.domain.letters`` (pure: therapists get one iMIP REQUEST or CANCEL per visit,
-patients a schedule, then a REQUEST for a change and a CANCEL for a cancellation); this
-module loads the visits, addresses the drafts and writes them to the outbox (never sends),
-each under an idempotency key built from what changed, so the same change never queues twice.
+Handlers of scheduling's domain events (wired in ``carepath.bootstrap``). What each email
+says and carries is decided by ``carepath.domain.letters`` (pure: therapists get one iMIP
+REQUEST or CANCEL per visit, patients a schedule, then a REQUEST for a change and a CANCEL
+for a cancellation); this module loads the visits, addresses the drafts and writes them to
+the outbox (never sends), each under an idempotency key built from what changed, so the same
+change never queues twice.
 
 - A visit moved to another therapist is a CANCEL for the previous one, describing the visit
   as they had it (old time, old therapist), and a REQUEST for the new one.
@@ -44,10 +45,10 @@ from carepath.services.events import (
     AppointmentChanged,
     AppointmentsBooked,
     AppointmentsCancelled,
-    subscribe,
+    ProgressionHoldChanged,
 )
 from carepath.services.mailing import addressable, sender_of, templates
-from carepath.services.outbox import enqueue
+from carepath.services.outbox_queue import enqueue
 from carepath.services.web_links import links_of, patient_feed_url
 
 
@@ -55,7 +56,6 @@ def _render(name: str, context: dict[str, Any]) -> Body:
     return templates().render(name, context)
 
 
-@subscribe(AppointmentsBooked)
 def on_booked(session: Session, app: App, event: AppointmentsBooked) -> None:
     if event.deferred:
         session.add(MessageJobRow(kind="booked", created_at=app.clock.now(), facts=json.dumps(
@@ -123,7 +123,6 @@ def _withdraw_from_jobs(session: Session, appointment_ids: Sequence[int | None],
     return found
 
 
-@subscribe(AppointmentChanged)
 def on_changed(session: Session, app: App, event: AppointmentChanged) -> None:
     if _withdraw_from_jobs(session, [event.appointment_id], keep=True):
         return  # not announced yet: its deferred job announces it as it now stands
@@ -143,12 +142,10 @@ def on_changed(session: Session, app: App, event: AppointmentChanged) -> None:
             style)
 
 
-@subscribe(AppointmentCancelled)
 def on_cancelled(session: Session, app: App, event: AppointmentCancelled) -> None:
     _cancelled(session, app, load_visits(session, app, [event.appointment_id]), event.reason)
 
 
-@subscribe(AppointmentsCancelled)
 def on_cancelled_many(session: Session, app: App, event: AppointmentsCancelled) -> None:
     _cancelled(session, app, load_visits(session, app, event.appointment_ids), event.reason)
 
@@ -198,13 +195,21 @@ def queue_due_reminders(app: App, *, now: datetime) -> int:
     return queued
 
 
-def queue_therapist_update(session: Session, app: App, appointment_id: int, *,
-                           reason: str) -> None:
-    """Re-send one visit's invite to its therapist only (its SEQUENCE already raised by the
-    caller): the description changed — a hold on progression placed or cleared — not the
-    time, so the patient is not written to."""
-    (visit,) = load_visits(session, app, [appointment_id])
-    _queue_invite(session, app, visit, calendar_style(app), reason=reason)
+def on_hold_changed(session: Session, app: App, event: ProgressionHoldChanged) -> None:
+    """The therapist's invite for the episode's next visit says (or no longer says) HOLD:
+    its SEQUENCE rises and the updated REQUEST goes to the therapist only — the description
+    changed, not the time, so the patient is not written to."""
+    upcoming = session.exec(select(AppointmentRow).where(
+        AppointmentRow.episode_id == event.episode_id, AppointmentRow.status == "booked",
+        col(AppointmentRow.start_utc) > event.at).order_by(col(AppointmentRow.start_utc))).first()
+    if upcoming is None or upcoming.id is None:
+        return
+    upcoming.sequence += 1
+    upcoming.updated_at = event.at
+    session.add(upcoming)
+    session.flush()
+    (visit,) = load_visits(session, app, [upcoming.id])
+    _queue_invite(session, app, visit, calendar_style(app), reason=event.reason)
 
 
 def _queue_invite(session: Session, app: App, visit: CalendarVisit, style: CalendarStyle,

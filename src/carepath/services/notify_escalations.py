@@ -1,6 +1,6 @@
 """Who hears about an escalation: the therapist who must act, and at level 2 the physician.
 
-Subscribes to ``EscalationRaised`` (raised by the goal review in its transaction) and reads
+Handles ``EscalationRaised`` (raised by the goal review in its transaction) and reads
 the escalation's evidence: ``notify_therapist`` names the episode's therapist (told why, and
 when the reassessment is), the case-review assignee is told too, and ``notify_physician``
 writes to the patient's referring physician. A therapist's email shows each measure of the
@@ -26,13 +26,12 @@ from carepath.domain.notices import EscalationNotice
 from carepath.errors import NotFound
 from carepath.services import App
 from carepath.services.calendar_views import calendar_style, load_visits
-from carepath.services.events import EscalationRaised, subscribe
+from carepath.services.events import EscalationRaised
 from carepath.services.mailing import addressable, idempotency_key, sender_of, templates
 from carepath.services.measure_charts import MeasureChart, episode_charts
-from carepath.services.outbox import enqueue
+from carepath.services.outbox_queue import enqueue
 
 
-@subscribe(EscalationRaised)
 def on_escalation(session: Session, app: App, event: EscalationRaised) -> None:
     row = session.get(EscalationRow, event.escalation_id)
     if row is None:

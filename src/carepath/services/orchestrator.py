@@ -20,33 +20,23 @@ from __future__ import annotations
 import dataclasses
 import os
 import socket
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 from sqlmodel import select
 
-from carepath.adapters.clock import Clock
 from carepath.adapters.tables import LeaseRow
 from carepath.errors import CarepathError
 from carepath.services import App
-from carepath.services.runs import acquire_lease, lease_holder
+from carepath.services.fence import FENCE_OPTION, LEASE, Fence, fence_of
+from carepath.services.runs import LeaseView, acquire_lease, lease_holder
 
-LEASE = "scheduler"
+# Fence, fence_of and LEASE live in ``fence`` (the run records need them too)
+__all__ = ["LEASE", "PREFECT_OWNER", "Fence", "FencedOut", "OrchestratorBusy", "check_fence",
+           "claim", "fence_of", "fenced", "holder", "renew", "this_process"]
+
 PREFECT_OWNER = "prefect"  # every Prefect worker shares the lease: the deployments are one
-_OPTION = "carepath_fence"
-
-
-@dataclass(frozen=True)
-class Fence:
-    """The lease this process holds: every transaction it commits is checked against it."""
-
-    owner: str
-    token: int
-    engine: str  # serve or prefect
-    clock: Clock
-    name: str = LEASE
 
 
 class FencedOut(CarepathError):
@@ -65,7 +55,7 @@ class OrchestratorBusy(CarepathError):
 
     exit_code = 8
 
-    def __init__(self, holder: LeaseRow, wanted: str) -> None:
+    def __init__(self, holder: LeaseView, wanted: str) -> None:
         self.holder = holder
         until = f"{holder.expires_at:%Y-%m-%d %H:%M:%S} UTC"
         if holder.engine == "prefect":
@@ -97,7 +87,7 @@ def renew(app: App, fence: Fence, ttl: timedelta) -> bool:
     return token == fence.token
 
 
-def holder(app: App) -> LeaseRow | None:
+def holder(app: App) -> LeaseView | None:
     """The live holder of the orchestrator lease, if any."""
     return lease_holder(app, LEASE)
 
@@ -107,12 +97,7 @@ def fenced(app: App, fence: Fence) -> App:
 
     The engine is the same pool with an execution option; the check is a Session event.
     """
-    return dataclasses.replace(app, engine=app.engine.execution_options(**{_OPTION: fence}))
-
-
-def fence_of(app: App) -> Fence | None:
-    fence = app.engine.get_execution_options().get(_OPTION)
-    return fence if isinstance(fence, Fence) else None
+    return dataclasses.replace(app, engine=app.engine.execution_options(**{FENCE_OPTION: fence}))
 
 
 def check_fence(session: Session, fence: Fence, now: datetime) -> None:
@@ -132,6 +117,6 @@ def check_fence(session: Session, fence: Fence, now: datetime) -> None:
 @event.listens_for(Session, "before_commit")
 def _before_commit(session: Session) -> None:
     bind = session.get_bind()
-    fence = bind.get_execution_options().get(_OPTION) if bind is not None else None
+    fence = bind.get_execution_options().get(FENCE_OPTION) if bind is not None else None
     if isinstance(fence, Fence):
         check_fence(session, fence, fence.clock.now())

@@ -20,16 +20,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from email.message import EmailMessage
 
 from sqlmodel import Session, col, select
 
 from carepath.adapters.db import transaction
 from carepath.adapters.mail import Envelope, Transport
 from carepath.adapters.tables import OutboxRow
-from carepath.domain.messages import to_bytes
 from carepath.errors import DeliveryFailed, InvalidTransition, NotFound
 from carepath.services import App
+from carepath.services.notify import compose_pending, queue_due_reminders
+from carepath.services.outbox_queue import enqueue, find
+
+# enqueue and find live in ``outbox_queue``, the reminder sweep in ``notify``: kept here too
+__all__ = ["DispatchReport", "OutboxEntry", "backoff", "dispatch", "enqueue", "find",
+           "list_outbox", "queue_due_reminders", "retry", "retry_dead", "show"]
 
 FIRST_BACKOFF = timedelta(minutes=1)
 MAX_BACKOFF = timedelta(hours=6)
@@ -63,38 +67,10 @@ class DispatchReport:
     errors: list[str] = field(default_factory=list)
 
 
-def compose_pending(app: App) -> None:
-    from carepath.services.notify import compose_pending as compose  # notify queues here
-
-    compose(app)
-
-
 def backoff(attempts: int) -> timedelta:
     """The wait after the ``attempts``-th try: 1, 2, 4, 8 … minutes, at most six hours."""
     wait: timedelta = FIRST_BACKOFF * 2 ** max(attempts - 1, 0)
     return min(wait, MAX_BACKOFF)
-
-
-def enqueue(session: Session, app: App, message: EmailMessage, *, kind: str, recipient: str,
-            idempotency_key: str) -> OutboxRow:
-    """Queue ``message`` in the caller's transaction; the same key twice returns the first row."""
-    existing = find(session, idempotency_key)
-    if existing is not None:
-        return existing
-    now = app.clock.now()
-    row = OutboxRow(
-        idempotency_key=idempotency_key, message_id=str(message["Message-ID"]), kind=kind,
-        recipient=recipient, subject=str(message["Subject"])[:300],
-        body=to_bytes(message).decode("utf-8"), status="pending", attempts=0,
-        next_attempt_at=now, created_at=now)
-    session.add(row)
-    session.flush()
-    return row
-
-
-def find(session: Session, idempotency_key: str) -> OutboxRow | None:
-    return session.exec(
-        select(OutboxRow).where(OutboxRow.idempotency_key == idempotency_key)).first()
 
 
 def dispatch(app: App, transport: Transport, *, limit: int | None = None,
@@ -234,11 +210,3 @@ def _entry(row: OutboxRow, *, with_body: bool) -> OutboxEntry:
         last_error=row.last_error, message_id=row.message_id,
         idempotency_key=row.idempotency_key, created_at=row.created_at, sent_at=row.sent_at,
         body=row.body if with_body else "")
-
-
-def queue_due_reminders(app: App, *, now: datetime) -> int:
-    """Queue a reminder for every booked visit starting within the reminder window; see
-    ``carepath.services.notify.queue_due_reminders``."""
-    from carepath.services.notify import queue_due_reminders as sweep
-
-    return sweep(app, now=now)

@@ -16,6 +16,7 @@ from sqlmodel import Session
 
 from carepath.adapters.tables import AppointmentRow
 from carepath.services import App
+from carepath.services.scheduling import book_visit
 
 
 class Booker(Protocol):
@@ -28,8 +29,6 @@ def book_with_scheduling(session: Session, app: App, *, episode_id: int, visit_t
                          not_before: date, not_after: date,
                          therapist_id: str | None) -> AppointmentRow:
     """Book through the scheduling engine (raises ``NoSlotAvailable`` when nothing fits)."""
-    from carepath.services.scheduling import book_visit
-
     row: AppointmentRow = book_visit(session, app, episode_id=episode_id, visit_type=visit_type,
                                      not_before=not_before, not_after=not_after,
                                      therapist_id=therapist_id, reason="reassessment")

@@ -16,12 +16,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, TypeVar
 
-from sqlalchemy import Select, update
+from sqlalchemy import Select, func, update
 from sqlalchemy import select as _select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from carepath.adapters.db import transaction
+from carepath.adapters.db.mapping import goal_of
 from carepath.adapters.tables import (
     AppointmentRow,
     EpisodeRow,
@@ -33,12 +34,13 @@ from carepath.adapters.tables import (
 )
 from carepath.domain.attendance import Recovery, Visit
 from carepath.domain.escalations import KnownEscalation
-from carepath.domain.goals import Goal, Reading, TargetKind
+from carepath.domain.goals import Goal, Reading
 from carepath.domain.planning import plan_episode
 from carepath.domain.review import EpisodeFacts, ReviewDecision, review_episode
 from carepath.errors import NotFound
 from carepath.services import App
 from carepath.services.escalation_apply import Applied, apply_decision
+from carepath.services.goal_store import ensure_goals
 from carepath.services.reassessment import Booker, book_with_scheduling
 
 # Episodes whose escalations are written per transaction: savepoints keep them apart, and one
@@ -110,10 +112,6 @@ def _apply_one(session: Session, app: App, decision: ReviewDecision, facts: Epis
 def _ensure_missing_goals(app: App, episode_id: int | None,
                           id_range: tuple[int, int] | None = None) -> None:
     """Episodes enrolled before their goals were set get them from the pathway now."""
-    from sqlalchemy import func
-
-    from carepath.services.goals import ensure_goals
-
     query = (columns(EpisodeRow.id, EpisodeRow.pathway_id, func.count(col(GoalRow.id)))
              .join(GoalRow, col(GoalRow.episode_id) == EpisodeRow.id, isouter=True)
              .where(col(EpisodeRow.state) == "active").group_by(col(EpisodeRow.id)))
@@ -246,5 +244,4 @@ def planned_end(start: date, offsets: tuple[int, ...] | None) -> datetime | None
 
 def _goal(row: Any) -> Goal:
     _, measure_id, baseline, target, kind, due, baseline_at, _status = row
-    target_kind: TargetKind = kind if kind in ("mcid", "maintain") else "value"
-    return Goal(measure_id, baseline, target, target_kind, due, baseline_at)
+    return goal_of(measure_id, baseline, target, kind, due, baseline_at)

@@ -11,7 +11,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
@@ -20,6 +20,37 @@ from sqlmodel import col, select
 from carepath.adapters.db import transaction
 from carepath.adapters.tables import LeaseRow, RunRow
 from carepath.services import App
+from carepath.services.fence import fence_of
+
+
+@dataclass(frozen=True)
+class RunView:
+    """One recorded run as an admin sees it (``carepath runs list``)."""
+
+    id: int
+    flow: str
+    name: str
+    status: str
+    started_at: datetime
+    finished_at: datetime | None
+    summary: str
+    error: str
+    host: str
+    pid: int | None
+    engine: str
+    owner_token: int | None
+    flow_run_id: str | None
+
+
+@dataclass(frozen=True)
+class LeaseView:
+    """Who holds a lease, until when, with which fencing token."""
+
+    name: str
+    owner: str
+    expires_at: datetime
+    token: int
+    engine: str
 
 
 @dataclass
@@ -53,8 +84,6 @@ def recorded_run(app: App, flow: str, name: str) -> Iterator[RunHandle]:
 
 
 def _runner_identity(app: App) -> dict[str, Any]:
-    from carepath.services.orchestrator import fence_of
-
     fence = fence_of(app)
     return {"host": socket.gethostname()[:200], "pid": os.getpid(),
             "engine": fence.engine if fence else "cli",
@@ -81,19 +110,26 @@ def _finish(app: App, handle: RunHandle, status: str, error: str) -> None:
         session.add(row)
 
 
-def list_runs(app: App, *, limit: int = 50, status: str | None = None) -> list[RunRow]:
+def list_runs(app: App, *, limit: int = 50, status: str | None = None) -> list[RunView]:
     with transaction(app.engine) as session:
         query = select(RunRow).order_by(col(RunRow.id).desc()).limit(limit)
         if status:
             query = query.where(RunRow.status == status)
-        return list(session.exec(query))
+        return [_run_view(row) for row in session.exec(query)]
 
 
-def double_runs(runs: list[RunRow]) -> list[RunRow]:
+def _run_view(row: RunRow) -> RunView:
+    assert row.id is not None
+    return RunView(row.id, row.flow, row.name, row.status, row.started_at, row.finished_at,
+                   row.summary, row.error, row.host, row.pid, row.engine, row.owner_token,
+                   row.flow_run_id)
+
+
+def double_runs(runs: list[RunView]) -> list[RunView]:
     """The runs among ``runs`` that overlapped in time with a run of the same sweep by another
     process: a sweep run twice at once, which one fenced orchestrator should never show."""
     doubled: set[int] = set()
-    by_flow: dict[str, list[RunRow]] = {}
+    by_flow: dict[str, list[RunView]] = {}
     for run in runs:
         by_flow.setdefault(run.flow, []).append(run)
     for same in by_flow.values():
@@ -146,13 +182,15 @@ def release_lease(app: App, name: str, owner: str) -> None:
             session.add(row)
 
 
-def lease_holder(app: App, name: str) -> LeaseRow | None:
+def lease_holder(app: App, name: str) -> LeaseView | None:
     with transaction(app.engine) as session:
         row = session.get(LeaseRow, name)
-        return row if row is not None and row.expires_at > app.clock.now() else None
+        if row is None or row.expires_at <= app.clock.now():
+            return None
+        return LeaseView(row.name, row.owner, row.expires_at, row.token, row.engine)
 
 
-def record_problem(app: App, flow_run_id: str, state: str, flow_run_name: str) -> RunRow:
+def record_problem(app: App, flow_run_id: str, state: str, flow_run_name: str) -> RunView:
     """A Failed, Crashed or Late Prefect run, reported by its automation: listed with the
     failed runs (``carepath runs list --status failed``), so no one needs the Prefect UI."""
     now = app.clock.now()
@@ -162,6 +200,7 @@ def record_problem(app: App, flow_run_id: str, state: str, flow_run_name: str) -
                      error=f"Prefect reported flow run {flow_run_name} ({flow_run_id}) {state}",
                      **(_runner_identity(app) | {"flow_run_id": flow_run_id[:64]}))
         session.add(row)
+        session.flush()
         app.audit(session, "report_problem", "flow_run", flow_run_id, state=state,
                   name=flow_run_name)
-    return row
+        return _run_view(row)

@@ -16,6 +16,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 
+from carepath.bootstrap import open_app
 from carepath.errors import CarepathError, InputError, InvalidTransition, NotFound
 from carepath.services import App, accounts, clinic_views, self_service
 from carepath.services.accounts import Session, TooManyAttempts, acting
@@ -91,7 +92,7 @@ def create_app(app: App, extra_mounts: Sequence[BaseRoute] = (), *,
 def from_environment() -> Starlette:
     """For ``uvicorn --factory carepath.web.app:from_environment``."""
     settings = Settings.from_env(os.environ)
-    return create_app(App.open(settings))
+    return create_app(open_app(settings))
 
 
 # -- sign-in, guards ---------------------------------------------------------------------------

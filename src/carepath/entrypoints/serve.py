@@ -29,12 +29,15 @@ from types import FrameType
 from typing import Any
 
 from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.job import Job
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
+from sqlalchemy import Engine
 
 from carepath.services import App
+from carepath.services.fence import LEASE
 from carepath.services.orchestrator import (
     Fence,
     FencedOut,
@@ -47,13 +50,7 @@ from carepath.services.orchestrator import (
 )
 from carepath.services.runs import release_lease
 
-LEASE = "scheduler"
 log = logging.getLogger("carepath.serve")
-
-# The app the stored jobs run against; set by ``serve`` (jobs are stored by reference).
-_app: App | None = None
-_runner: Callable[[App, str], str] | None = None
-_lost = threading.Event()  # set by a job that found itself fenced out
 
 AlreadyServing = OrchestratorBusy  # the name older callers know
 
@@ -93,35 +90,69 @@ def sweeps(app: App) -> list[Sweep]:
     ]
 
 
-def run_job(name: str) -> None:
-    """The target of every stored job: run one sweep against the serving app."""
-    app, runner = _app, _runner
-    if app is None or runner is None or _lost.is_set():
-        return  # a job fired while serve was stopping: it has no lease to run under
-    try:
-        summary = runner(app, name)
-        log.info("%s: %s", name, summary)
-    except FencedOut as error:
-        log.error("%s refused: %s", name, error)
-        _lost.set()  # the main loop stops the scheduler at once
-    except Exception:  # recorded as a failed run by the runner; keep the scheduler alive
-        log.exception("sweep %s failed", name)
+class Serving:
+    """One stretch of serving under one fence: the sweeps run against the fenced app until
+    a job finds itself fenced out (``lost``) or serve stops (``close``)."""
+
+    def __init__(self, app: App, runner: Callable[[App, str], str]) -> None:
+        self.app, self.runner = app, runner
+        self.lost = threading.Event()  # set by a job that found itself fenced out
+        self._closed = threading.Event()
+
+    def run(self, name: str) -> None:
+        """Run one sweep (the target of every stored job while this stretch lasts)."""
+        if self._closed.is_set() or self.lost.is_set():
+            return  # a job fired while serve was stopping: it has no lease to run under
+        try:
+            summary = self.runner(self.app, name)
+            log.info("%s: %s", name, summary)
+        except FencedOut as error:
+            log.error("%s refused: %s", name, error)
+            self.lost.set()  # the main loop stops the scheduler at once
+        except Exception:  # recorded as a failed run by the runner; keep the scheduler alive
+            log.exception("sweep %s failed", name)
+
+    def close(self) -> None:
+        self._closed.set()
 
 
-def build_scheduler(app: App) -> BackgroundScheduler:
+def stored_job(name: str) -> None:
+    """What each job row names as its target (APScheduler stores a job's target by import
+    path). It never runs: ``BoundJobStore`` hands every job it loads to the live ``Serving``."""
+    raise RuntimeError(f"sweep {name} fired outside carepath serve")
+
+
+class BoundJobStore(SQLAlchemyJobStore):  # type: ignore[misc]
+    """The jobs in carepath's database, each bound as it is loaded to this serve's sweeps, so
+    that no module-level state tells a stored job which app it runs against."""
+
+    def __init__(self, engine: Engine, run: Callable[[str], None]) -> None:
+        super().__init__(engine=engine)
+        self._run = run
+
+    def _reconstitute_job(self, job_state: bytes) -> Job:
+        job = super()._reconstitute_job(job_state)
+        job.func = self._run
+        return job
+
+
+def build_scheduler(app: App, serving: Serving) -> BackgroundScheduler:
     scheduler = BackgroundScheduler(
-        jobstores={"default": SQLAlchemyJobStore(engine=app.engine)},
+        jobstores={"default": BoundJobStore(app.engine, serving.run)},
         executors={"default": ThreadPoolExecutor(1)},  # sweeps run one at a time
         job_defaults={"coalesce": True, "max_instances": 1},
         timezone=app.config.clinic.timezone,
     )
     for sweep in sweeps(app):
         scheduler.add_job(
-            "carepath.adapters.scheduler:run_job", sweep.trigger, args=[sweep.name],
+            STORED_JOB, sweep.trigger, args=[sweep.name],
             id=sweep.name, name=sweep.name, replace_existing=True, coalesce=True,
             misfire_grace_time=sweep.grace_seconds, max_instances=1,
         )
     return scheduler
+
+
+STORED_JOB = f"{__name__}:stored_job"
 
 
 def serve(app: App, runner: Callable[[App, str], str], *, stop: threading.Event | None = None,
@@ -180,30 +211,27 @@ def _take_lease(app: App, owner: str, *, standby: bool, stop: threading.Event) -
 def _orchestrate(app: App, fence: Fence, runner: Callable[[App, str], str],
                  stop: threading.Event, *, run_now: bool) -> bool:
     """Serve under ``fence`` until stopped (False) or the lease is lost (True)."""
-    global _app, _runner
-    _lost.clear()
-    _app, _runner = fenced(app, fence), runner
-    scheduler = build_scheduler(app)
+    serving = Serving(fenced(app, fence), runner)
+    scheduler = build_scheduler(app, serving)
     lost = False
     try:
         if run_now:  # catch up at once on whatever fell due while we were down
             for sweep in sweeps(app):
-                if _lost.is_set() or stop.is_set():
+                if serving.lost.is_set() or stop.is_set():
                     break
-                run_job(sweep.name)
-        if not _lost.is_set():
+                serving.run(sweep.name)
+        if not serving.lost.is_set():
             scheduler.start()
         expires = app.clock.now() + _ttl(app)
-        while not _lost.is_set() and not stop.wait(app.settings.lease_renew_seconds):
-            renewed = None if _lost.is_set() else _renewed_until(app, fence, expires)
+        while not serving.lost.is_set() and not stop.wait(app.settings.lease_renew_seconds):
+            renewed = None if serving.lost.is_set() else _renewed_until(app, fence, expires)
             if renewed is None:
                 break
             expires = renewed
         lost = not stop.is_set()
         return lost
     finally:
-        _app = _runner = None  # a job still firing finds no app and does nothing
-        _lost.set()
+        serving.close()  # a job still firing runs nothing
         if scheduler.running:
             # Lost: stop at once; the running job's writes are refused by the fence anyway.
             scheduler.shutdown(wait=not lost)
