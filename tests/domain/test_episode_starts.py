@@ -125,11 +125,15 @@ def test_calendar_weeks_run_monday_to_sunday_after_a_short_first_week() -> None:
     assert plan.end == date(2027, 3, 14)
 
 
-@pytest.mark.parametrize(("start", "week_one"), [
-    (date(2027, 3, 1), 3), (date(2027, 3, 2), 2), (date(2027, 3, 3), 2), (date(2027, 3, 5), 1)])
-def test_a_partial_first_week_gets_its_visits_pro_rata(start: date, week_one: int) -> None:
-    plan = plan_episode(make_pathway(THREE_A_WEEK, weeks=2, weeks_are="calendar"), start,
-                        open_weekdays=range(5))
+@pytest.mark.parametrize(("start", "rest", "week_one"), [
+    (date(2027, 3, 1), 0, 3), (date(2027, 3, 2), 0, 2), (date(2027, 3, 3), 0, 2),
+    (date(2027, 3, 5), 0, 1), (date(2027, 3, 3), 1, 2), (date(2027, 3, 4), 1, 1)])
+def test_a_partial_first_week_gets_its_visits_pro_rata(start: date, rest: int,
+                                                       week_one: int) -> None:
+    """3 a week × open days left / 5, rounded half up, at least one, and no more than the
+    days left hold with the rest days (Thu/Fri with one rest day: one)."""
+    plan = plan_episode(make_pathway(THREE_A_WEEK, weeks=2, weeks_are="calendar", rest=rest),
+                        start, open_weekdays=range(5))
     assert sum(1 for r in plan.requirements if r.week == 1) == week_one
 
 

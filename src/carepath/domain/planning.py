@@ -3,7 +3,8 @@
 The plan says *what* and *within which dates*; scheduling decides *when* and *with whom*.
 Week ``w`` of an episode is the seven days from ``start + 7·(w-1)``, or with ``weeks_are:
 calendar`` the Monday–Sunday week ``w-1`` weeks after the start's (week 1 then runs from the
-start to its Sunday, and its ``per_week`` counts are pro rata to the open days left in it).
+start to its Sunday, its ``per_week`` counts pro rata to the open days left in it, and never
+more visits than those days hold with the rest days between them).
 The cadence gives every session of each week; the pathway's ``first_visit`` replaces the
 first session and ``last_visit`` the last one, so an evaluation counts toward week 1's
 sessions. A ``first_visit_window`` bounds the first visit to days after the referral.
@@ -17,6 +18,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 
 from carepath.domain.config import FirstVisitWindow, Pathway
+from carepath.domain.config_pathway_checks import max_visits_per_week
 from carepath.domain.timeutil import ClockRange
 
 
@@ -111,6 +113,13 @@ def first_week_share(start: date, open_weekdays: Sequence[int]) -> float:
     return sum(1 for d in set(open_weekdays) if d >= start.weekday()) / total
 
 
+def _fits_after(start: date, open_weekdays: Sequence[int], rest_days: int) -> int:
+    """How many visits the open days of ``start``'s week from ``start`` on can hold with
+    ``rest_days`` between them: a partial week never asks for more."""
+    left = sorted(d for d in set(open_weekdays) if d >= start.weekday())
+    return max_visits_per_week(left, rest_days, repeating=False)
+
+
 def pro_rata(per_week: int, share: float) -> int:
     """``per_week`` visits in a partial week: rounded half up, at least one."""
     return max(1, math.floor(per_week * share + 0.5))
@@ -142,6 +151,8 @@ def plan_episode(
         start = calendar_start(start, open_weekdays)
     share = first_week_share(start, open_weekdays) if calendar else 1.0
     weekly = _weekly_types(pathway, share)
+    if share < 1 and 1 in weekly and not pathway.same_day_visits:
+        weekly[1] = weekly[1][:max(1, _fits_after(start, open_weekdays, pathway.min_rest_days))]
     weeks = max(weekly, default=0)
     requirements: list[VisitRequirement] = []
     for week in sorted(weekly):

@@ -95,8 +95,8 @@ def _why_not(row: AppointmentRow, opening: str) -> str:
         return f"appointment {row.id} already belongs to episode {row.episode_id}"
     if row.status != "booked":
         return f"appointment {row.id} is {row.status}"
-    return (f"appointment {row.id} is a {row.visit_type}, but the pathway starts with "
-            f"{opening}")
+    return (f"appointment {row.id} is {row.visit_type!r}, but the pathway starts with "
+            f"{opening!r}")
 
 
 def attach(session: Session, appointment_id: int, episode_id: int) -> None:
