@@ -1,5 +1,5 @@
 """The shaped clinic, end to end: ``python -m bench shaped [--size small|medium|large]
-[--seeds 1,2,3] [--skip-cli]``.
+[--seeds 1,2,3] [--skip-cli] [--cpsat [--cpsat-seconds 60]]``.
 
 For each seed a fresh clinic is written (``bench.workload_shaped``) and scored three ways,
 each in its own process so that time and peak memory are its own:
@@ -8,6 +8,8 @@ each in its own process so that time and peak memory are its own:
   (``bench.greedy``), the baseline to beat;
 - **engine**: ``schedule_batch(partial=True)`` on the same diaries, in process: the batch
   scheduling time alone;
+- **CP-SAT** (``--cpsat``, ``bench.cpsat``): the same visits, slots and hard rules as one
+  OR-Tools model maximising the booked visits within a time limit, a quality reference;
 - **CLI**: what a clinic admin runs, as new processes on a fresh SQLite home —
   ``patients import``, ``appointments import``, ``enroll --batch --partial``,
   ``appointments export`` — timed one by one with each one's peak memory.
@@ -33,6 +35,7 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
+from bench import cpsat
 from bench.shaped_checker import check, requested_visits
 from bench.workload_shaped import SIZES, generate
 from carepath.adapters.clock import SystemClock
@@ -54,14 +57,24 @@ def run(argv: list[str]) -> None:
     parser.add_argument("--seeds", default="1", help="comma-separated, e.g. 1,2,3")
     parser.add_argument("--skip-cli", action="store_true", help="greedy and engine only")
     parser.add_argument("--keep", type=Path, default=None, help="keep the files here")
+    parser.add_argument("--cpsat", action="store_true",
+                        help="also solve a CP-SAT model of the same visits (needs ortools)")
+    parser.add_argument("--cpsat-seconds", type=float, default=120.0,
+                        help="the CP-SAT time limit per clinic")
     args = parser.parse_args(argv)
+    if args.cpsat and not cpsat.available():
+        print(cpsat.INSTALL, file=sys.stderr)
+        raise SystemExit(2)
+    reference = args.cpsat_seconds if args.cpsat else None
     sizes = list(SIZES) if args.size == "all" else [args.size]
     for size in sizes:
         for seed in (int(s) for s in args.seeds.split(",")):
-            print(render(size, seed, measure(size, seed, args.skip_cli, args.keep)), flush=True)
+            print(render(size, seed, measure(size, seed, args.skip_cli, args.keep, reference)),
+                  flush=True)
 
 
-def measure(size: str, seed: int, skip_cli: bool, keep: Path | None) -> dict[str, Any]:
+def measure(size: str, seed: int, skip_cli: bool, keep: Path | None,
+            cpsat_seconds: float | None = None) -> dict[str, Any]:
     root = Path(tempfile.mkdtemp(prefix=f"shaped-{size}-{seed}-"))
     try:
         shaped = generate(size, seed, first_monday(SystemClock().now().date()), root)
@@ -69,7 +82,9 @@ def measure(size: str, seed: int, skip_cli: bool, keep: Path | None) -> dict[str
                                    "existing": shaped.existing, "episodes": shaped.requests}
         figures["greedy"] = apart(greedy_figures, root)
         figures["engine"] = apart(engine_figures, root)
-        for name in ("greedy", "engine"):  # early, for a run stopped before the CLI ends
+        if cpsat_seconds is not None:
+            figures["cpsat"] = apart(cpsat.cpsat_figures, root, cpsat_seconds)
+        for name in [n for n in ("greedy", "engine", "cpsat") if n in figures]:
             result = figures[name]
             print(f"[shaped] {size} seed {seed} {name}: booked {result['booked']} of "
                   f"{figures['requested']}, {result['violations']} violations, "
@@ -84,10 +99,10 @@ def measure(size: str, seed: int, skip_cli: bool, keep: Path | None) -> dict[str
         shutil.rmtree(root, ignore_errors=True)
 
 
-def apart(function: Any, root: Path) -> dict[str, Any]:
+def apart(function: Any, root: Path, *args: Any) -> dict[str, Any]:
     print(f"[shaped] {root.name}: {function.__name__}…", file=sys.stderr, flush=True)
     with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
-        result: dict[str, Any] = pool.submit(function, root).result()
+        result: dict[str, Any] = pool.submit(function, root, *args).result()
     return result
 
 
@@ -229,10 +244,19 @@ def render(size: str, seed: int, figures: dict[str, Any]) -> str:
         lines.append(f"| {name} | {100 * result['booked'] / requested:.1f} % | "
                      f"{result['violations']} | {result['seconds']:.2f} | "
                      f"{result['cpu']:.2f} |")
+    reference = figures.get("cpsat")
+    if reference:
+        solved = reference["status"] in ("OPTIMAL", "FEASIBLE")
+        bound = f", at most {reference['bound']} bookable" if solved else ", no answer yet"
+        lines.append(f"| CP-SAT reference ({reference['limit']:g} s limit, "
+                     f"{reference['status']}{bound}) | "
+                     f"{100 * reference['booked'] / requested:.1f} % | "
+                     f"{reference['violations']} | {reference['seconds']:.2f} | "
+                     f"{reference['cpu']:.2f} |")
     lines.append(f"engine soft: {100 * engine['in_wishes']:.1f} % of visits inside the "
                  f"patient's wishes, {100 * engine['one_therapist']:.1f} % of episodes with "
                  "one therapist")
-    for result in (greedy, engine):
+    for result in (greedy, engine, *([reference] if reference else [])):
         for example in result["examples"]:
             lines.append(f"  e.g. {example}")
     verdicts = [

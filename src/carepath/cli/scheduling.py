@@ -58,7 +58,11 @@ def enroll(
     partial: bool = typer.Option(False, "--partial",
                                  help="book what fits and wait-list the rest"),
     batch: Path = typer.Option(None, "--batch", help="CSV: patient_id,pathway_id,start"
-                               "[,therapist_id]"),
+                               "[,therapist_id][,referred][,evaluation_appointment]"),
+    referred: str = typer.Option(None, "--referred", help="referral date the pathway's "
+                                 "first_visit_window counts from (default: --start)"),
+    evaluation: str = typer.Option(None, "--evaluation", help="an imported evaluation that "
+                                   "starts the episode: its appointment id or its day"),
     fmt: Format = typer.Option(Format.table, "--format",
                                help="with --batch: table for people, json for scripts"),
 ) -> None:
@@ -67,11 +71,14 @@ def enroll(
     if batch is not None:
         _enroll_batch(app, batch, partial, fmt)
         return
-    if not patient_id or not pathway_id or not start:
+    if not patient_id or not pathway_id or not (start or evaluation):
         raise InputError("enroll", "needs PATIENT PATHWAY --start DATE (or --batch FILE)",
                          "e.g. carepath enroll MRN1001 post-relapse --start 2027-03-01")
-    enrolment = booking.enroll(app, patient_id, pathway_id, parse_day(start, "--start"),
-                               therapist_id=therapist, partial=partial)
+    enrolment = booking.enroll(app, patient_id, pathway_id,
+                               parse_day(start, "--start") if start else None,
+                               therapist_id=therapist, partial=partial,
+                               referred=parse_day(referred, "--referred") if referred else None,
+                               evaluation=evaluation)
     if enrolment.existing:
         console.print(f"episode {enrolment.episode_id}: {patient_id} is already enrolled in "
                       f"{pathway_id} from {start} ({len(enrolment.appointment_ids)} visit(s) "
@@ -79,6 +86,10 @@ def enroll(
         return
     print_schedule(app, enrolment.schedule,
                    f"episode {enrolment.episode_id}: {patient_id} in {pathway_id}")
+    if enrolment.first_appointment_id is not None:
+        console.print(f"visit 1 is the imported appointment {enrolment.first_appointment_id}, "
+                      f"now the episode's first visit; its weeks start "
+                      f"{enrolment.schedule.plan.start}", markup=False)
 
 
 def print_schedule(app: App, schedule: EpisodeSchedule, title: str) -> None:

@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 from carepath.domain.availability import to_minute
 from carepath.domain.config import Clinic
 from carepath.domain.placement import Finder
-from carepath.domain.planning import stretch
+from carepath.domain.planning import later_starts, stretch
 from carepath.domain.schedule_types import Busy, EpisodeRequest, EpisodeSchedule
 from carepath.domain.scheduler import (
     Run,
@@ -71,7 +71,7 @@ def schedule_batch(requests: Sequence[EpisodeRequest], clinic: Clinic, busy: Bus
             run = runs[i]
             if i in done:
                 continue
-            if not _place_week(run, week, finder):
+            if not _place_week(run, week, finder) and not _start_later(run, week, finder):
                 done[i] = _stretch_rest(run, week, finder, partial=partial)
     results: dict[int, EpisodeSchedule] = {}
     for i in order:
@@ -105,6 +105,22 @@ def _stretch_rest(run: Run, week: int, finder: Finder, *, partial: bool) -> Epis
     commit(run, rest, chosen, finder)
     keep_first(run, used, finder)
     return finish(run, used, finder, stretched_from)
+
+
+def _start_later(run: Run, week: int, finder: Finder) -> bool:
+    """Week 1 is full: start the episode a week later, and so on while its first visit can
+    still be inside the pathway's ``first_visit_window``. False (plan kept) when none fits."""
+    if week != 1 or run.placed:
+        return False
+    original = run.request
+    for plan in later_starts(original.plan):
+        run.request = replace(original, plan=plan)
+        if _place_week(run, 1, finder):
+            return True
+        if run.placed:  # a visit lost its slot while being booked: stretch from here
+            return False
+    run.request = original
+    return False
 
 
 def _place_week(run: Run, week: int, finder: Finder) -> bool:

@@ -286,6 +286,28 @@ class Length(Strict):
         return self
 
 
+class FirstVisitWindow(Strict):
+    """When an episode's first visit may be: days after the referral (the batch line's
+    ``referred`` date, else the episode's start). ``first_visit_window: 14`` means 0 to 14."""
+
+    earliest_days: int = Field(default=0, ge=0, le=365)
+    latest_days: int = Field(ge=0, le=365)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_number(cls, value: object) -> object:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return {"earliest_days": 0, "latest_days": value}
+        return value
+
+    @model_validator(mode="after")
+    def _ordered(self) -> FirstVisitWindow:
+        if self.latest_days < self.earliest_days:
+            raise Invalid(f"latest_days is below earliest_days ({self.earliest_days})",
+                          "raise latest_days or lower earliest_days", field="latest_days")
+        return self
+
+
 class GoalTemplate(Strict):
     measure: Identifier
     target: Literal["mcid", "maintain"] = "mcid"
@@ -342,7 +364,13 @@ class Pathway(Strict):
     visit_types: dict[Identifier, VisitType] = Field(min_length=1)
     first_visit: Identifier | None = None
     last_visit: Identifier | None = None
+    # Days after the referral within which the first visit must be booked; past it, the
+    # first visit is wait-listed with this reason, never booked late.
+    first_visit_window: FirstVisitWindow | None = None
     cadence: list[Cadence] = Field(min_length=1)
+    # "from_start": week 1 is the 7 days from the episode's start. "calendar": weeks run
+    # Monday to Sunday; a partial first week gets its per_week count pro rata.
+    weeks_are: Literal["from_start", "calendar"] = "from_start"
     min_rest_days: int = Field(default=0, ge=0, le=6)
     same_day_visits: bool = False
     goals: Goals = Goals()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import heapq
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import date, timedelta
 
 from carepath.domain.placement import Finder, Wishes
@@ -28,6 +29,9 @@ def explain(req: VisitRequirement, finder: Finder, wishes: Wishes, therapist_id:
     """The binding constraint of ``req`` and up to three nearest alternatives; ``placed``
     are the days of the episode's booked visits, ``gap`` the least days between two."""
     therapists = [therapist_id] if therapist_id else [t.id for t in finder.qualified(req.skills)]
+    if plan is not None and plan.first_due is not None and req.rule:
+        # later starts were tried up to the window's end: explain the whole window
+        req = replace(req, latest=max(req.latest, plan.first_due))
     constraint = binding_constraint(req, finder, wishes, therapists, therapist_id,
                                     placed=placed, gap=gap)
     if plan is not None and plan.weeks < plan.max_weeks:
@@ -44,7 +48,8 @@ def least_loaded(finder: Finder, therapists: list[str]) -> list[str]:
 
 
 def week_words(req: VisitRequirement) -> str:
-    return f"week {req.week} ({req.earliest:%a %b %d}–{req.latest:%a %b %d})"
+    rule = f", {req.rule}" if req.rule else ""
+    return f"week {req.week} ({req.earliest:%a %b %d}–{req.latest:%a %b %d}{rule})"
 
 
 def day_words(days: list[date]) -> str:

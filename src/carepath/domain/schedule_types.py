@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 
 from carepath.domain.availability import BusyList, to_minute
 from carepath.domain.planning import EpisodePlan, VisitRequirement
@@ -153,14 +153,25 @@ class Unplaced:
 
 
 @dataclass(frozen=True)
+class BookedFirst:
+    """An episode's first visit, already booked (an imported evaluation): its therapist
+    leads the episode, the rest keeps its rest days, the last visit its time of day."""
+
+    therapist_id: str
+    day: date  # local
+    minute: int  # local minute of the day it starts
+
+
+@dataclass(frozen=True)
 class EpisodeRequest:
     """One enrolment in a batch: a key the caller chooses (e.g. the CSV line), the patient,
-    the plan and an optional therapist."""
+    the plan and an optional therapist; ``booked_first`` goes with a ``plan.started``."""
 
     key: str
     patient_id: str
     plan: EpisodePlan
     therapist_id: str | None = None
+    booked_first: BookedFirst | None = None
 
 
 @dataclass(frozen=True)

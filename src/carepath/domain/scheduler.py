@@ -20,8 +20,9 @@ from carepath.domain.availability import ClinicCalendar, from_minute, to_minute
 from carepath.domain.config import Clinic
 from carepath.domain.diagnosis import explain
 from carepath.domain.placement import Candidate, Finder, Wishes
-from carepath.domain.planning import EpisodePlan, VisitRequirement, stretch
+from carepath.domain.planning import EpisodePlan, VisitRequirement, later_starts, stretch
 from carepath.domain.schedule_types import (
+    BookedFirst,
     Busy,
     EpisodeRequest,
     EpisodeSchedule,
@@ -282,7 +283,7 @@ def commit(run: Run, reqs: Sequence[VisitRequirement], chosen: Chosen, finder: F
 def keep_first(run: Run, plan: EpisodePlan, finder: Finder) -> None:
     """``partial`` books what fits, but never an episode's later visits without its first:
     when the first visit was left out, nothing of the episode stays booked."""
-    first = min(plan.requirements, key=lambda r: r.seq, default=None)
+    first = plan.opening
     if first is None or not any(r.seq == first.seq for r in run.skipped):
         return
     rollback(run, finder)
@@ -310,22 +311,22 @@ def schedule_run(run: Run, finder: Finder, *, partial: bool, wide: bool = True,
     gap = episode_gap(plan, finder)
     used, stretched_from = plan, None
     chosen, primary = evaluate(plan.requirements, finder, run.wishes,
-                               therapist_id=request.therapist_id, primary=None, after=None,
-                               gap=gap, wide=False, skip_single=not wide)
+                               therapist_id=request.therapist_id, primary=run.primary,
+                               after=run.last_day, gap=gap, wide=False, skip_single=not wide)
     longest = [plan.max_weeks] if stretching and plan.max_weeks > plan.weeks else []
     for weeks in range(plan.weeks + 1, plan.max_weeks + 1) if wide else longest:
         if not skips(chosen):
             break
         longer = stretch(plan, weeks)
         tried, lead = evaluate(longer.requirements, finder, run.wishes,
-                               therapist_id=request.therapist_id, primary=None, after=None,
-                               gap=gap, wide=False, skip_single=not wide)
+                               therapist_id=request.therapist_id, primary=run.primary,
+                               after=run.last_day, gap=gap, wide=False, skip_single=not wide)
         if skips(tried) < skips(chosen):
             used, chosen, primary, stretched_from = longer, tried, lead, plan.weeks
     if skips(chosen) and wide:  # the quick passes left a visit out: look wider, once
         tried, lead = evaluate(used.requirements, finder, run.wishes,
-                               therapist_id=request.therapist_id, primary=None, after=None,
-                               gap=gap)
+                               therapist_id=request.therapist_id, primary=run.primary,
+                               after=run.last_day, gap=gap)
         if cost(tried) < cost(chosen):
             chosen, primary = tried, lead
     run.primary = primary
@@ -355,7 +356,9 @@ def finish(run: Run, plan: EpisodePlan, finder: Finder, stretched_from: int | No
         return EpisodeSchedule(plan, (), unplaced, stretched_from, request.key,
                                request.patient_id, booked=False, notes=(note,))
     days = [finder.cal.local(to_minute(p.start)).date() for p in run.placed]
-    first = min(plan.requirements, key=lambda r: r.seq, default=None)
+    if request.booked_first is not None:
+        days.append(request.booked_first.day)
+    first = plan.opening
     waiting = first is not None and not run.placed and any(r.seq == first.seq
                                                             for r in run.skipped)
     unplaced = tuple(
@@ -376,14 +379,33 @@ def new_run(request: EpisodeRequest, not_before: datetime) -> Run:
     plan = request.plan
     wishes = Wishes(patient_id=request.patient_id, preferences=plan.preferences,
                     not_before=to_minute(not_before), same_day=plan.same_day_visits)
-    return Run(request, wishes)
+    run = Run(request, wishes)
+    booked = request.booked_first
+    if booked is not None:  # the episode goes on from its booked first visit
+        run.primary, run.last_day, run.baseline = booked.therapist_id, booked.day, booked.minute
+        run.wishes = replace(wishes, primary=booked.therapist_id)
+    return run
 
 
 def schedule_episode(plan: EpisodePlan, clinic: Clinic, busy: Busy, *, zone: ZoneInfo,
                      not_before: datetime, patient_id: str = "",
-                     therapist_id: str | None = None, partial: bool = False) -> EpisodeSchedule:
-    """Place every visit of ``plan``; see the module docstring of ``scheduling``."""
+                     therapist_id: str | None = None, partial: bool = False,
+                     booked_first: BookedFirst | None = None) -> EpisodeSchedule:
+    """Place every visit of ``plan``; see the module docstring of ``scheduling``.
+
+    With a ``first_visit_window`` that reaches past week 1, an episode that does not fit
+    whole at its cadence from its start is tried a week later, and so on while the first
+    visit can still be inside the window; when none fits, the start is kept (stretching
+    and ``partial`` apply as without a window).
+    """
     finder = Finder(calendar_for(clinic, zone), busy)
-    run = new_run(EpisodeRequest("", patient_id, plan, therapist_id), not_before)
-    return schedule_run(run, finder, partial=partial)
+    request = EpisodeRequest("", patient_id, plan, therapist_id, booked_first)
+    later = later_starts(plan)
+    if later:
+        for candidate in (plan, *later):
+            whole = schedule_run(new_run(replace(request, plan=candidate), not_before), finder,
+                                 partial=False, wide=False, stretching=False)
+            if whole.booked:
+                return whole
+    return schedule_run(new_run(request, not_before), finder, partial=partial)
 

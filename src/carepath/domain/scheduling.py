@@ -10,7 +10,8 @@ Public API (the benchmark and the services call exactly these)::
       .copy() -> Busy
     schedule_episode(plan: EpisodePlan, clinic: Clinic, busy: Busy, *, zone: ZoneInfo,
                      not_before: datetime, patient_id: str = "", therapist_id: str | None = None,
-                     partial: bool = False) -> EpisodeSchedule
+                     partial: bool = False, booked_first: BookedFirst | None = None
+                     ) -> EpisodeSchedule     # booked_first: an imported evaluation
     schedule_batch(requests: Sequence[EpisodeRequest], clinic: Clinic, busy: Busy, *,
                    zone: ZoneInfo, not_before: datetime, partial: bool = False
                    ) -> list[EpisodeSchedule]               # in the order of ``requests``
@@ -43,6 +44,7 @@ from __future__ import annotations
 
 from carepath.domain.batch import schedule_batch
 from carepath.domain.schedule_types import (
+    BookedFirst,
     Busy,
     EpisodeRequest,
     EpisodeSchedule,
@@ -55,7 +57,7 @@ from carepath.domain.scheduler import schedule_episode
 from carepath.domain.single import DiaryReader, check_slot, free_slots, place_visit
 
 __all__ = [
-    "Busy", "DiaryReader", "EpisodeRequest", "EpisodeSchedule", "Placement", "Slot", "Unit",
-    "Unplaced",
+    "BookedFirst", "Busy", "DiaryReader", "EpisodeRequest", "EpisodeSchedule", "Placement",
+    "Slot", "Unit", "Unplaced",
     "check_slot", "free_slots", "place_visit", "schedule_batch", "schedule_episode",
 ]

@@ -280,7 +280,8 @@ def _enrol(app: App, session: Session, r: Referral, result: FhirImportResult) ->
         return
     patient = session.get(PatientRow, r.patient_id)
     assert patient is not None
-    plan = plan_episode(app.config.pathway(r.pathway_id), r.start, from_row(patient).preferences)
+    plan = plan_episode(app.config.pathway(r.pathway_id), r.start, from_row(patient).preferences,
+                        open_weekdays=app.config.clinic.opening_hours.open_weekdays())
     first = not_before(app, plan.start)
     busy = load_busy(session, first - timedelta(days=1),
                      first + timedelta(weeks=max(plan.max_weeks, plan.weeks) + 1),

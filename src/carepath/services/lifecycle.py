@@ -129,7 +129,8 @@ def _apply(session: Session, app: App, timeline: Timeline, decision: Decision,
         new = decision.enrol
         first = new.start or _next_start(app, start or _week_after(app, carried))
         patient = from_row(lock_patient(session, timeline.patient_id))
-        plan = plan_episode(app.config.pathway(new.pathway_id), first, patient.preferences)
+        plan = plan_episode(app.config.pathway(new.pathway_id), first, patient.preferences,
+                            open_weekdays=app.config.clinic.opening_hours.open_weekdays())
         enrolment = enroll_in(session, app, plan, timeline.patient_id, lead, partial,
                               new.previous_episode_id, reason=new.reason)
         result.next_episode_id = enrolment.episode_id

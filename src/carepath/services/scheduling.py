@@ -41,6 +41,7 @@ from carepath.services.booking_store import (
     save_placement,
 )
 from carepath.services.events import AppointmentsBooked, publish
+from carepath.services.first_visits import Evaluation, attach, find_evaluation
 from carepath.services.patients import from_row, get_patient
 from carepath.services.timeline_store import ClaimTaken, claim, load_timeline
 
@@ -57,16 +58,22 @@ class Enrolment:
     schedule: EpisodeSchedule
     appointment_ids: list[int] = field(default_factory=list)
     existing: bool = False  # the same request was made before: this is that episode
+    first_appointment_id: int | None = None  # an imported evaluation that starts it
 
     @property
     def waitlisted(self) -> tuple[Unplaced, ...]:
         return self.schedule.unplaced
 
 
-def enroll(app: App, patient_id: str, pathway_id: str, start: date, *,
+def enroll(app: App, patient_id: str, pathway_id: str, start: date | None, *,
            therapist_id: str | None = None, partial: bool = False,
-           previous_episode_id: int | None = None) -> Enrolment:
+           previous_episode_id: int | None = None, referred: date | None = None,
+           evaluation: str | None = None) -> Enrolment:
     """Book every visit of ``pathway_id`` for the patient from ``start``, in one transaction.
+
+    ``referred`` is the day the pathway's ``first_visit_window`` counts from (default
+    ``start``); ``evaluation`` names an imported appointment that is the episode's first
+    visit (see ``first_visits``): the episode starts on its day, ``start`` may be None.
 
     Idempotent: the same request again (same patient, pathway and start, episode still
     running) returns that episode with ``existing`` set and books nothing. Raises
@@ -74,17 +81,21 @@ def enroll(app: App, patient_id: str, pathway_id: str, start: date, *,
     closure), ``TimelineConflict`` (an episode in the same lane is running) and
     ``NoSlotAvailable`` when not everything fits and ``partial`` is off.
     """
-    plan = _checked_plan(app, patient_id, pathway_id, start, therapist_id)
+    first = _evaluation(app, patient_id, pathway_id, start, evaluation)
+    day = first.day if first else start
+    assert day is not None  # checked by _evaluation
+    plan = _checked_plan(app, patient_id, pathway_id, day, therapist_id, referred=referred,
+                         first_booked=first is not None)
     for attempt in range(RACE_RETRIES):
         try:
             with transaction(app.engine) as session:
                 decision = decide(load_timeline(session, app, patient_id),
-                                  Enrol(pathway_id, start))
+                                  Enrol(pathway_id, plan.start))
                 if decision.existing_episode_id is not None:
                     return existing_enrolment(session, plan, patient_id,
                                               decision.existing_episode_id)
                 return enroll_in(session, app, plan, patient_id, therapist_id, partial,
-                                 previous_episode_id)
+                                 previous_episode_id, evaluation=first)
         except (SlotTaken, ClaimTaken):
             if attempt == RACE_RETRIES - 1:
                 raise
@@ -99,15 +110,37 @@ def existing_enrolment(session: Session, plan: EpisodePlan, patient_id: str,
                      EpisodeSchedule(plan, placements=()), ids, existing=True)
 
 
+def _evaluation(app: App, patient_id: str, pathway_id: str, start: date | None,
+                evaluation: str | None) -> Evaluation | None:
+    """The imported evaluation ``evaluation`` names, its day checked against ``start``."""
+    if not evaluation:
+        if start is None:
+            raise InputError("enroll", "needs --start DATE (or --evaluation)",
+                             "give the episode's first day")
+        return None
+    pathway = app.config.pathway(pathway_id)
+    get_patient(app, patient_id)
+    with transaction(app.engine) as session:
+        found = find_evaluation(session, app, patient_id, pathway, evaluation)
+    if start is not None and start != found.day:
+        raise InputError(f"start {start}", f"the evaluation (appointment "
+                         f"{found.appointment_id}) is on {found.day}, where the episode starts",
+                         "leave the start out, or give the evaluation's day")
+    return found
+
+
 def _checked_plan(app: App, patient_id: str, pathway_id: str, start: date,
-                  therapist_id: str | None) -> EpisodePlan:
+                  therapist_id: str | None, *, referred: date | None = None,
+                  first_booked: bool = False) -> EpisodePlan:
     """The episode's plan once the pathway, therapist, patient and start are known good."""
     pathway = app.config.pathway(pathway_id)
     if therapist_id:
         app.config.therapist(therapist_id)
     patient = get_patient(app, patient_id)
     check_start(app, start)
-    plan = plan_episode(pathway, start, patient.preferences)
+    plan = plan_episode(pathway, start, patient.preferences, referred=referred,
+                        open_weekdays=app.config.clinic.opening_hours.open_weekdays(),
+                        first_booked=first_booked)
     check_horizon(plan)
     return plan
 
@@ -121,8 +154,7 @@ def schedule_for(app: App, patient_id: str, pathway_id: str, start: date,
     with transaction(app.engine) as session:
         clinic = clinic_with_leave(session, app)
         first = not_before(app, plan.start)
-        busy = load_busy(session, first - timedelta(days=1),
-                         first + timedelta(weeks=max(plan.max_weeks, plan.weeks) + 1),
+        busy = load_busy(session, first - timedelta(days=1), first + _reach(plan),
                          patients=[patient_id])
         session.rollback()  # a preview stores nothing
     schedule = schedule_episode(plan, clinic, busy, zone=clinic_zone(app), not_before=first,
@@ -144,9 +176,16 @@ def check_start(app: App, start: date) -> None:
         raise InputError(f"start {start}", f"the clinic is {reason}", "start on an open day")
 
 
+def _reach(plan: EpisodePlan) -> timedelta:
+    """How far after its start an episode may run: stretched to its longest, and started
+    as late as its first_visit_window allows."""
+    late = (plan.first_due - plan.start).days if plan.first_due else 0
+    return timedelta(weeks=max(plan.max_weeks, plan.weeks) + 1, days=max(late, 0))
+
+
 def check_horizon(plan: EpisodePlan) -> None:
     """The whole episode, stretched to its longest, must end within the holiday data."""
-    last = plan.start + timedelta(weeks=max(plan.weeks, plan.max_weeks))
+    last = plan.start + _reach(plan) - timedelta(weeks=1)
     problem = horizon_problem(plan.start) or horizon_problem(last)
     if problem:
         raise InputError(f"start {plan.start}", f"the episode would run to {last}, which "
@@ -162,29 +201,33 @@ def not_before(app: App, start: date) -> datetime:
 
 def enroll_in(session: Session, app: App, plan: EpisodePlan, patient_id: str,
               therapist_id: str | None, partial: bool, previous_episode_id: int | None, *,
-              reason: str = "enrolment") -> Enrolment:
+              reason: str = "enrolment", evaluation: Evaluation | None = None) -> Enrolment:
     """Schedule and save one episode in the caller's transaction (timeline already checked)."""
     zone = clinic_zone(app)
     clinic = clinic_with_leave(session, app)
     first = not_before(app, plan.start)
-    busy = load_busy(session, first - timedelta(days=1),
-                     first + timedelta(weeks=max(plan.max_weeks, plan.weeks) + 1),
+    busy = load_busy(session, first - timedelta(days=1), first + _reach(plan),
                      patients=[patient_id])
     schedule = schedule_episode(plan, clinic, busy, zone=zone, not_before=first,
                                 patient_id=patient_id, therapist_id=therapist_id,
-                                partial=partial)
+                                partial=partial,
+                                booked_first=evaluation.booked if evaluation else None)
     if not schedule.booked:
         raise no_slot_error(schedule)
     return save_enrolment(session, app, schedule, patient_id, reason=reason,
-                          previous_episode_id=previous_episode_id)
+                          previous_episode_id=previous_episode_id, evaluation=evaluation)
 
 
 def save_enrolment(session: Session, app: App, schedule: EpisodeSchedule, patient_id: str, *,
                    reason: str, previous_episode_id: int | None = None,
-                   deferred: bool = False) -> Enrolment:
-    """Episode (planned → active), appointment and resource rows, audit and event."""
+                   deferred: bool = False, evaluation: Evaluation | None = None) -> Enrolment:
+    """Episode (planned → active), appointment and resource rows, audit and event; an
+    imported ``evaluation`` becomes the episode's first visit."""
     plan, now = schedule.plan, app.clock.now()
-    lead = Counter(p.therapist_id for p in schedule.placements).most_common(1)
+    leads = Counter(p.therapist_id for p in schedule.placements)
+    if evaluation is not None:  # the evaluating therapist leads unless outnumbered
+        leads[evaluation.booked.therapist_id] += 1
+    lead = leads.most_common(1)
     episode = EpisodeRow(patient_id=patient_id, pathway_id=plan.pathway_id,
                          pathway_version=plan.pathway_version, state="planned",
                          start_date=plan.start, therapist_id=lead[0][0] if lead else None,
@@ -197,14 +240,18 @@ def save_enrolment(session: Session, app: App, schedule: EpisodeSchedule, patien
     assert episode.id is not None
     episode.state = next_state(episode.id, episode.state, "activate")
     claim(session, app, episode)
+    if evaluation is not None:
+        attach(session, evaluation.appointment_id, episode.id)
     with flush_or_taken(session, f"a visit of {patient_id}'s {plan.pathway_id} episode"):
         ids = insert_placements(session, app, [NewBooking(p, patient_id, episode.id)
                                                for p in schedule.placements])
     app.audit(session, "episode.enrol", "episode", episode.id, patient=patient_id,
               pathway=plan.pathway_id, booked=len(ids), stretched_from=schedule.stretched_from,
+              first_appointment=evaluation.appointment_id if evaluation else None,
               waitlisted=[f"{u.requirement.label}: {u.constraint}" for u in schedule.unplaced])
     publish(session, app, AppointmentsBooked(tuple(ids), episode.id, reason, deferred))
-    return Enrolment(episode.id, patient_id, plan.pathway_id, schedule, ids)
+    return Enrolment(episode.id, patient_id, plan.pathway_id, schedule, ids,
+                     first_appointment_id=evaluation.appointment_id if evaluation else None)
 
 
 def waitlist_note(schedule: EpisodeSchedule) -> str:

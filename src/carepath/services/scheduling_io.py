@@ -1,7 +1,9 @@
 """Files in and out of scheduling: batch enrolment, importing fixed appointments, export.
 
-Batch enrolment (columns ``patient_id,pathway_id,start[,therapist_id]``) checks every row
-first — a row that contradicts the config stops the batch with every problem listed and
+Batch enrolment (columns ``patient_id,pathway_id,start[,therapist_id][,referred]
+[,evaluation_appointment]``: the referral date the pathway's ``first_visit_window`` counts
+from, and an imported evaluation that starts the episode — see ``first_visits``) checks every
+row first — a row that contradicts the config stops the batch with every problem listed and
 nothing booked — then schedules all episodes together (``schedule_batch``: most constrained
 first, round-robin by week) in one transaction. An episode that cannot be booked whole is
 reported and books nothing, unless ``partial``.
@@ -58,6 +60,7 @@ from carepath.services.booking_store import (
     load_busy,
 )
 from carepath.services.events import AppointmentsBooked, publish
+from carepath.services.first_visits import Evaluation, find_evaluation, parse_referred
 from carepath.services.local_time import parse_local
 from carepath.services.patients import from_row, read_table
 from carepath.services.timeline_store import load_timeline
@@ -93,7 +96,8 @@ def waitlist_rows(line: int, patient_id: str, episode_id: int | None,
             for u in schedule.unplaced]
 
 
-BATCH_COLUMNS = ("patient_id", "pathway_id", "start", "therapist_id")
+BATCH_COLUMNS = ("patient_id", "pathway_id", "start", "therapist_id", "referred",
+                 "evaluation_appointment")
 IMPORT_COLUMNS = ("patient_id", "therapist_id", "visit_type", "start", "minutes", "resource")
 LONGEST_MINUTES = 480  # a visit of eight hours; the busy-time reads assume none is longer
 
@@ -115,25 +119,45 @@ def enroll_batch(app: App, path: Path, *, partial: bool = False) -> BatchResult:
     from carepath.services.scheduling import check_start
 
     requests, problems = [], []
+    evaluations: dict[int, Evaluation] = {}  # line → the imported evaluation it starts with
     with transaction(app.engine) as session:
-        for line, row in _rows(path, BATCH_COLUMNS, ("patient_id", "pathway_id", "start")):
+        for line, row in _rows(path, BATCH_COLUMNS, ("patient_id", "pathway_id")):
             try:
-                requests.append(_request(app, session, line, row, check_start))
+                request, evaluation = _request(app, session, line, row, check_start)
             except CarepathError as error:
                 problems.append(f"line {line}: {error}")
+                continue
+            requests.append(request)
+            if evaluation is not None:
+                evaluations[line] = evaluation
+    problems += _shared_evaluations(evaluations)
     if problems:
         raise InputError(str(path), f"{len(problems)} problem(s), nothing booked:\n  "
                          + "\n  ".join(problems), "fix the rows and run again")
     for attempt in range(BATCH_RETRIES):
         try:
-            return _book_batch(app, requests, partial)
+            return _book_batch(app, requests, partial, evaluations)
         except SlotTaken:  # a concurrent booking or leave won: schedule again on fresh data
             if attempt == BATCH_RETRIES - 1:
                 raise
     raise AssertionError("unreachable")
 
 
-def _book_batch(app: App, requests: list[EpisodeRequest], partial: bool) -> BatchResult:
+def _shared_evaluations(evaluations: dict[int, Evaluation]) -> list[str]:
+    """One imported evaluation starts one episode: a second line naming it is an error."""
+    first_line: dict[int, int] = {}
+    problems = []
+    for line, evaluation in sorted(evaluations.items()):
+        earlier = first_line.setdefault(evaluation.appointment_id, line)
+        if earlier != line:
+            problems.append(f"line {line}: evaluation_appointment {evaluation.appointment_id} "
+                            f"already starts line {earlier}'s episode — name another "
+                            "appointment, or leave the column empty to book one")
+    return problems
+
+
+def _book_batch(app: App, requests: list[EpisodeRequest], partial: bool,
+                evaluations: dict[int, Evaluation]) -> BatchResult:
     from carepath.services.scheduling import no_slot_error, not_before, save_enrolment
 
     result = BatchResult()
@@ -141,7 +165,9 @@ def _book_batch(app: App, requests: list[EpisodeRequest], partial: bool) -> Batc
         requests = _new_requests(session, app, requests, result)
         first = min((not_before(app, r.plan.start) for r in requests), default=app.clock.now())
         weeks = max((r.plan.max_weeks for r in requests), default=0)
-        last = max((r.plan.start for r in requests), default=first.date())
+        # a first_visit_window may start an episode as late as its first visit's last day
+        last = max((max(r.plan.start, r.plan.first_due or r.plan.start) for r in requests),
+                   default=first.date())
         busy = load_busy(session, first - timedelta(days=1),
                          first + timedelta(days=(last - first.date()).days + 7 * weeks + 7),
                          patients={r.patient_id for r in requests})
@@ -157,7 +183,8 @@ def _book_batch(app: App, requests: list[EpisodeRequest], partial: bool) -> Batc
                 result.waitlist += waitlist_rows(line, request.patient_id, None, schedule)
                 continue
             enrolment = save_enrolment(session, app, schedule, request.patient_id,
-                                       reason="enrolment", deferred=True)
+                                       reason="enrolment", deferred=True,
+                                       evaluation=evaluations.get(line))
             result.booked[line] = enrolment.episode_id
             result.visits += len(enrolment.appointment_ids)
             result.waitlisted += len(schedule.unplaced)
@@ -198,7 +225,7 @@ def _new_requests(session: Session, app: App, requests: list[EpisodeRequest],
 
 
 def _request(app: App, session: Session, line: int, row: dict[str, str],
-             check_start: Any) -> EpisodeRequest:
+             check_start: Any) -> tuple[EpisodeRequest, Evaluation | None]:
     pathway = app.config.pathway(row["pathway_id"])
     therapist = row.get("therapist_id") or None
     if therapist:
@@ -207,16 +234,40 @@ def _request(app: App, session: Session, line: int, row: dict[str, str],
     if patient is None:
         raise InputError(f"patient {row['patient_id']!r}", "unknown",
                          "import patients first: carepath patients import")
-    try:
-        start = date.fromisoformat(row["start"])
-    except ValueError:
-        raise InputError(f"start {row['start']!r}", "not a date", "write 2027-03-01") from None
+    evaluation = None
+    if row.get("evaluation_appointment"):
+        evaluation = find_evaluation(session, app, patient.id, pathway,
+                                     row["evaluation_appointment"])
+    start = _start(row, evaluation)
     check_start(app, start)
-    plan = plan_episode(pathway, start, from_row(patient).preferences)
+    plan = plan_episode(pathway, start, from_row(patient).preferences,
+                        referred=parse_referred(row.get("referred", "")),
+                        open_weekdays=app.config.clinic.opening_hours.open_weekdays(),
+                        first_booked=evaluation is not None)
     from carepath.services.scheduling import check_horizon
 
     check_horizon(plan)
-    return EpisodeRequest(str(line), patient.id, plan, therapist)
+    return (EpisodeRequest(str(line), patient.id, plan, therapist,
+                           evaluation.booked if evaluation else None), evaluation)
+
+
+def _start(row: dict[str, str], evaluation: Evaluation | None) -> date:
+    """The line's start: its ``start``, or the day of the evaluation that starts it."""
+    text = row.get("start", "")
+    if not text:
+        if evaluation is None:
+            raise InputError("start", "missing", "give the episode's first day, e.g. "
+                             "2027-03-01 (or an evaluation_appointment it starts with)")
+        return evaluation.day
+    try:
+        start = date.fromisoformat(text)
+    except ValueError:
+        raise InputError(f"start {text!r}", "not a date", "write 2027-03-01") from None
+    if evaluation is not None and start != evaluation.day:
+        raise InputError(f"start {start}", f"the evaluation (appointment "
+                         f"{evaluation.appointment_id}) is on {evaluation.day}, where the "
+                         "episode starts", "leave start empty, or give the evaluation's day")
+    return start
 
 
 @dataclass
