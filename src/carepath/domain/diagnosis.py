@@ -91,7 +91,7 @@ def binding_constraint(req: VisitRequirement, finder: Finder, wishes: Wishes,
             return f"no {tag} is available in {week}: " + "; ".join(down or ["none configured"])
     # Every qualified therapist is looked at (bit masks rule the full ones out cheaply):
     # "nobody is free" must be true of everyone, not of the dozen least loaded.
-    roomy = [d for d in working if any(finder.best(req, d, t, wishes) for t in therapists)]
+    roomy = [d for d in working if _anyone_free(req, d, therapists, finder, wishes)]
     if not roomy:
         needs = " with a free " + "/".join(req.resources) if req.resources else ""
         counted = "" if fixed else f" (all {len(therapists)} qualified looked at)"
@@ -106,6 +106,12 @@ def binding_constraint(req: VisitRequirement, finder: Finder, wishes: Wishes,
     open_now = [d for d in roomy if d not in too_close]
     return (f"every slot in {week} was taken by other bookings of this batch when it was "
             f"placed; free now on {day_words(open_now)} (book it by hand)")
+
+
+def _anyone_free(req: VisitRequirement, day: date, therapists: list[str], finder: Finder,
+                 wishes: Wishes) -> bool:
+    able, index = finder.able(day, req.duration_minutes), finder.therapist_index
+    return any(finder.best(req, day, t, wishes) for t in therapists if able >> index[t] & 1)
 
 
 def _part_of_day(wishes: Wishes, finder: Finder) -> str:

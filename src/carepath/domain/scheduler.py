@@ -76,7 +76,13 @@ def best_of(req: VisitRequirement, day: date, therapists: list[str], finder: Fin
             wishes: Wishes) -> Candidate | None:
     best: Candidate | None = None
     feasible = 0
+    able, index = finder.able(day, req.duration_minutes), finder.therapist_index
+    if not able or (req.resources and not finder.rooms_fit(req.resources, day,
+                                                           req.duration_minutes)):
+        return None  # nobody has the time, or no room or device is free long enough
     for therapist_id in therapists:
+        if not able >> index[therapist_id] & 1:
+            continue
         found = finder.best(req, day, therapist_id, wishes)
         if found is None:
             continue
