@@ -40,7 +40,7 @@ def least_loaded(finder: Finder, therapists: list[str]) -> list[str]:
     therapist's diary for every failed visit would cost more than the booking."""
     if len(therapists) <= SEARCHED:
         return therapists
-    return heapq.nsmallest(SEARCHED, therapists, key=finder.load)
+    return heapq.nsmallest(SEARCHED, therapists, key=finder.load_key())
 
 
 def week_words(req: VisitRequirement) -> str:

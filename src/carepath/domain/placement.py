@@ -8,7 +8,7 @@ later time of day.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -69,7 +69,7 @@ class Finder:
         self._general: dict[str, tuple[list[Resource], list[Resource]]] = {}
         self._qualified: dict[tuple[str, ...], list[Therapist]] = {}
         self._unable: dict[tuple[tuple[str, ...], ...], dict[str, int]] = {}
-        self.fit_cache: dict[tuple[str, PatientPreferences], int] = {}
+        self.fit_cache: dict[PatientPreferences, dict[str, int]] = {}
         self._fit_cache: dict[tuple[str, date, int], tuple[int, int]] = {}
         self._weekly: dict[str, int] = {}
         self._full_cache: dict[tuple[str, date], tuple[int, int]] = {}
@@ -85,14 +85,20 @@ class Finder:
         """What "least loaded" compares: booked minutes, or with ``balance_load_by:
         utilisation`` booked minutes per minute of the therapist's own weekly hours (a
         part-timer with half the hours is as loaded with half the visits)."""
-        booked = self.busy.load.get(therapist_id, 0)
+        return self.load_key()(therapist_id)
+
+    def load_key(self) -> Callable[[str], float]:
+        """``load`` as a sort key for many therapists at once (no call per lookup)."""
+        get = self.busy.load.get
         if self.cal.clinic.balance_load_by == "minutes":
-            return booked
-        if therapist_id not in self._weekly:
-            hours = self.cal.therapists[therapist_id].working_hours
-            self._weekly[therapist_id] = sum(r.minutes for day in range(7)
-                                             for r in hours.on(day)) or 1
-        return booked / self._weekly[therapist_id]
+            return lambda therapist_id: get(therapist_id, 0)
+        if not self._weekly:
+            for therapist_id, therapist in self.cal.therapists.items():
+                hours = therapist.working_hours
+                self._weekly[therapist_id] = sum(r.minutes for day in range(7)
+                                                 for r in hours.on(day)) or 1
+        weekly = self._weekly
+        return lambda therapist_id: get(therapist_id, 0) / weekly[therapist_id]
 
     @staticmethod
     def _track_tags(calendar: ClinicCalendar, busy: Busy) -> None:
@@ -318,14 +324,15 @@ class Finder:
         return bits != 0
 
     def open_starts(self, req: VisitRequirement, day: date, therapist_id: str,
-                    wishes: Wishes) -> tuple[int, int]:
+                    wishes: Wishes, rooms: int | None = None) -> tuple[int, int]:
         """Every start allowed for ``req`` on ``day`` with ``therapist_id`` — free therapist,
         a free unit of each room or device, the patient free, on the local slot grid, not
-        before ``not_before`` — as bits from local midnight; and that midnight's minute."""
+        before ``not_before`` — as bits from local midnight; and that midnight's minute.
+        ``rooms`` is ``rooms_fit`` of the visit's needs when the caller has it at hand."""
         length = req.duration_minutes
         bits = self.fit_starts(therapist_id, day, length)
         if bits and req.resources:
-            bits &= self.rooms_fit(req.resources, day, length)
+            bits &= self.rooms_fit(req.resources, day, length) if rooms is None else rooms
         if not bits:
             return 0, 0
         lo, hi = self.cal.day_bounds(day)
@@ -349,10 +356,10 @@ class Finder:
         return self._grids[key]
 
     def best(self, req: VisitRequirement, day: date, therapist_id: str,
-             wishes: Wishes) -> Candidate | None:
+             wishes: Wishes, rooms: int | None = None) -> Candidate | None:
         """The cheapest slot for ``req`` on ``day`` with ``therapist_id``, or None; of slots
-        alike in cost, the earliest."""
-        starts, lo = self.open_starts(req, day, therapist_id, wishes)
+        alike in cost, the earliest (``rooms``: see ``open_starts``)."""
+        starts, lo = self.open_starts(req, day, therapist_id, wishes, rooms)
         if not starts:
             return None
         offset = self.cal.offset(self.cal.working_spans(therapist_id, day)[0][0])
@@ -371,7 +378,7 @@ class Finder:
                 lowest = good & -good
                 good ^= lowest
                 start = lo + lowest.bit_length() - 1
-                units = self.units_for(req.resources, start, start + length, day)
+                units = self.units_for(req.resources, start, start + length, day, fitted=True)
                 if units is not None:
                     return self._candidate(base, (day_penalty,), other, therapist_id,
                                            wishes, start, length, units, day)
@@ -383,7 +390,7 @@ class Finder:
             extra, penalties = self.time_cost((start + offset) % 1440, length, wishes)
             if best is not None and base + extra >= best.cost:
                 continue
-            units = self.units_for(req.resources, start, start + length, day)
+            units = self.units_for(req.resources, start, start + length, day, fitted=True)
             if units is None:
                 continue
             best = self._candidate(base + extra, (day_penalty, *penalties), other,
@@ -444,25 +451,32 @@ class Finder:
             named.append("not at the baseline's time of day")
         return cost, tuple(named)
 
-    def units_for(self, tags: tuple[str, ...], start: int, end: int,
-                  day: date) -> tuple[Unit, ...] | None:
-        """One free unit of a distinct resource per needed tag, or None."""
+    def units_for(self, tags: tuple[str, ...], start: int, end: int, day: date, *,
+                  fitted: bool = False) -> tuple[Unit, ...] | None:
+        """One free unit of a distinct resource per needed tag, or None. ``fitted``: look
+        up the resources' cached room masks (``rooms_fit``) to pass over the full ones
+        without probing their units — worth it when many slots of a day are looked at."""
         chosen: list[Unit] = []
         for tag in tags:
-            unit = self._free_unit(tag, start, end, day, {r for r, _ in chosen})
+            unit = self._free_unit(tag, start, end, day, {r for r, _ in chosen}, fitted)
             if unit is None:
                 return None
             chosen.append(unit)
         return tuple(chosen)
 
     def _free_unit(self, tag: str, start: int, end: int, day: date,
-                   taken: set[str]) -> Unit | None:
+                   taken: set[str], fitted: bool = False) -> Unit | None:
         slot = start // self.cal.step
+        origin, limit = self.cal.day_bounds(day)
         for resource in self._rotated(tag, slot):
             if resource.id in taken or self.cal.resource_down(resource, day):
                 continue
-            if any(lo < end and start < hi
-                   for lo, hi in self.cal.resource_blocked(resource, day)):
+            if fitted:
+                fit = self._resource_fit(resource, day, end - start, origin, limit)
+                if not fit >> (start - origin) & 1:
+                    continue  # no unit free throughout, or maintenance
+            elif any(lo < end and start < hi
+                     for lo, hi in self.cal.resource_blocked(resource, day)):
                 continue  # a few hours' maintenance
             # Probe from a room and unit that depend on the time, not always from the first:
             # rooms and units fill evenly, and a free one is found in a couple of probes.

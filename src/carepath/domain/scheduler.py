@@ -77,13 +77,13 @@ def best_of(req: VisitRequirement, day: date, therapists: list[str], finder: Fin
     best: Candidate | None = None
     feasible = 0
     able, index = finder.able(day, req.duration_minutes), finder.therapist_index
-    if not able or (req.resources and not finder.rooms_fit(req.resources, day,
-                                                           req.duration_minutes)):
+    rooms = finder.rooms_fit(req.resources, day, req.duration_minutes) if able else 0
+    if not able or not rooms:
         return None  # nobody has the time, or no room or device is free long enough
     for therapist_id in therapists:
         if not able >> index[therapist_id] & 1:
             continue
-        found = finder.best(req, day, therapist_id, wishes)
+        found = finder.best(req, day, therapist_id, wishes, rooms)
         if found is None:
             continue
         if therapist_id == wishes.primary and not found.penalties:
@@ -163,11 +163,6 @@ def primary_candidates(reqs: Sequence[VisitRequirement], finder: Finder,
 
     open_days = prefs.weekdays or tuple(finder.cal.clinic.opening_hours.open_weekdays())
 
-    def misses(therapist_id: str) -> int:
-        key = (therapist_id, prefs)
-        if key not in finder.fit_cache:
-            finder.fit_cache[key] = fit_misses(therapist_id)
-        return finder.fit_cache[key]
 
     def fit_misses(therapist_id: str) -> int:
         hours = finder.cal.therapists[therapist_id].working_hours
@@ -180,8 +175,10 @@ def primary_candidates(reqs: Sequence[VisitRequirement], finder: Finder,
             count += bool(not ranges or outside or too_warm)
         return count
 
-    ranked = sorted(unable, key=lambda t: (unable[t], misses(t), finder.load(t)))
-    return ranked
+    if prefs not in finder.fit_cache:
+        finder.fit_cache[prefs] = {t: fit_misses(t) for t in finder.cal.therapists}
+    misses, load = finder.fit_cache[prefs], finder.load_key()
+    return sorted(unable, key=lambda t: (unable[t], misses[t], load(t)))
 
 
 def _fixed(finder: Finder, therapist_id: str) -> Options:
@@ -206,9 +203,9 @@ def mixed_options(finder: Finder, primary: str | None, limit: int | None = None)
         others = [t.id for t in qualified if t.id != primary]
         able = len(others) < len(qualified)  # the primary is qualified for this visit
         if limit is not None and len(others) > limit:
-            others = heapq.nsmallest(limit, others, key=finder.load)
+            others = heapq.nsmallest(limit, others, key=finder.load_key())
         else:
-            others.sort(key=finder.load)
+            others.sort(key=finder.load_key())
         return [primary, *others] if able and primary else others
     return options
 
