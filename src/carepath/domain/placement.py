@@ -74,10 +74,11 @@ class Finder:
         self._weekly: dict[str, int] = {}
         self._full_cache: dict[tuple[str, date], tuple[int, int]] = {}
         self._tag_cache: dict[tuple[str, date], tuple[int, int]] = {}
-        self._tag_fit_cache: dict[tuple[str, date, int], tuple[int, int]] = {}
+        self._tag_fit_cache: dict[tuple[str, date, int],
+                                  tuple[int, int, tuple[int, dict[str, int]]]] = {}
         self._grids: dict[tuple[date, int], int] = {}
         self._wished: dict[tuple[PatientPreferences, int], int] = {}
-        self._able: dict[tuple[date, int], tuple[tuple[int, ...], int]] = {}
+        self._able: dict[tuple[date, int], tuple[int, tuple[int, ...], int]] = {}
         self.therapist_index = {t.id: i for i, t in enumerate(calendar.clinic.therapists)}
         self._unit_fit_cache: dict[tuple[str, int, date, int], tuple[int, int]] = {}
 
@@ -230,19 +231,30 @@ class Finder:
     def _tag_fit(self, tag: str, day: date, length: int) -> int:
         """Starts from which one unit (the same one throughout) of some resource providing
         ``tag`` is free for ``length`` minutes: the rooms are ruled out in one AND per
-        therapist, not slot by slot. Cached per tag, resource and unit, each until a
-        booking of it that day changes, so one booking recomputes one unit's answer."""
+        therapist, not slot by slot."""
+        return self._tag_parts(tag, day, length)[0]
+
+    def _tag_parts(self, tag: str, day: date, length: int) -> tuple[int, dict[str, int]]:
+        """``_tag_fit`` and the same per resource in service that day. Cached per tag,
+        resource and unit, each until a booking of it that day changes (one booking
+        recomputes one unit's answer); while nothing at all was booked since, one
+        comparison answers."""
+        key = (tag, day, length)
+        cached = self._tag_fit_cache.get(key)
+        changes = self.busy.changes
+        if cached is not None and cached[0] == changes:
+            return cached[2]
         lo, hi = self.cal.day_bounds(day)
         version = self.busy.resource_version(f"tag:{tag}", lo, hi)
-        cached = self._tag_fit_cache.get((tag, day, length))
-        if cached is not None and cached[0] == version:
-            return cached[1]
-        bits = 0
-        for resource in self.providers(tag):
-            if not self.cal.resource_down(resource, day):
-                bits |= self._resource_fit(resource, day, length, lo, hi)
-        self._tag_fit_cache[(tag, day, length)] = (version, bits)
-        return bits
+        if cached is None or cached[1] != version:
+            parts = {r.id: self._resource_fit(r, day, length, lo, hi)
+                     for r in self.providers(tag) if not self.cal.resource_down(r, day)}
+            bits = 0
+            for fit in parts.values():
+                bits |= fit
+            cached = (changes, version, (bits, parts))
+        self._tag_fit_cache[key] = (changes, version, cached[2])
+        return cached[2]
 
     def _resource_fit(self, resource: Resource, day: date, length: int, lo: int,
                       hi: int) -> int:
@@ -292,17 +304,18 @@ class Finder:
         working minutes on ``day``. Kept up to date from ``Busy.therapist_log``: only the
         therapists whose diary changed that day since are looked at again, so a full day
         of a 200-therapist clinic is ruled out in one test, not 200."""
+        cached = self._able.get((day, length))
+        changes = self.busy.changes
+        if cached is not None and cached[0] == changes:
+            return cached[2]
         lo, hi = self.cal.day_bounds(day)
         utc_days = range(lo // 1440, (hi - 1) // 1440 + 1)
         log = self.busy.therapist_log
         marks = tuple(len(log.get(utc_day, ())) for utc_day in utc_days)
-        cached = self._able.get((day, length))
-        if cached is not None and cached[0] == marks:
-            return cached[1]
         if cached is None:
             bits, changed = 0, list(self.therapist_index)
         else:
-            bits, changed = cached[1], list({t for utc_day, seen in zip(utc_days, cached[0],
+            bits, changed = cached[2], list({t for utc_day, seen in zip(utc_days, cached[1],
                                                                     strict=True)
                                              for t in log.get(utc_day, ())[seen:]})
         for therapist_id in changed:
@@ -311,7 +324,7 @@ class Finder:
                 bits |= bit
             else:
                 bits &= ~bit
-        self._able[(day, length)] = (marks, bits)
+        self._able[(day, length)] = (changes, marks, bits)
         return bits
 
     def could_fit(self, therapist_id: str, day: date, length: int,
@@ -472,7 +485,7 @@ class Finder:
             if resource.id in taken or self.cal.resource_down(resource, day):
                 continue
             if fitted:
-                fit = self._resource_fit(resource, day, end - start, origin, limit)
+                fit = self._tag_parts(tag, day, end - start)[1].get(resource.id, 0)
                 if not fit >> (start - origin) & 1:
                     continue  # no unit free throughout, or maintenance
             elif any(lo < end and start < hi

@@ -34,6 +34,7 @@ class Busy:
         # "who has room on this day" looks at the changes since it was built, not at
         # every therapist again.
         self.therapist_log: dict[int, list[str]] = {}
+        self.changes = 0  # rises on every change at all: "nothing changed since" is one test
 
     def add(self, start: datetime, end: datetime, *, therapist_id: str | None = None,
             units: Iterable[Unit] = (), patient_id: str | None = None) -> None:
@@ -83,6 +84,7 @@ class Busy:
             self.patients[patient_id].remove(start, end)
 
     def _changed(self, therapist_id: str, utc_days: Iterable[int]) -> None:
+        self.changes += 1
         self.version[therapist_id] = self.version.get(therapist_id, 0) + 1
         for utc_day in utc_days:
             self.therapist_log.setdefault(utc_day, []).append(therapist_id)
@@ -90,6 +92,7 @@ class Busy:
     def _touch(self, unit: Unit, start: int, end: int) -> None:
         """Note a change of the unit, its resource and each tag it provides on each UTC day
         it touches (cache invalidation)."""
+        self.changes += 1
         resource_id = unit[0]
         tags = self.resource_tags.get(resource_id, ())
         names = (unit_key(unit), resource_id, *(f"tag:{tag}" for tag in tags))
@@ -125,6 +128,7 @@ class Busy:
         clone.version = dict(self.version)
         clone.day_version = dict(self.day_version)
         clone.resource_tags = dict(self.resource_tags)
+        clone.changes = self.changes
         clone.therapist_log = {day: list(log) for day, log in self.therapist_log.items()}
         return clone
 
