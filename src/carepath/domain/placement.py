@@ -15,7 +15,8 @@ from datetime import date, timedelta
 from carepath.domain.availability import ClinicCalendar, fitting_starts, grid_mask, span_mask
 from carepath.domain.config import Resource, Therapist
 from carepath.domain.planning import PatientPreferences, VisitRequirement
-from carepath.domain.schedule_types import Busy, Unit, unit_key
+from carepath.domain.room_fit import RoomFit
+from carepath.domain.schedule_types import Busy, Unit
 from carepath.domain.timeutil import WEEKDAY_NAMES, minutes_of
 
 WISH = 10.0  # a missed patient wish (weekday, window, heat-safe morning)
@@ -74,13 +75,11 @@ class Finder:
         self._weekly: dict[str, int] = {}
         self._full_cache: dict[tuple[str, date], tuple[int, int]] = {}
         self._tag_cache: dict[tuple[str, date], tuple[int, int]] = {}
-        self._tag_fit_cache: dict[tuple[str, date, int],
-                                  tuple[int, int, tuple[int, dict[str, int]]]] = {}
+        self.room_fit = RoomFit(calendar, busy, self.providers)
         self._grids: dict[tuple[date, int], int] = {}
         self._wished: dict[tuple[PatientPreferences, int], int] = {}
         self._able: dict[tuple[date, int], tuple[int, tuple[int, ...], int]] = {}
         self.therapist_index = {t.id: i for i, t in enumerate(calendar.clinic.therapists)}
-        self._unit_fit_cache: dict[tuple[str, int, date, int], tuple[int, int]] = {}
 
     def load(self, therapist_id: str) -> float:
         """What "least loaded" compares: booked minutes, or with ``balance_load_by:
@@ -232,54 +231,7 @@ class Finder:
         """Starts from which one unit (the same one throughout) of some resource providing
         ``tag`` is free for ``length`` minutes: the rooms are ruled out in one AND per
         therapist, not slot by slot."""
-        return self._tag_parts(tag, day, length)[0]
-
-    def _tag_parts(self, tag: str, day: date, length: int) -> tuple[int, dict[str, int]]:
-        """``_tag_fit`` and the same per resource in service that day. Cached per tag,
-        resource and unit, each until a booking of it that day changes (one booking
-        recomputes one unit's answer); while nothing at all was booked since, one
-        comparison answers."""
-        key = (tag, day, length)
-        cached = self._tag_fit_cache.get(key)
-        changes = self.busy.changes
-        if cached is not None and cached[0] == changes:
-            return cached[2]
-        lo, hi = self.cal.day_bounds(day)
-        version = self.busy.resource_version(f"tag:{tag}", lo, hi)
-        if cached is None or cached[1] != version:
-            parts = {r.id: self._resource_fit(r, day, length, lo, hi)
-                     for r in self.providers(tag) if not self.cal.resource_down(r, day)}
-            bits = 0
-            for fit in parts.values():
-                bits |= fit
-            cached = (changes, version, (bits, parts))
-        self._tag_fit_cache[key] = (changes, version, cached[2])
-        return cached[2]
-
-    def _resource_fit(self, resource: Resource, day: date, length: int, lo: int,
-                      hi: int) -> int:
-        version = self.busy.resource_version(resource.id, lo, hi)
-        key = (resource.id, -1, day, length)
-        cached = self._unit_fit_cache.get(key)
-        if cached is not None and cached[0] == version:
-            return cached[1]
-        in_service = ((1 << (hi - lo)) - 1) & ~self._maintenance_mask(resource, day, lo)
-        bits = 0
-        for number in range(resource.capacity):
-            bits |= self._unit_fit((resource.id, number), day, length, in_service)
-        self._unit_fit_cache[key] = (version, bits)
-        return bits
-
-    def _unit_fit(self, unit: Unit, day: date, length: int, in_service: int) -> int:
-        lo, hi = self.cal.day_bounds(day)
-        version = self.busy.resource_version(unit_key(unit), lo, hi)
-        key = (*unit, day, length)
-        cached = self._unit_fit_cache.get(key)
-        if cached is not None and cached[0] == version:
-            return cached[1]
-        bits = fitting_starts(in_service & ~self.busy.unit(unit).mask(lo, hi), length)
-        self._unit_fit_cache[key] = (version, bits)
-        return bits
+        return self.room_fit.of(tag, day, length)[0]
 
     def fit_starts(self, therapist_id: str, day: date, length: int) -> int:
         """The starts on ``day`` from which ``length`` minutes of the therapist are working
@@ -485,7 +437,7 @@ class Finder:
             if resource.id in taken or self.cal.resource_down(resource, day):
                 continue
             if fitted:
-                fit = self._tag_parts(tag, day, end - start)[1].get(resource.id, 0)
+                fit = self.room_fit.of(tag, day, end - start)[1].get(resource.id, 0)
                 if not fit >> (start - origin) & 1:
                     continue  # no unit free throughout, or maintenance
             elif any(lo < end and start < hi

@@ -34,6 +34,7 @@ class Busy:
         # "who has room on this day" looks at the changes since it was built, not at
         # every therapist again.
         self.therapist_log: dict[int, list[str]] = {}
+        self.unit_log: dict[int, list[Unit]] = {}  # the same for resource units
         self.changes = 0  # rises on every change at all: "nothing changed since" is one test
 
     def add(self, start: datetime, end: datetime, *, therapist_id: str | None = None,
@@ -95,8 +96,9 @@ class Busy:
         self.changes += 1
         resource_id = unit[0]
         tags = self.resource_tags.get(resource_id, ())
-        names = (unit_key(unit), resource_id, *(f"tag:{tag}" for tag in tags))
+        names = (resource_id, *(f"tag:{tag}" for tag in tags))
         for utc_day in range(start // 1440, (end - 1) // 1440 + 1):
+            self.unit_log.setdefault(utc_day, []).append(unit)
             for name in names:
                 key = (name, utc_day)
                 self.day_version[key] = self.day_version.get(key, 0) + 1
@@ -130,15 +132,11 @@ class Busy:
         clone.resource_tags = dict(self.resource_tags)
         clone.changes = self.changes
         clone.therapist_log = {day: list(log) for day, log in self.therapist_log.items()}
+        clone.unit_log = {day: list(log) for day, log in self.unit_log.items()}
         return clone
 
 
 _EMPTY = BusyList()
-
-
-def unit_key(unit: Unit) -> str:
-    """The name a unit's change counters go by in ``Busy.day_version``."""
-    return f"unit:{unit[0]}#{unit[1]}"
 
 
 @dataclass(frozen=True)
