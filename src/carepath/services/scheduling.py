@@ -10,6 +10,7 @@ transaction). A failed command books nothing.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -42,7 +43,7 @@ from carepath.services.booking_store import (
 )
 from carepath.services.events import AppointmentsBooked, publish
 from carepath.services.patients import from_row, get_patient
-from carepath.services.timeline_store import ClaimTaken, claim, load_timeline
+from carepath.services.timeline_store import ClaimTaken, claim_all, load_timeline
 
 RACE_RETRIES = 3  # an enrolment that lost a race re-reads busy times and tries again
 
@@ -183,28 +184,54 @@ def save_enrolment(session: Session, app: App, schedule: EpisodeSchedule, patien
                    reason: str, previous_episode_id: int | None = None,
                    deferred: bool = False) -> Enrolment:
     """Episode (planned → active), appointment and resource rows, audit and event."""
-    plan, now = schedule.plan, app.clock.now()
-    lead = Counter(p.therapist_id for p in schedule.placements).most_common(1)
-    episode = EpisodeRow(patient_id=patient_id, pathway_id=plan.pathway_id,
-                         pathway_version=plan.pathway_version, state="planned",
-                         start_date=plan.start, therapist_id=lead[0][0] if lead else None,
-                         note=waitlist_note(schedule), previous_episode_id=previous_episode_id,
-                         created_at=now, updated_at=now)
-    guard_placements(session, app, schedule.placements,
-                     f"{patient_id}'s {plan.pathway_id} episode")
-    session.add(episode)
+    return save_enrolments(session, app, [(schedule, patient_id)], reason=reason,
+                           previous_episode_id=previous_episode_id, deferred=deferred,
+                           what=f"{patient_id}'s {schedule.plan.pathway_id} episode")[0]
+
+
+def save_enrolments(session: Session, app: App, enrolments: Sequence[tuple[EpisodeSchedule, str]],
+                    *, reason: str, what: str, previous_episode_id: int | None = None,
+                    deferred: bool = False) -> list[Enrolment]:
+    """``save_enrolment`` for many episodes (a batch): their episode, claim, appointment and
+    resource rows each go in at once, not one flush per episode; then each episode's audit
+    and event, in order."""
+    now = app.clock.now()
+    episodes = [_episode_row(schedule, patient_id, previous_episode_id, now)
+                for schedule, patient_id in enrolments]
+    guard_placements(session, app, [p for s, _ in enrolments for p in s.placements], what)
+    session.add_all(episodes)
     session.flush()
-    assert episode.id is not None
-    episode.state = next_state(episode.id, episode.state, "activate")
-    claim(session, app, episode)
-    with flush_or_taken(session, f"a visit of {patient_id}'s {plan.pathway_id} episode"):
-        ids = insert_placements(session, app, [NewBooking(p, patient_id, episode.id)
-                                               for p in schedule.placements])
-    app.audit(session, "episode.enrol", "episode", episode.id, patient=patient_id,
-              pathway=plan.pathway_id, booked=len(ids), stretched_from=schedule.stretched_from,
-              waitlisted=[f"{u.requirement.label}: {u.constraint}" for u in schedule.unplaced])
-    publish(session, app, AppointmentsBooked(tuple(ids), episode.id, reason, deferred))
-    return Enrolment(episode.id, patient_id, plan.pathway_id, schedule, ids)
+    for episode in episodes:
+        assert episode.id is not None
+        episode.state = next_state(episode.id, episode.state, "activate")
+    claim_all(session, app, episodes)
+    with flush_or_taken(session, f"a visit of {what}"):
+        ids = insert_placements(session, app, [
+            NewBooking(p, patient_id, episode.id)
+            for (schedule, patient_id), episode in zip(enrolments, episodes, strict=True)
+            for p in schedule.placements])
+    saved, taken = [], 0
+    for (schedule, patient_id), episode in zip(enrolments, episodes, strict=True):
+        assert episode.id is not None
+        own, taken = ids[taken:taken + len(schedule.placements)], taken + len(schedule.placements)
+        app.audit(session, "episode.enrol", "episode", episode.id, patient=patient_id,
+                  pathway=schedule.plan.pathway_id, booked=len(own),
+                  stretched_from=schedule.stretched_from,
+                  waitlisted=[f"{u.requirement.label}: {u.constraint}" for u in schedule.unplaced])
+        publish(session, app, AppointmentsBooked(tuple(own), episode.id, reason, deferred))
+        saved.append(Enrolment(episode.id, patient_id, schedule.plan.pathway_id, schedule, own))
+    return saved
+
+
+def _episode_row(schedule: EpisodeSchedule, patient_id: str, previous_episode_id: int | None,
+                 now: datetime) -> EpisodeRow:
+    plan = schedule.plan
+    lead = Counter(p.therapist_id for p in schedule.placements).most_common(1)
+    return EpisodeRow(patient_id=patient_id, pathway_id=plan.pathway_id,
+                      pathway_version=plan.pathway_version, state="planned",
+                      start_date=plan.start, therapist_id=lead[0][0] if lead else None,
+                      note=waitlist_note(schedule), previous_episode_id=previous_episode_id,
+                      created_at=now, updated_at=now)
 
 
 def waitlist_note(schedule: EpisodeSchedule) -> str:
