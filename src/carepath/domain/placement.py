@@ -231,7 +231,7 @@ class Finder:
         """Starts from which one unit (the same one throughout) of some resource providing
         ``tag`` is free for ``length`` minutes: the rooms are ruled out in one AND per
         therapist, not slot by slot."""
-        return self.room_fit.of(tag, day, length)[0]
+        return self.room_fit.of(tag, day, length).bits
 
     def fit_starts(self, therapist_id: str, day: date, length: int) -> int:
         """The starts on ``day`` from which ``length`` minutes of the therapist are working
@@ -429,25 +429,44 @@ class Finder:
             chosen.append(unit)
         return tuple(chosen)
 
+    def _fitting_unit(self, tag: str, resource: Resource, start: int, end: int, day: date,
+                      origin: int) -> Unit | None:
+        """``_free_unit``'s probe of one resource, read from the cached masks of its units."""
+        fit = self.room_fit.of(tag, day, end - start)
+        bit = start - origin
+        if not fit.resources.get(resource.id, 0) >> bit & 1:
+            return None  # no unit free throughout, or maintenance
+        units = fit.units[resource.id]
+        first = start // self.cal.step % resource.capacity
+        for step in range(resource.capacity):
+            number = (first + step) % resource.capacity
+            if units[number] >> bit & 1:
+                return resource.id, number
+        return None
+
     def _free_unit(self, tag: str, start: int, end: int, day: date,
                    taken: set[str], fitted: bool = False) -> Unit | None:
-        slot = start // self.cal.step
-        origin, limit = self.cal.day_bounds(day)
-        for resource in self._rotated(tag, slot):
+        origin = self.cal.day_bounds(day)[0]
+        for resource in self._rotated(tag, start // self.cal.step):
             if resource.id in taken or self.cal.resource_down(resource, day):
                 continue
             if fitted:
-                fit = self.room_fit.of(tag, day, end - start)[1].get(resource.id, 0)
-                if not fit >> (start - origin) & 1:
-                    continue  # no unit free throughout, or maintenance
-            elif any(lo < end and start < hi
-                     for lo, hi in self.cal.resource_blocked(resource, day)):
-                continue  # a few hours' maintenance
-            # Probe from a room and unit that depend on the time, not always from the first:
-            # rooms and units fill evenly, and a free one is found in a couple of probes.
-            first = slot % resource.capacity
-            for step in range(resource.capacity):
-                number = (first + step) % resource.capacity
-                if not self.busy.unit((resource.id, number)).overlaps(start, end):
-                    return resource.id, number
+                unit = self._fitting_unit(tag, resource, start, end, day, origin)
+            else:
+                unit = self._probed_unit(resource, start, end, day)
+            if unit is not None:
+                return unit
+        return None
+
+    def _probed_unit(self, resource: Resource, start: int, end: int,
+                     day: date) -> Unit | None:
+        if any(lo < end and start < hi for lo, hi in self.cal.resource_blocked(resource, day)):
+            return None  # a few hours' maintenance
+        # Probe from a room and unit that depend on the time, not always from the first:
+        # rooms and units fill evenly, and a free one is found in a couple of probes.
+        first = start // self.cal.step % resource.capacity
+        for step in range(resource.capacity):
+            number = (first + step) % resource.capacity
+            if not self.busy.unit((resource.id, number)).overlaps(start, end):
+                return resource.id, number
         return None

@@ -23,7 +23,7 @@ from carepath.domain.schedule_types import Busy, Unit
 
 
 @dataclass
-class _Answer:
+class TagFit:
     """One tag, day and length: per unit, per resource and for the tag."""
 
     changes: int  # Busy.changes when last brought up to date
@@ -35,17 +35,18 @@ class _Answer:
 
 
 class RoomFit:
-    """``of(tag, day, length)``: the starts and, per resource in service, its own starts."""
+    """``of(tag, day, length)``: the starts for the tag, per resource in service and per
+    unit of each."""
 
     def __init__(self, calendar: ClinicCalendar, busy: Busy,
                  providers: Callable[[str], list[Resource]]) -> None:
         self.cal, self.busy, self.providers = calendar, busy, providers
-        self._answers: dict[tuple[str, date, int], _Answer] = {}
+        self._answers: dict[tuple[str, date, int], TagFit] = {}
 
-    def of(self, tag: str, day: date, length: int) -> tuple[int, dict[str, int]]:
+    def of(self, tag: str, day: date, length: int) -> TagFit:
         answer = self._answers.get((tag, day, length))
         if answer is not None and answer.changes == self.busy.changes:
-            return answer.bits, answer.resources  # nothing at all was booked since
+            return answer  # nothing at all was booked since
         lo, hi = self.cal.day_bounds(day)
         utc_days = range(lo // 1440, (hi - 1) // 1440 + 1)
         log = self.busy.unit_log
@@ -59,21 +60,21 @@ class RoomFit:
             self._update(answer, changed, day, length)
             answer.marks = marks
         answer.changes = self.busy.changes
-        return answer.bits, answer.resources
+        return answer
 
-    def _first(self, tag: str, day: date, length: int, marks: tuple[int, ...]) -> _Answer:
+    def _first(self, tag: str, day: date, length: int, marks: tuple[int, ...]) -> TagFit:
         lo, hi = self.cal.day_bounds(day)
         in_service = {
             r.id: ((1 << (hi - lo)) - 1) & ~span_mask(self.cal.resource_blocked(r, day), lo)
             for r in self.providers(tag) if not self.cal.resource_down(r, day)}
         units = {r.id: [0] * r.capacity for r in self.providers(tag) if r.id in in_service}
-        answer = _Answer(self.busy.changes, marks, in_service, units,
+        answer = TagFit(self.busy.changes, marks, in_service, units,
                          dict.fromkeys(in_service, 0))
         self._update(answer, {(rid, n) for rid, numbers in units.items()
                               for n in range(len(numbers))}, day, length)
         return answer
 
-    def _update(self, answer: _Answer, changed: set[Unit], day: date, length: int) -> None:
+    def _update(self, answer: TagFit, changed: set[Unit], day: date, length: int) -> None:
         lo, hi = self.cal.day_bounds(day)
         for unit in changed:
             free = answer.in_service[unit[0]] & ~self.busy.unit(unit).mask(lo, hi)
