@@ -9,7 +9,7 @@ later time of day.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 
 from carepath.domain.availability import ClinicCalendar, fitting_starts, grid_mask, span_mask
@@ -56,6 +56,18 @@ class Candidate:
     units: tuple[Unit, ...]
     penalties: tuple[str, ...]
     day: date
+    # cost == (day_cost + switch_cost) + time_cost: the day's part depends on the visit's
+    # window, the rest not, so one day's answer serves every visit alike but for its window
+    day_cost: float = 0.0
+    switch_cost: float = 0.0
+    time_cost: float = 0.0
+
+    def with_day_cost(self, day_cost: float) -> Candidate:
+        """The same slot for a visit whose window gives this day ``day_cost``."""
+        if day_cost == self.day_cost:
+            return self
+        return replace(self, cost=day_cost + self.switch_cost + self.time_cost,
+                       day_cost=day_cost)
 
 
 class Finder:
@@ -328,10 +340,10 @@ class Finder:
         if not starts:
             return None
         offset = self.cal.offset(self.cal.working_spans(therapist_id, day)[0][0])
-        base, day_penalty = self.day_cost(req, day, wishes)
+        day_cost, day_penalty = self.day_cost(req, day, wishes)
         other = bool(wishes.primary) and therapist_id != wishes.primary
-        if other:
-            base += OTHER_THERAPIST
+        switch = OTHER_THERAPIST if other else 0.0
+        base = day_cost + switch
         length = req.duration_minutes
         if wishes.prefer_minute is None and (lo + offset) % 1440 == 0:
             # Bit i is local minute i: the starts that miss no wish are one mask, and the
@@ -345,8 +357,8 @@ class Finder:
                 start = lo + lowest.bit_length() - 1
                 units = self.units_for(req.resources, start, start + length, day, fitted=True)
                 if units is not None:
-                    return self._candidate(base, (day_penalty,), other, therapist_id,
-                                           wishes, start, length, units, day)
+                    return self._candidate((day_cost, switch, 0.0), (day_penalty,),
+                                           therapist_id, wishes, start, length, units, day)
         best: Candidate | None = None
         while starts:  # in time order
             lowest = starts & -starts
@@ -358,20 +370,23 @@ class Finder:
             units = self.units_for(req.resources, start, start + length, day, fitted=True)
             if units is None:
                 continue
-            best = self._candidate(base + extra, (day_penalty, *penalties), other,
+            best = self._candidate((day_cost, switch, extra), (day_penalty, *penalties),
                                    therapist_id, wishes, start, length, units, day)
             if extra == 0:
                 break  # nothing later can be cheaper
         return best
 
     @staticmethod
-    def _candidate(cost: float, penalties: tuple[str, ...], other: bool, therapist_id: str,
-                   wishes: Wishes, start: int, length: int, units: tuple[Unit, ...],
-                   day: date) -> Candidate:
+    def _candidate(costs: tuple[float, float, float], penalties: tuple[str, ...],
+                   therapist_id: str, wishes: Wishes, start: int, length: int,
+                   units: tuple[Unit, ...], day: date) -> Candidate:
+        """``costs``: the day's, the change of therapist's, the time of day's."""
+        day_cost, switch, extra = costs
         named = tuple(p for p in penalties if p)
-        if other:
+        if switch:
             named += (f"therapist {therapist_id}, not {wishes.primary}",)
-        return Candidate(cost, therapist_id, start, start + length, units, named, day)
+        return Candidate(day_cost + switch + extra, therapist_id, start, start + length, units,
+                         named, day, day_cost, switch, extra)
 
     def wished_starts(self, prefs: PatientPreferences, length: int) -> int:
         """The local minutes of day (bit ``i``: minute ``i``) at which a visit of ``length``

@@ -102,21 +102,12 @@ def chain(reqs: Sequence[VisitRequirement], finder: Finder, wishes: Wishes, opti
     if len(reqs) == 1:
         return [_one(reqs[0], finder, wishes, options(reqs[0]), after=after, gap=gap)]
     states: dict[date | None, tuple[float, tuple[Candidate | None, ...]]] = {after: (0.0, ())}
-    # Visits alike in what they need and in their window (three treatments of one week)
-    # have the same best slot per day: look each day up once per chain, not once per visit.
-    memo: dict[tuple[object, ...], dict[date, Candidate]] = {}
+    # Visits alike in what they need (three treatments of one week, or of overlapping
+    # stretched weeks) have the same best slot per day, at a cost that differs only by
+    # their windows' day cost: look each day up once per chain, not once per visit.
+    memo: dict[tuple[object, ...], dict[date, Candidate | None]] = {}
     for req in reqs:
-        alike = (req.visit_type, req.duration_minutes, req.resources, req.skills, req.role,
-                 req.earliest, req.latest)
-        if alike not in memo:
-            therapists = options(req)
-            memo[alike] = {}
-            for day in finder.window_days(req, wishes):
-                if finder.patient_free_day(wishes, day):
-                    candidate = best_of(req, day, therapists, finder, wishes)
-                    if candidate is not None:
-                        memo[alike][day] = candidate
-        found = memo[alike]
+        found = _alike_days(req, finder, wishes, options, memo)
         grown: dict[date | None, tuple[float, tuple[Candidate | None, ...]]] = {}
         # An episode's first visit (the evaluation) is never left out while a day for it
         # exists: later visits without it are no treatment at all.
@@ -129,6 +120,27 @@ def chain(reqs: Sequence[VisitRequirement], finder: Finder, wishes: Wishes, opti
                     _keep(grown, day, total + candidate.cost, (*path, candidate))
         states = grown
     return list(min(states.values(), key=lambda state: state[0])[1])
+
+
+def _alike_days(req: VisitRequirement, finder: Finder, wishes: Wishes, options: Options,
+                memo: dict[tuple[object, ...], dict[date, Candidate | None]]
+                ) -> dict[date, Candidate]:
+    """The best slot of each day of ``req``'s window that has one."""
+    alike = (req.visit_type, req.duration_minutes, req.resources, req.skills, req.role)
+    if alike not in memo:
+        memo[alike] = {}
+    known, therapists = memo[alike], None
+    found = {}
+    for day in finder.window_days(req, wishes):
+        if day not in known:
+            if therapists is None:
+                therapists = options(req)
+            known[day] = (best_of(req, day, therapists, finder, wishes)
+                          if finder.patient_free_day(wishes, day) else None)
+        candidate = known[day]
+        if candidate is not None:
+            found[day] = candidate.with_day_cost(finder.day_cost(req, day, wishes)[0])
+    return found
 
 
 def _one(req: VisitRequirement, finder: Finder, wishes: Wishes, therapists: list[str], *,
