@@ -291,15 +291,6 @@ class Finder:
         self._able[(day, length)] = (changes, marks, bits)
         return bits
 
-    def could_fit(self, therapist_id: str, day: date, length: int,
-                  tags: tuple[str, ...]) -> bool:
-        """False when ``length`` free minutes of the therapist never meet a free unit of
-        each needed room or device that day."""
-        bits = self.fit_starts(therapist_id, day, length)
-        if bits and tags:
-            bits &= self.rooms_fit(tags, day, length)
-        return bits != 0
-
     def open_starts(self, req: VisitRequirement, day: date, therapist_id: str,
                     wishes: Wishes, rooms: int | None = None) -> tuple[int, int]:
         """Every start allowed for ``req`` on ``day`` with ``therapist_id`` — free therapist,
