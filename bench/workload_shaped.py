@@ -32,6 +32,7 @@ SIZES = {"small": (5, 40), "medium": (30, 400), "large": (200, 4000)}  # therapi
 ZONE = "Europe/Berlin"
 COUNTRY, SUBDIVISION = "DE", "BE"
 HORIZON_WEEKS = 12
+BULK_WEEKS = 52  # the most a bulk import's bookings spread over
 ARRIVAL_WEEKS = 8
 OPEN = "07:00-19:00"
 SHIFTS = {  # working ranges with a lunch break
@@ -68,7 +69,10 @@ class Shaped:
     notes: list[str] = field(default_factory=list)
 
 
-def generate(size: str, seed: int, first_day: date, folder: Path) -> Shaped:
+def generate(size: str, seed: int, first_day: date, folder: Path,
+             import_rows: int = 0) -> Shaped:
+    """The clinic; with ``import_rows``, also ``bulk.csv`` and ``bulk-patients.csv``: that
+    many bookings from a previous system, for an import timed on its own."""
     therapist_count, patient_count = SIZES[size]
     rng = random.Random(f"shaped-{size}-{seed}")
     folder.mkdir(parents=True, exist_ok=True)
@@ -88,6 +92,13 @@ def generate(size: str, seed: int, first_day: date, folder: Path) -> Shaped:
     _write_csv(folder / "existing.csv", ("patient_id", "therapist_id", "visit_type", "start"),
                existing_rows)
     _write_csv(folder / "batch.csv", ("patient_id", "pathway_id", "start"), requests)
+    if import_rows:
+        bulk_rows, bulk_patients = _existing(therapists, resources, first_day, closed,
+                                             random.Random(f"bulk-{size}-{seed}"),
+                                             rows=import_rows)
+        _write_csv(folder / "bulk-patients.csv", PATIENT_COLUMNS, bulk_patients)
+        _write_csv(folder / "bulk.csv", ("patient_id", "therapist_id", "visit_type", "start"),
+                   bulk_rows)
     visits = sum(VISITS[r["pathway_id"]] for r in requests)
     return Shaped(folder, first_day, therapist_count, patient_count, len(existing_rows),
                   len(requests), visits)
@@ -199,8 +210,10 @@ WEEKDAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
 def _existing(therapists: list[Staff], rooms: list[Room], first_day: date, closed: set[date],
-              rng: random.Random) -> tuple[list[dict[str, str]], list[dict[str, str]]]:
-    """Bookings already in the diaries, thinning from ~60 % to ~12 % over 12 weeks.
+              rng: random.Random, rows: int = 0
+              ) -> tuple[list[dict[str, str]], list[dict[str, str]]]:
+    """Bookings already in the diaries, thinning from ~60 % to ~12 % over 12 weeks; with
+    ``rows``, that many at ~60 % for as many weeks as it takes (a bulk import).
 
     Each is a 45-minute treatment in the gym at a free quarter hour of the therapist's
     shift, away from their leave and meetings, for an existing patient free that day.
@@ -209,9 +222,12 @@ def _existing(therapists: list[Staff], rooms: list[Room], first_day: date, close
     patients = [f"EX{n:05d}" for n in range(max(20, len(therapists) * 25))]
     patient_days: dict[str, set[date]] = {}
     gym_use: dict[tuple[date, int], int] = {}
-    rows = []
-    for week in range(HORIZON_WEEKS):
+    booked_rows: list[dict[str, str]] = []
+    for week in range(HORIZON_WEEKS if not rows else BULK_WEEKS):
+        if rows and len(booked_rows) >= rows:
+            break
         fill = FILL_FIRST + (FILL_LAST - FILL_FIRST) * week / (HORIZON_WEEKS - 1)
+        fill = FILL_FIRST if rows else fill
         for offset in range(5):
             day = first_day + timedelta(weeks=week, days=offset)
             if day in closed:
@@ -239,11 +255,14 @@ def _existing(therapists: list[Staff], rooms: list[Room], first_day: date, close
                         gym_use[s] = gym_use.get(s, 0) + 1
                     taken.append((start, start + 45))
                     booked += 1
-                    rows.append({"patient_id": patient, "therapist_id": staff.id,
-                                 "visit_type": "treatment",
-                                 "start": f"{day} {start // 60:02d}:{start % 60:02d}"})
+                    booked_rows.append({"patient_id": patient, "therapist_id": staff.id,
+                                        "visit_type": "treatment",
+                                        "start": f"{day} {start // 60:02d}:{start % 60:02d}"})
+    if rows:
+        booked_rows = booked_rows[:rows]
+        patient_days = {p: patient_days[p] for p in {r["patient_id"] for r in booked_rows}}
     people = [_patient(p, random.Random(p)) for p in patients if p in patient_days]
-    return sorted(rows, key=lambda r: (r["start"], r["therapist_id"])), people
+    return sorted(booked_rows, key=lambda r: (r["start"], r["therapist_id"])), people
 
 
 def _on_leave(staff: Staff, day: date) -> bool:

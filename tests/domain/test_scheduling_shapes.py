@@ -152,3 +152,23 @@ def test_load_can_be_balanced_by_each_therapists_own_hours() -> None:
                                    zone=NEW_YORK, not_before=DAWN)
         picked[balance] = result.placements[0].therapist_id
     assert picked == {"minutes": "part", "utilisation": "full"}
+
+
+def test_a_full_pool_takes_as_many_visits_as_it_has_lanes_at_a_time() -> None:
+    """Two lanes, four therapists free, six patients wanting the same two hours: four visits
+    are booked, never three in the pool at once, and the other two are wait-listed with the
+    pool named (the pool's free time is tracked lane by lane as the batch books)."""
+    clinic = make_clinic(
+        therapists=[therapist(f"t{i}", hours="08:00-10:00", days=["mon"]) for i in range(4)],
+        resources=[{"id": "pool", "name": "Pool", "provides": ["pool"], "capacity": 2}])
+    pathway = make_pathway([{"weeks": 1, "visit": "visit", "per_week": 1}],
+                           needs={"resources": ["pool"]})
+    plan = plan_episode(pathway, MONDAY)
+    requests = [EpisodeRequest(str(i), f"p{i}", plan) for i in range(6)]
+    results = schedule_batch(requests, clinic, Busy(), zone=NEW_YORK, not_before=DAWN,
+                             partial=True)
+    placed = [(r.patient_id, r.plan, p) for r in results for p in r.placements]
+    assert len(placed) == 4
+    assert hard_violations(placed, clinic) == []
+    waiting = [u for r in results for u in r.unplaced]
+    assert len(waiting) == 2 and all("pool" in u.constraint for u in waiting), waiting

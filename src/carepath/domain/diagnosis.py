@@ -44,7 +44,7 @@ def least_loaded(finder: Finder, therapists: list[str]) -> list[str]:
     therapist's diary for every failed visit would cost more than the booking."""
     if len(therapists) <= SEARCHED:
         return therapists
-    return heapq.nsmallest(SEARCHED, therapists, key=finder.load)
+    return heapq.nsmallest(SEARCHED, therapists, key=finder.load_key())
 
 
 def week_words(req: VisitRequirement) -> str:
@@ -96,7 +96,7 @@ def binding_constraint(req: VisitRequirement, finder: Finder, wishes: Wishes,
             return f"no {tag} is available in {week}: " + "; ".join(down or ["none configured"])
     # Every qualified therapist is looked at (bit masks rule the full ones out cheaply):
     # "nobody is free" must be true of everyone, not of the dozen least loaded.
-    roomy = [d for d in working if any(finder.best(req, d, t, wishes) for t in therapists)]
+    roomy = [d for d in working if _anyone_free(req, d, therapists, finder, wishes)]
     if not roomy:
         needs = " with a free " + "/".join(req.resources) if req.resources else ""
         counted = "" if fixed else f" (all {len(therapists)} qualified looked at)"
@@ -111,6 +111,12 @@ def binding_constraint(req: VisitRequirement, finder: Finder, wishes: Wishes,
     open_now = [d for d in roomy if d not in too_close]
     return (f"every slot in {week} was taken by other bookings of this batch when it was "
             f"placed; free now on {day_words(open_now)} (book it by hand)")
+
+
+def _anyone_free(req: VisitRequirement, day: date, therapists: list[str], finder: Finder,
+                 wishes: Wishes) -> bool:
+    able, index = finder.able(day, req.duration_minutes), finder.therapist_index
+    return any(finder.best(req, day, t, wishes) for t in therapists if able >> index[t] & 1)
 
 
 def _part_of_day(wishes: Wishes, finder: Finder) -> str:

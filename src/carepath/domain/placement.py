@@ -8,22 +8,14 @@ later time of day.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 
-from carepath.domain.availability import (
-    ClinicCalendar,
-    Span,
-    cut,
-    fitting_starts,
-    intersect,
-    mask_spans,
-    span_mask,
-    subtract,
-)
+from carepath.domain.availability import ClinicCalendar, fitting_starts, grid_mask, span_mask
 from carepath.domain.config import Resource, Therapist
 from carepath.domain.planning import PatientPreferences, VisitRequirement
+from carepath.domain.room_fit import RoomFit
 from carepath.domain.schedule_types import Busy, Unit
 from carepath.domain.timeutil import WEEKDAY_NAMES, minutes_of
 
@@ -64,6 +56,18 @@ class Candidate:
     units: tuple[Unit, ...]
     penalties: tuple[str, ...]
     day: date
+    # cost == (day_cost + switch_cost) + time_cost: the day's part depends on the visit's
+    # window, the rest not, so one day's answer serves every visit alike but for its window
+    day_cost: float = 0.0
+    switch_cost: float = 0.0
+    time_cost: float = 0.0
+
+    def with_day_cost(self, day_cost: float) -> Candidate:
+        """The same slot for a visit whose window gives this day ``day_cost``."""
+        if day_cost == self.day_cost:
+            return self
+        return replace(self, cost=day_cost + self.switch_cost + self.time_cost,
+                       day_cost=day_cost)
 
 
 class Finder:
@@ -78,26 +82,35 @@ class Finder:
         self._general: dict[str, tuple[list[Resource], list[Resource]]] = {}
         self._qualified: dict[tuple[str, ...], list[Therapist]] = {}
         self._unable: dict[tuple[tuple[str, ...], ...], dict[str, int]] = {}
-        self._free_cache: dict[tuple[str, date], tuple[int, list[Span]]] = {}
-        self.fit_cache: dict[tuple[str, PatientPreferences], int] = {}
+        self.fit_cache: dict[PatientPreferences, dict[str, int]] = {}
         self._fit_cache: dict[tuple[str, date, int], tuple[int, int]] = {}
         self._weekly: dict[str, int] = {}
-        self._full_cache: dict[tuple[str, date], tuple[tuple[int, ...], int]] = {}
-        self._tag_cache: dict[tuple[str, date],
-                              tuple[tuple[int, ...], tuple[int, list[Span]]]] = {}
+        self._full_cache: dict[tuple[str, date], tuple[int, int]] = {}
+        self._tag_cache: dict[tuple[str, date], tuple[int, int]] = {}
+        self.room_fit = RoomFit(calendar, busy, self.providers)
+        self._grids: dict[tuple[date, int], int] = {}
+        self._wished: dict[tuple[PatientPreferences, int], int] = {}
+        self._able: dict[tuple[date, int], tuple[int, tuple[int, ...], int]] = {}
+        self.therapist_index = {t.id: i for i, t in enumerate(calendar.clinic.therapists)}
 
     def load(self, therapist_id: str) -> float:
         """What "least loaded" compares: booked minutes, or with ``balance_load_by:
         utilisation`` booked minutes per minute of the therapist's own weekly hours (a
         part-timer with half the hours is as loaded with half the visits)."""
-        booked = self.busy.load.get(therapist_id, 0)
+        return self.load_key()(therapist_id)
+
+    def load_key(self) -> Callable[[str], float]:
+        """``load`` as a sort key for many therapists at once (no call per lookup)."""
+        get = self.busy.load.get
         if self.cal.clinic.balance_load_by == "minutes":
-            return booked
-        if therapist_id not in self._weekly:
-            hours = self.cal.therapists[therapist_id].working_hours
-            self._weekly[therapist_id] = sum(r.minutes for day in range(7)
-                                             for r in hours.on(day)) or 1
-        return booked / self._weekly[therapist_id]
+            return lambda therapist_id: get(therapist_id, 0)
+        if not self._weekly:
+            for therapist_id, therapist in self.cal.therapists.items():
+                hours = therapist.working_hours
+                self._weekly[therapist_id] = sum(r.minutes for day in range(7)
+                                                 for r in hours.on(day)) or 1
+        weekly = self._weekly
+        return lambda therapist_id: get(therapist_id, 0) / weekly[therapist_id]
 
     @staticmethod
     def _track_tags(calendar: ClinicCalendar, busy: Busy) -> None:
@@ -106,9 +119,9 @@ class Finder:
         tags = {r.id: tuple(r.provides) for r in calendar.clinic.resources}
         if busy.resource_tags != tags:
             busy.resource_tags = tags
-            for (resource_id, _number), held in busy.units.items():
+            for unit, held in busy.units.items():
                 if held.starts:  # one change per tag and day touched, as a booking would
-                    busy._touch(resource_id, held.starts[0], held.ends[-1])
+                    busy._touch(unit, held.starts[0], held.ends[-1])
 
     def _rotated(self, tag: str, slot: int) -> list[Resource]:
         """Providers of ``tag``, the general ones rotated by ``slot``, specialised ones last."""
@@ -172,44 +185,17 @@ class Finder:
             return cost + WISH, f"{WEEKDAY_NAMES[day.weekday()][:3]} is not a preferred day"
         return cost, ""
 
-    def free(self, therapist_id: str, day: date, wishes: Wishes) -> tuple[list[Span], int]:
-        """Free spans of ``therapist_id`` on ``day`` (patient and not_before applied), and the
-        zone offset that day."""
-        work = self.cal.working_spans(therapist_id, day)
-        if not work:
-            return [], 0
-        lo, hi = work[0][0], work[-1][1]
-        free = self._therapist_free(therapist_id, day, work)
-        if wishes.patient_id and wishes.patient_id in self.busy.patients:
-            free = subtract(free, self.busy.patient(wishes.patient_id).within(lo, hi))
-        if wishes.not_before > lo:
-            free = subtract(free, [(lo, wishes.not_before)])
-        return free, self.cal.offset(lo)
-
-    def with_free_rooms(self, free: list[Span], tags: tuple[str, ...],
-                        day: date) -> list[Span]:
-        """``free`` narrowed to when a unit of each needed room or device is free: a full
-        pool or gym rules its hours out before any slot is cut (cached per day)."""
-        for tag in tags:
-            if free:
-                free = intersect(free, self.tag_free(tag, day))
-        return free
-
-    def tag_free(self, tag: str, day: date) -> list[Span]:
-        """When at least one unit of some resource providing ``tag`` is free on ``day``."""
-        return self._tag_free(tag, day)[1]
-
     def rooms_mask(self, tags: tuple[str, ...], day: date) -> int:
         """The open minutes of ``day`` when every tag in ``tags`` has a free unit, as bits
         from local midnight (``availability.span_mask``)."""
         bits = span_mask(self.cal.open_spans(day), self.cal.day_bounds(day)[0])
         for tag in tags:
-            bits &= self._tag_free(tag, day)[0]
+            bits &= self._tag_free(tag, day)
         return bits
 
-    def _tag_free(self, tag: str, day: date) -> tuple[int, list[Span]]:
-        """``tag_free`` as bits and as spans (cached until a booking of one of those
-        resources on that day changes)."""
+    def _tag_free(self, tag: str, day: date) -> int:
+        """When at least one unit of some resource providing ``tag`` is free on ``day``, as
+        bits (cached until a booking of one of those resources on that day changes)."""
         lo, hi = self.cal.day_bounds(day)
         version = self.busy.resource_version(f"tag:{tag}", lo, hi)
         cached = self._tag_cache.get((tag, day))
@@ -222,8 +208,8 @@ class Finder:
             if full:
                 full &= self._resource_full(resource, day, lo, hi)
         free = whole_day & ~full
-        self._tag_cache[(tag, day)] = (version, (free, mask_spans(free, lo)))
-        return free, self._tag_cache[(tag, day)][1][1]
+        self._tag_cache[(tag, day)] = (version, free)
+        return free
 
     def _resource_full(self, resource: Resource, day: date, lo: int, hi: int) -> int:
         """The minutes of ``day`` when every unit of ``resource`` is booked, as bits from
@@ -237,73 +223,184 @@ class Finder:
             if not full:
                 break
             full &= self.busy.unit((resource.id, number)).mask(lo, hi)
-        for start, end in self.cal.resource_blocked(resource, day):  # hours of maintenance
-            full |= ((1 << (end - start)) - 1) << (start - lo)
+        full |= self._maintenance_mask(resource, day, lo)
         self._full_cache[(resource.id, day)] = (version, full)
         return full
 
-    def _therapist_free(self, therapist_id: str, day: date, work: list[Span]) -> list[Span]:
-        """Working spans minus bookings, cached until the therapist's diary changes."""
-        version = self.busy.version.get(therapist_id, 0)
-        cached = self._free_cache.get((therapist_id, day))
-        if cached is not None and cached[0] == version:
-            return cached[1]
-        free = subtract(work, self.busy.therapist(therapist_id).within(work[0][0], work[-1][1]))
-        self._free_cache[(therapist_id, day)] = (version, free)
-        return free
+    def _maintenance_mask(self, resource: Resource, day: date, lo: int) -> int:
+        """The hours of ``day`` ``resource`` is under maintenance, as bits from ``lo``."""
+        return span_mask(self.cal.resource_blocked(resource, day), lo)
 
-    def could_fit(self, therapist_id: str, day: date, length: int,
-                  tags: tuple[str, ...]) -> bool:
-        """False when ``length`` free minutes of the therapist never meet a free unit of
-        each needed room or device that day: bit masks of the day, cached per diary
-        version, rule out a full therapist before any span is cut (every qualified
-        therapist is a candidate, so most of them are full most days)."""
+    def rooms_fit(self, tags: tuple[str, ...], day: date, length: int) -> int:
+        """The starts on ``day`` from which one unit of a resource of each tag in ``tags``
+        stays free for ``length`` minutes, as bits from local midnight."""
+        bits = -1
+        for tag in tags:
+            bits &= self._tag_fit(tag, day, length)
+        return bits
+
+    def _tag_fit(self, tag: str, day: date, length: int) -> int:
+        """Starts from which one unit (the same one throughout) of some resource providing
+        ``tag`` is free for ``length`` minutes: the rooms are ruled out in one AND per
+        therapist, not slot by slot."""
+        return self.room_fit.of(tag, day, length).bits
+
+    def fit_starts(self, therapist_id: str, day: date, length: int) -> int:
+        """The starts on ``day`` from which ``length`` minutes of the therapist are working
+        and free, as bits from local midnight (cached per diary version): bit masks rule
+        a full therapist out before any slot is looked at."""
         key = (therapist_id, day, length)
         version = self.busy.version.get(therapist_id, 0)
         cached = self._fit_cache.get(key)
-        if cached is None or cached[0] != version:
-            work = self.cal.working_mask(therapist_id, day)
-            bits = 0
-            if work:
-                lo, hi = self.cal.day_bounds(day)
-                taken = self.busy.therapist(therapist_id).mask(lo, hi)
-                bits = fitting_starts(work & ~taken, length)
-            cached = (version, bits)
-            self._fit_cache[key] = cached
-        bits = cached[1]
-        if bits and tags:
-            bits &= fitting_starts(self.rooms_mask(tags, day), length)
-        return bits != 0
+        if cached is not None and cached[0] == version:
+            return cached[1]
+        work = self.cal.working_mask(therapist_id, day)
+        bits = 0
+        if work:
+            lo, hi = self.cal.day_bounds(day)
+            taken = self.busy.therapist(therapist_id).mask(lo, hi)
+            bits = fitting_starts(work & ~taken, length)
+        self._fit_cache[key] = (version, bits)
+        return bits
+
+    def able(self, day: date, length: int) -> int:
+        """The therapists (bit ``i`` for ``therapist_index[id] == i``) with ``length`` free
+        working minutes on ``day``. Kept up to date from ``Busy.therapist_log``: only the
+        therapists whose diary changed that day since are looked at again, so a full day
+        of a 200-therapist clinic is ruled out in one test, not 200."""
+        cached = self._able.get((day, length))
+        changes = self.busy.changes
+        if cached is not None and cached[0] == changes:
+            return cached[2]
+        lo, hi = self.cal.day_bounds(day)
+        utc_days = range(lo // 1440, (hi - 1) // 1440 + 1)
+        log = self.busy.therapist_log
+        marks = tuple(len(log.get(utc_day, ())) for utc_day in utc_days)
+        if cached is None:
+            bits, changed = 0, list(self.therapist_index)
+        else:
+            bits, changed = cached[2], list({t for utc_day, seen in zip(utc_days, cached[1],
+                                                                    strict=True)
+                                             for t in log.get(utc_day, ())[seen:]})
+        for therapist_id in changed:
+            bit = 1 << self.therapist_index[therapist_id]
+            if self.fit_starts(therapist_id, day, length):
+                bits |= bit
+            else:
+                bits &= ~bit
+        self._able[(day, length)] = (changes, marks, bits)
+        return bits
+
+    def open_starts(self, req: VisitRequirement, day: date, therapist_id: str,
+                    wishes: Wishes, rooms: int | None = None) -> tuple[int, int]:
+        """Every start allowed for ``req`` on ``day`` with ``therapist_id`` — free therapist,
+        a free unit of each room or device, the patient free, on the local slot grid, not
+        before ``not_before`` — as bits from local midnight; and that midnight's minute.
+        ``rooms`` is ``rooms_fit`` of the visit's needs when the caller has it at hand."""
+        length = req.duration_minutes
+        bits = self.fit_starts(therapist_id, day, length)
+        if bits and req.resources:
+            bits &= self.rooms_fit(req.resources, day, length) if rooms is None else rooms
+        if not bits:
+            return 0, 0
+        lo, hi = self.cal.day_bounds(day)
+        bits &= self._grid(day, therapist_id)
+        if wishes.not_before > lo:
+            bits &= -1 << (wishes.not_before - lo)
+        if bits and wishes.patient_id:
+            taken = self.busy.patient(wishes.patient_id).mask(lo, hi)
+            if taken:
+                bits &= fitting_starts(((1 << (hi - lo)) - 1) & ~taken, length)
+        return bits, lo
+
+    def _grid(self, day: date, therapist_id: str) -> int:
+        """The slot grid of ``day`` in the zone offset of the therapist's first working
+        minute (``cut``'s grid), as bits from local midnight."""
+        offset = self.cal.offset(self.cal.working_spans(therapist_id, day)[0][0])
+        key = (day, offset)
+        if key not in self._grids:
+            lo, hi = self.cal.day_bounds(day)
+            self._grids[key] = grid_mask([(lo, hi)], lo, step=self.cal.step, offset=offset)
+        return self._grids[key]
 
     def best(self, req: VisitRequirement, day: date, therapist_id: str,
-             wishes: Wishes) -> Candidate | None:
-        """The cheapest slot for ``req`` on ``day`` with ``therapist_id``, or None."""
-        if not self.could_fit(therapist_id, day, req.duration_minutes, req.resources):
+             wishes: Wishes, rooms: int | None = None) -> Candidate | None:
+        """The cheapest slot for ``req`` on ``day`` with ``therapist_id``, or None; of slots
+        alike in cost, the earliest (``rooms``: see ``open_starts``)."""
+        starts, lo = self.open_starts(req, day, therapist_id, wishes, rooms)
+        if not starts:
             return None
-        free, offset = self.free(therapist_id, day, wishes)
-        free = self.with_free_rooms(free, req.resources, day)
-        if not free:
-            return None
-        base, day_penalty = self.day_cost(req, day, wishes)
-        if wishes.primary and therapist_id != wishes.primary:
-            base += OTHER_THERAPIST
+        offset = self.cal.offset(self.cal.working_spans(therapist_id, day)[0][0])
+        day_cost, day_penalty = self.day_cost(req, day, wishes)
+        other = bool(wishes.primary) and therapist_id != wishes.primary
+        switch = OTHER_THERAPIST if other else 0.0
+        base = day_cost + switch
         length = req.duration_minutes
+        if wishes.prefer_minute is None and (lo + offset) % 1440 == 0:
+            # Bit i is local minute i: the starts that miss no wish are one mask, and the
+            # first of them with a free room is the answer (nothing can cost less).
+            wished = self.wished_starts(wishes.preferences, length)
+            good = starts & wished
+            starts &= ~wished  # what is left when no wished start has a free room
+            while good:
+                lowest = good & -good
+                good ^= lowest
+                start = lo + lowest.bit_length() - 1
+                units = self.units_for(req.resources, start, start + length, day, fitted=True)
+                if units is not None:
+                    return self._candidate((day_cost, switch, 0.0), (day_penalty,),
+                                           therapist_id, wishes, start, length, units, day)
         best: Candidate | None = None
-        for start in cut(free, length=length, step=self.cal.step, offset=offset):
+        while starts:  # in time order
+            lowest = starts & -starts
+            starts ^= lowest
+            start = lo + lowest.bit_length() - 1
             extra, penalties = self.time_cost((start + offset) % 1440, length, wishes)
             if best is not None and base + extra >= best.cost:
                 continue
-            units = self.units_for(req.resources, start, start + length, day)
+            units = self.units_for(req.resources, start, start + length, day, fitted=True)
             if units is None:
                 continue
-            named = tuple(p for p in (day_penalty, *penalties) if p)
-            if wishes.primary and therapist_id != wishes.primary:
-                named += (f"therapist {therapist_id}, not {wishes.primary}",)
-            best = Candidate(base + extra, therapist_id, start, start + length, units,
-                             named, day)
+            best = self._candidate((day_cost, switch, extra), (day_penalty, *penalties),
+                                   therapist_id, wishes, start, length, units, day)
             if extra == 0:
-                break  # slots come in time order: nothing later can be cheaper
+                break  # nothing later can be cheaper
         return best
+
+    @staticmethod
+    def _candidate(costs: tuple[float, float, float], penalties: tuple[str, ...],
+                   therapist_id: str, wishes: Wishes, start: int, length: int,
+                   units: tuple[Unit, ...], day: date) -> Candidate:
+        """``costs``: the day's, the change of therapist's, the time of day's."""
+        day_cost, switch, extra = costs
+        named = tuple(p for p in penalties if p)
+        if switch:
+            named += (f"therapist {therapist_id}, not {wishes.primary}",)
+        return Candidate(day_cost + switch + extra, therapist_id, start, start + length, units,
+                         named, day, day_cost, switch, extra)
+
+    def wished_starts(self, prefs: PatientPreferences, length: int) -> int:
+        """The local minutes of day (bit ``i``: minute ``i``) at which a visit of ``length``
+        misses no time wish: inside a preferred window, over before the cool morning ends
+        for a heat-sensitive patient, after it for the others (``time_cost`` is 0)."""
+        key = (prefs, length)
+        if key not in self._wished:
+            def starts_between(first: int, last: int) -> int:
+                return ((1 << (last - first + 1)) - 1) << first if first <= last else 0
+
+            bits = starts_between(0, 1439)
+            if prefs.windows:
+                inside = 0
+                for window in prefs.windows:
+                    inside |= starts_between(minutes_of(window.start),
+                                             minutes_of(window.end) - length)
+                bits &= inside
+            if prefs.heat_sensitive:
+                bits &= starts_between(0, self.heat_minute - length)
+            else:
+                bits &= starts_between(self.heat_minute, 1439)
+            self._wished[key] = bits
+        return self._wished[key]
 
     def time_cost(self, local_minute: int, length: int,
                   wishes: Wishes) -> tuple[float, tuple[str, ...]]:
@@ -325,31 +422,57 @@ class Finder:
             named.append("not at the baseline's time of day")
         return cost, tuple(named)
 
-    def units_for(self, tags: tuple[str, ...], start: int, end: int,
-                  day: date) -> tuple[Unit, ...] | None:
-        """One free unit of a distinct resource per needed tag, or None."""
+    def units_for(self, tags: tuple[str, ...], start: int, end: int, day: date, *,
+                  fitted: bool = False) -> tuple[Unit, ...] | None:
+        """One free unit of a distinct resource per needed tag, or None. ``fitted``: look
+        up the resources' cached room masks (``rooms_fit``) to pass over the full ones
+        without probing their units — worth it when many slots of a day are looked at."""
         chosen: list[Unit] = []
         for tag in tags:
-            unit = self._free_unit(tag, start, end, day, {r for r, _ in chosen})
+            unit = self._free_unit(tag, start, end, day, {r for r, _ in chosen}, fitted)
             if unit is None:
                 return None
             chosen.append(unit)
         return tuple(chosen)
 
+    def _fitting_unit(self, tag: str, resource: Resource, start: int, end: int, day: date,
+                      origin: int) -> Unit | None:
+        """``_free_unit``'s probe of one resource, read from the cached masks of its units."""
+        fit = self.room_fit.of(tag, day, end - start)
+        bit = start - origin
+        if not fit.resources.get(resource.id, 0) >> bit & 1:
+            return None  # no unit free throughout, or maintenance
+        units = fit.units[resource.id]
+        first = start // self.cal.step % resource.capacity
+        for step in range(resource.capacity):
+            number = (first + step) % resource.capacity
+            if units[number] >> bit & 1:
+                return resource.id, number
+        return None
+
     def _free_unit(self, tag: str, start: int, end: int, day: date,
-                   taken: set[str]) -> Unit | None:
-        slot = start // self.cal.step
-        for resource in self._rotated(tag, slot):
+                   taken: set[str], fitted: bool = False) -> Unit | None:
+        origin = self.cal.day_bounds(day)[0]
+        for resource in self._rotated(tag, start // self.cal.step):
             if resource.id in taken or self.cal.resource_down(resource, day):
                 continue
-            if any(lo < end and start < hi
-                   for lo, hi in self.cal.resource_blocked(resource, day)):
-                continue  # a few hours' maintenance
-            # Probe from a room and unit that depend on the time, not always from the first:
-            # rooms and units fill evenly, and a free one is found in a couple of probes.
-            first = slot % resource.capacity
-            for step in range(resource.capacity):
-                number = (first + step) % resource.capacity
-                if not self.busy.unit((resource.id, number)).overlaps(start, end):
-                    return resource.id, number
+            if fitted:
+                unit = self._fitting_unit(tag, resource, start, end, day, origin)
+            else:
+                unit = self._probed_unit(resource, start, end, day)
+            if unit is not None:
+                return unit
+        return None
+
+    def _probed_unit(self, resource: Resource, start: int, end: int,
+                     day: date) -> Unit | None:
+        if any(lo < end and start < hi for lo, hi in self.cal.resource_blocked(resource, day)):
+            return None  # a few hours' maintenance
+        # Probe from a room and unit that depend on the time, not always from the first:
+        # rooms and units fill evenly, and a free one is found in a couple of probes.
+        first = start // self.cal.step % resource.capacity
+        for step in range(resource.capacity):
+            number = (first + step) % resource.capacity
+            if not self.busy.unit((resource.id, number)).overlaps(start, end):
+                return resource.id, number
         return None

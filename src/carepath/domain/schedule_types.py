@@ -30,6 +30,12 @@ class Busy:
         # change of each tag's day, so a "when is any pool free" cache checks one counter,
         # not one per pool.
         self.resource_tags: dict[str, tuple[str, ...]] = {}
+        # Per UTC day, the therapists whose diary changed that day, in order: a cache of
+        # "who has room on this day" looks at the changes since it was built, not at
+        # every therapist again.
+        self.therapist_log: dict[int, list[str]] = {}
+        self.unit_log: dict[int, list[Unit]] = {}  # the same for resource units
+        self.changes = 0  # rises on every change at all: "nothing changed since" is one test
 
     def add(self, start: datetime, end: datetime, *, therapist_id: str | None = None,
             units: Iterable[Unit] = (), patient_id: str | None = None) -> None:
@@ -42,10 +48,10 @@ class Busy:
         if therapist_id:
             self.therapists.setdefault(therapist_id, BusyList()).add(start, end)
             self.load[therapist_id] = self.load.get(therapist_id, 0) + end - start
-            self.version[therapist_id] = self.version.get(therapist_id, 0) + 1
+            self._changed(therapist_id, range(start // 1440, (end - 1) // 1440 + 1))
         for unit in units:
             self.units.setdefault(unit, BusyList()).add(start, end)
-            self._touch(unit[0], start, end)
+            self._touch(unit, start, end)
         if patient_id:
             self.patients.setdefault(patient_id, BusyList()).add(start, end)
 
@@ -57,11 +63,11 @@ class Busy:
         for therapist_id, (starts, ends) in (therapists or {}).items():
             self.therapists.setdefault(therapist_id, BusyList()).extend_sorted(starts, ends)
             self.load[therapist_id] = self.load.get(therapist_id, 0) + sum(ends) - sum(starts)
-            self.version[therapist_id] = self.version.get(therapist_id, 0) + 1
+            self._changed(therapist_id, {m // 1440 for m in (*starts, *(e - 1 for e in ends))})
         for unit, (starts, ends) in (units or {}).items():
             self.units.setdefault(unit, BusyList()).extend_sorted(starts, ends)
             if starts:
-                self._touch(unit[0], min(starts), max(ends))
+                self._touch(unit, min(starts), max(ends))
         for patient_id, (starts, ends) in (patients or {}).items():
             self.patients.setdefault(patient_id, BusyList()).extend_sorted(starts, ends)
 
@@ -70,26 +76,41 @@ class Busy:
         if therapist_id and therapist_id in self.therapists:
             self.therapists[therapist_id].remove(start, end)
             self.load[therapist_id] -= end - start
-            self.version[therapist_id] = self.version.get(therapist_id, 0) + 1
+            self._changed(therapist_id, range(start // 1440, (end - 1) // 1440 + 1))
         for unit in units:
             if unit in self.units:
                 self.units[unit].remove(start, end)
-                self._touch(unit[0], start, end)
+                self._touch(unit, start, end)
         if patient_id and patient_id in self.patients:
             self.patients[patient_id].remove(start, end)
 
-    def _touch(self, resource_id: str, start: int, end: int) -> None:
-        """Note a change of the resource on each UTC day it touches (cache invalidation)."""
+    def _changed(self, therapist_id: str, utc_days: Iterable[int]) -> None:
+        self.changes += 1
+        self.version[therapist_id] = self.version.get(therapist_id, 0) + 1
+        for utc_day in utc_days:
+            self.therapist_log.setdefault(utc_day, []).append(therapist_id)
+
+    def _touch(self, unit: Unit, start: int, end: int) -> None:
+        """Note a change of the unit, its resource and each tag it provides on each UTC day
+        it touches (cache invalidation)."""
+        self.changes += 1
+        resource_id = unit[0]
         tags = self.resource_tags.get(resource_id, ())
+        names = (resource_id, *(f"tag:{tag}" for tag in tags))
         for utc_day in range(start // 1440, (end - 1) // 1440 + 1):
-            for name in (resource_id, *(f"tag:{tag}" for tag in tags)):
+            self.unit_log.setdefault(utc_day, []).append(unit)
+            for name in names:
                 key = (name, utc_day)
                 self.day_version[key] = self.day_version.get(key, 0) + 1
 
-    def resource_version(self, resource_id: str, start: int, end: int) -> tuple[int, ...]:
-        """The change counters of a resource over the UTC days ``[start, end)`` touches."""
-        return tuple(self.day_version.get((resource_id, d), 0)
-                     for d in range(start // 1440, (end - 1) // 1440 + 1))
+    def resource_version(self, resource_id: str, start: int, end: int) -> int:
+        """The sum of the change counters of a resource (a unit, a tag) over the UTC days
+        ``[start, end)`` touches: counters only rise, so the sum changes with any of them."""
+        get, first = self.day_version.get, start // 1440
+        total = get((resource_id, first), 0)
+        for utc_day in range(first + 1, (end - 1) // 1440 + 1):
+            total += get((resource_id, utc_day), 0)
+        return total
 
     def therapist(self, therapist_id: str) -> BusyList:
         return self.therapists.get(therapist_id, _EMPTY)
@@ -109,6 +130,9 @@ class Busy:
         clone.version = dict(self.version)
         clone.day_version = dict(self.day_version)
         clone.resource_tags = dict(self.resource_tags)
+        clone.changes = self.changes
+        clone.therapist_log = {day: list(log) for day, log in self.therapist_log.items()}
+        clone.unit_log = {day: list(log) for day, log in self.unit_log.items()}
         return clone
 
 

@@ -77,8 +77,14 @@ def best_of(req: VisitRequirement, day: date, therapists: list[str], finder: Fin
             wishes: Wishes) -> Candidate | None:
     best: Candidate | None = None
     feasible = 0
+    able, index = finder.able(day, req.duration_minutes), finder.therapist_index
+    rooms = finder.rooms_fit(req.resources, day, req.duration_minutes) if able else 0
+    if not able or not rooms:
+        return None  # nobody has the time, or no room or device is free long enough
     for therapist_id in therapists:
-        found = finder.best(req, day, therapist_id, wishes)
+        if not able >> index[therapist_id] & 1:
+            continue
+        found = finder.best(req, day, therapist_id, wishes, rooms)
         if found is None:
             continue
         if therapist_id == wishes.primary and not found.penalties:
@@ -97,21 +103,12 @@ def chain(reqs: Sequence[VisitRequirement], finder: Finder, wishes: Wishes, opti
     if len(reqs) == 1:
         return [_one(reqs[0], finder, wishes, options(reqs[0]), after=after, gap=gap)]
     states: dict[date | None, tuple[float, tuple[Candidate | None, ...]]] = {after: (0.0, ())}
-    # Visits alike in what they need and in their window (three treatments of one week)
-    # have the same best slot per day: look each day up once per chain, not once per visit.
-    memo: dict[tuple[object, ...], dict[date, Candidate]] = {}
+    # Visits alike in what they need (three treatments of one week, or of overlapping
+    # stretched weeks) have the same best slot per day, at a cost that differs only by
+    # their windows' day cost: look each day up once per chain, not once per visit.
+    memo: dict[tuple[object, ...], dict[date, Candidate | None]] = {}
     for req in reqs:
-        alike = (req.visit_type, req.duration_minutes, req.resources, req.skills, req.role,
-                 req.earliest, req.latest)
-        if alike not in memo:
-            therapists = options(req)
-            memo[alike] = {}
-            for day in finder.window_days(req, wishes):
-                if finder.patient_free_day(wishes, day):
-                    candidate = best_of(req, day, therapists, finder, wishes)
-                    if candidate is not None:
-                        memo[alike][day] = candidate
-        found = memo[alike]
+        found = _alike_days(req, finder, wishes, options, memo)
         grown: dict[date | None, tuple[float, tuple[Candidate | None, ...]]] = {}
         # An episode's first visit (the evaluation) is never left out while a day for it
         # exists: later visits without it are no treatment at all.
@@ -124,6 +121,27 @@ def chain(reqs: Sequence[VisitRequirement], finder: Finder, wishes: Wishes, opti
                     _keep(grown, day, total + candidate.cost, (*path, candidate))
         states = grown
     return list(min(states.values(), key=lambda state: state[0])[1])
+
+
+def _alike_days(req: VisitRequirement, finder: Finder, wishes: Wishes, options: Options,
+                memo: dict[tuple[object, ...], dict[date, Candidate | None]]
+                ) -> dict[date, Candidate]:
+    """The best slot of each day of ``req``'s window that has one."""
+    alike = (req.visit_type, req.duration_minutes, req.resources, req.skills, req.role)
+    if alike not in memo:
+        memo[alike] = {}
+    known, therapists = memo[alike], None
+    found = {}
+    for day in finder.window_days(req, wishes):
+        if day not in known:
+            if therapists is None:
+                therapists = options(req)
+            known[day] = (best_of(req, day, therapists, finder, wishes)
+                          if finder.patient_free_day(wishes, day) else None)
+        candidate = known[day]
+        if candidate is not None:
+            found[day] = candidate.with_day_cost(finder.day_cost(req, day, wishes)[0])
+    return found
 
 
 def _one(req: VisitRequirement, finder: Finder, wishes: Wishes, therapists: list[str], *,
@@ -158,11 +176,6 @@ def primary_candidates(reqs: Sequence[VisitRequirement], finder: Finder,
 
     open_days = prefs.weekdays or tuple(finder.cal.clinic.opening_hours.open_weekdays())
 
-    def misses(therapist_id: str) -> int:
-        key = (therapist_id, prefs)
-        if key not in finder.fit_cache:
-            finder.fit_cache[key] = fit_misses(therapist_id)
-        return finder.fit_cache[key]
 
     def fit_misses(therapist_id: str) -> int:
         hours = finder.cal.therapists[therapist_id].working_hours
@@ -175,8 +188,10 @@ def primary_candidates(reqs: Sequence[VisitRequirement], finder: Finder,
             count += bool(not ranges or outside or too_warm)
         return count
 
-    ranked = sorted(unable, key=lambda t: (unable[t], misses(t), finder.load(t)))
-    return ranked
+    if prefs not in finder.fit_cache:
+        finder.fit_cache[prefs] = {t: fit_misses(t) for t in finder.cal.therapists}
+    misses, load = finder.fit_cache[prefs], finder.load_key()
+    return sorted(unable, key=lambda t: (unable[t], misses[t], load(t)))
 
 
 def _fixed(finder: Finder, therapist_id: str) -> Options:
@@ -201,9 +216,9 @@ def mixed_options(finder: Finder, primary: str | None, limit: int | None = None)
         others = [t.id for t in qualified if t.id != primary]
         able = len(others) < len(qualified)  # the primary is qualified for this visit
         if limit is not None and len(others) > limit:
-            others = heapq.nsmallest(limit, others, key=finder.load)
+            others = heapq.nsmallest(limit, others, key=finder.load_key())
         else:
-            others.sort(key=finder.load)
+            others.sort(key=finder.load_key())
         return [primary, *others] if able and primary else others
     return options
 

@@ -10,6 +10,7 @@ transaction). A failed command books nothing.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -43,7 +44,7 @@ from carepath.services.booking_store import (
 from carepath.services.events import AppointmentsBooked, publish
 from carepath.services.first_visits import Evaluation, attach, find_evaluation
 from carepath.services.patients import from_row, get_patient
-from carepath.services.timeline_store import ClaimTaken, claim, load_timeline
+from carepath.services.timeline_store import ClaimTaken, claim_all, load_timeline
 
 RACE_RETRIES = 3  # an enrolment that lost a race re-reads busy times and tries again
 
@@ -223,35 +224,64 @@ def save_enrolment(session: Session, app: App, schedule: EpisodeSchedule, patien
                    deferred: bool = False, evaluation: Evaluation | None = None) -> Enrolment:
     """Episode (planned → active), appointment and resource rows, audit and event; an
     imported ``evaluation`` becomes the episode's first visit."""
-    plan, now = schedule.plan, app.clock.now()
+    return save_enrolments(session, app, [(schedule, patient_id, evaluation)], reason=reason,
+                           previous_episode_id=previous_episode_id, deferred=deferred,
+                           what=f"{patient_id}'s {schedule.plan.pathway_id} episode")[0]
+
+
+NewEnrolment = tuple[EpisodeSchedule, str, "Evaluation | None"]  # schedule, patient, evaluation
+
+
+def save_enrolments(session: Session, app: App, enrolments: Sequence[NewEnrolment],
+                    *, reason: str, what: str, previous_episode_id: int | None = None,
+                    deferred: bool = False) -> list[Enrolment]:
+    """``save_enrolment`` for many episodes (a batch): their episode, claim, appointment and
+    resource rows each go in at once, not one flush per episode; then each episode's audit
+    and event, in order."""
+    now = app.clock.now()
+    episodes = [_episode_row(schedule, patient_id, evaluation, previous_episode_id, now)
+                for schedule, patient_id, evaluation in enrolments]
+    guard_placements(session, app, [p for s, _, _ in enrolments for p in s.placements], what)
+    session.add_all(episodes)
+    session.flush()
+    for episode, (_, _, evaluation) in zip(episodes, enrolments, strict=True):
+        assert episode.id is not None
+        episode.state = next_state(episode.id, episode.state, "activate")
+        if evaluation is not None:
+            attach(session, evaluation.appointment_id, episode.id)
+    claim_all(session, app, episodes)
+    with flush_or_taken(session, f"a visit of {what}"):
+        ids = insert_placements(session, app, [
+            NewBooking(p, patient_id, episode.id)
+            for (schedule, patient_id, _), episode in zip(enrolments, episodes, strict=True)
+            for p in schedule.placements])
+    saved, taken = [], 0
+    for (schedule, patient_id, evaluation), episode in zip(enrolments, episodes, strict=True):
+        assert episode.id is not None
+        own, taken = ids[taken:taken + len(schedule.placements)], taken + len(schedule.placements)
+        first = evaluation.appointment_id if evaluation else None
+        app.audit(session, "episode.enrol", "episode", episode.id, patient=patient_id,
+                  pathway=schedule.plan.pathway_id, booked=len(own),
+                  stretched_from=schedule.stretched_from, first_appointment=first,
+                  waitlisted=[f"{u.requirement.label}: {u.constraint}" for u in schedule.unplaced])
+        publish(session, app, AppointmentsBooked(tuple(own), episode.id, reason, deferred))
+        saved.append(Enrolment(episode.id, patient_id, schedule.plan.pathway_id, schedule, own,
+                               first_appointment_id=first))
+    return saved
+
+
+def _episode_row(schedule: EpisodeSchedule, patient_id: str, evaluation: Evaluation | None,
+                 previous_episode_id: int | None, now: datetime) -> EpisodeRow:
+    plan = schedule.plan
     leads = Counter(p.therapist_id for p in schedule.placements)
     if evaluation is not None:  # the evaluating therapist leads unless outnumbered
         leads[evaluation.booked.therapist_id] += 1
     lead = leads.most_common(1)
-    episode = EpisodeRow(patient_id=patient_id, pathway_id=plan.pathway_id,
-                         pathway_version=plan.pathway_version, state="planned",
-                         start_date=plan.start, therapist_id=lead[0][0] if lead else None,
-                         note=waitlist_note(schedule), previous_episode_id=previous_episode_id,
-                         created_at=now, updated_at=now)
-    guard_placements(session, app, schedule.placements,
-                     f"{patient_id}'s {plan.pathway_id} episode")
-    session.add(episode)
-    session.flush()
-    assert episode.id is not None
-    episode.state = next_state(episode.id, episode.state, "activate")
-    claim(session, app, episode)
-    if evaluation is not None:
-        attach(session, evaluation.appointment_id, episode.id)
-    with flush_or_taken(session, f"a visit of {patient_id}'s {plan.pathway_id} episode"):
-        ids = insert_placements(session, app, [NewBooking(p, patient_id, episode.id)
-                                               for p in schedule.placements])
-    app.audit(session, "episode.enrol", "episode", episode.id, patient=patient_id,
-              pathway=plan.pathway_id, booked=len(ids), stretched_from=schedule.stretched_from,
-              first_appointment=evaluation.appointment_id if evaluation else None,
-              waitlisted=[f"{u.requirement.label}: {u.constraint}" for u in schedule.unplaced])
-    publish(session, app, AppointmentsBooked(tuple(ids), episode.id, reason, deferred))
-    return Enrolment(episode.id, patient_id, plan.pathway_id, schedule, ids,
-                     first_appointment_id=evaluation.appointment_id if evaluation else None)
+    return EpisodeRow(patient_id=patient_id, pathway_id=plan.pathway_id,
+                      pathway_version=plan.pathway_version, state="planned",
+                      start_date=plan.start, therapist_id=lead[0][0] if lead else None,
+                      note=waitlist_note(schedule), previous_episode_id=previous_episode_id,
+                      created_at=now, updated_at=now)
 
 
 def waitlist_note(schedule: EpisodeSchedule) -> str:

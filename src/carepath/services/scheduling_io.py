@@ -158,7 +158,7 @@ def _shared_evaluations(evaluations: dict[int, Evaluation]) -> list[str]:
 
 def _book_batch(app: App, requests: list[EpisodeRequest], partial: bool,
                 evaluations: dict[int, Evaluation]) -> BatchResult:
-    from carepath.services.scheduling import no_slot_error, not_before, save_enrolment
+    from carepath.services.scheduling import no_slot_error, not_before, save_enrolments
 
     result = BatchResult()
     with transaction(app.engine) as session:
@@ -176,15 +176,17 @@ def _book_batch(app: App, requests: list[EpisodeRequest], partial: bool,
         # every therapist of the batch locked at once, in order, before any row is written
         guard_placements(session, app, [p for s in schedules for p in s.placements],
                          "the batch")
+        booked = [(r, s) for r, s in zip(requests, schedules, strict=True) if s.booked]
+        saved = iter(save_enrolments(session, app, [(s, r.patient_id, evaluations.get(int(r.key)))
+                                                    for r, s in booked],
+                                     reason="enrolment", what="the batch", deferred=True))
         for request, schedule in zip(requests, schedules, strict=True):
             line = int(request.key)
             if not schedule.booked:
                 result.failed[line] = str(no_slot_error(schedule))
                 result.waitlist += waitlist_rows(line, request.patient_id, None, schedule)
                 continue
-            enrolment = save_enrolment(session, app, schedule, request.patient_id,
-                                       reason="enrolment", deferred=True,
-                                       evaluation=evaluations.get(line))
+            enrolment = next(saved)
             result.booked[line] = enrolment.episode_id
             result.visits += len(enrolment.appointment_ids)
             result.waitlisted += len(schedule.unplaced)

@@ -8,7 +8,7 @@ does not go through here.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
 from sqlalchemy.exc import IntegrityError
@@ -51,13 +51,20 @@ def load_timeline(session: Session, app: App, patient_id: str) -> Timeline:
 
 def claim(session: Session, app: App, episode: EpisodeRow) -> None:
     """Hold the episode's lanes; ``ClaimTaken`` when a racing transaction got there first."""
-    assert episode.id is not None
-    lanes = pathway_rules(app.config).get(episode.pathway_id, PathwayRules(episode.pathway_id))
-    now = app.clock.now()
+    claim_all(session, app, [episode])
+
+
+def claim_all(session: Session, app: App, episodes: Sequence[EpisodeRow]) -> None:
+    """``claim`` for many episodes (a batch) in one flush."""
+    rules, now = pathway_rules(app.config), app.clock.now()
+    rows = []
+    for episode in episodes:
+        assert episode.id is not None
+        lanes = rules.get(episode.pathway_id, PathwayRules(episode.pathway_id))
+        rows += [EpisodeClaimRow(episode_id=episode.id, patient_id=episode.patient_id,
+                                 lane=lane, claimed_at=now) for lane in sorted(lanes.lanes)]
     with claim_or_taken(session):
-        session.add_all([EpisodeClaimRow(episode_id=episode.id, patient_id=episode.patient_id,
-                                         lane=lane, claimed_at=now)
-                         for lane in sorted(lanes.lanes)])
+        session.add_all(rows)
 
 
 def release(session: Session, app: App, episode_id: int) -> None:
