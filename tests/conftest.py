@@ -111,8 +111,30 @@ def browser_context() -> Iterator[object]:
         yield context
 
 
+# Folders whose tests share one expensive session or package fixture: each runs on one
+# pytest-xdist worker, so the fixture is built once per run, not once per worker.
+SHARED_FIXTURE_GROUPS = {
+    "flows": "prefect",  # one Prefect server
+    "fhir": "fhir-demo",  # the clinic lived through by the demo, five weeks
+    "docs": "docs-demo",  # the demo home every documented command runs against
+}
+
+
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist turns the marker into the group
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Tests that start a Prefect server share one worker (one server start, not one each)."""
     for item in items:
-        if "tests/flows/" in item.nodeid or item.nodeid.startswith("flows/"):
-            item.add_marker(pytest.mark.xdist_group("prefect"))
+        folder = item.nodeid.removeprefix("tests/").split("/", 1)[0]
+        if folder in SHARED_FIXTURE_GROUPS:
+            item.add_marker(pytest.mark.xdist_group(SHARED_FIXTURE_GROUPS[folder]))
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """A grouped test without its group suffix means pytest-xdist silently stopped grouping
+    (it did on pytest 9.2): every worker would then build the shared fixtures again."""
+    if not getattr(session.config.option, "loadgroup", False):
+        return
+    lost = [item.nodeid for item in session.items
+            if item.get_closest_marker("xdist_group") and "@" not in item.nodeid]
+    if lost:
+        raise pytest.UsageError(f"pytest-xdist ignored the xdist_group of {lost[0]} and "
+                                f"{len(lost) - 1} more tests: check the pytest pin")
