@@ -42,6 +42,7 @@ from carepath.resources import bundled_config_dir  # noqa: E402
 from carepath.services import App  # noqa: E402
 from carepath.settings import Settings  # noqa: E402
 from carepath.testing import postgres_schema  # noqa: E402
+from database_templates import PostgresTemplate, copy_sqlite, migrated_sqlite_file  # noqa: E402
 
 NEW_YORK = ZoneInfo("America/New_York")
 POSTGRES_URL = os.environ.get("CAREPATH_TEST_POSTGRES_URL")
@@ -64,9 +65,39 @@ def clock() -> FixedClock:
     return FixedClock(datetime(2027, 3, 1, 7, 0, tzinfo=NEW_YORK))
 
 
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite database at head, migrated once per pytest process (see database_templates)."""
+    return migrated_sqlite_file(tmp_path_factory.mktemp("template"))
+
+
+@pytest.fixture(scope="session")
+def postgres_template() -> Iterator[PostgresTemplate]:
+    """A PostgreSQL database at head, migrated once per pytest process; tests get copies."""
+    if not POSTGRES_URL:
+        pytest.skip(NO_POSTGRES)
+    template = PostgresTemplate(POSTGRES_URL)
+    yield template
+    template.close()
+
+
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """A fresh, empty database: SQLite in a temp folder, or a fresh PostgreSQL schema."""
+def db_url(request: pytest.FixtureRequest, tmp_path: Path,
+           sqlite_template: Path) -> Iterator[str]:
+    """A fresh database at the newest schema, with no rows: SQLite in a temp folder, or a
+    PostgreSQL database of its own."""
+    if request.param == "sqlite":
+        yield copy_sqlite(sqlite_template, tmp_path / "carepath.db")
+        return
+    template: PostgresTemplate = request.getfixturevalue("postgres_template")
+    with template.fresh() as url:
+        yield url
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def empty_db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """An empty database, no schema at all (for the migrations' own tests): SQLite in a temp
+    folder, or a fresh PostgreSQL schema."""
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'carepath.db'}"
         return
@@ -77,10 +108,11 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
 
 
 @pytest.fixture
-def settings(tmp_path: Path, config_dir: Path) -> Settings:
+def settings(tmp_path: Path, config_dir: Path, sqlite_template: Path) -> Settings:
+    """A home whose SQLite database is fresh, at the newest schema."""
     home = tmp_path / "home"
-    return Settings(home=home, config_dir=config_dir,
-                    database_url=f"sqlite:///{home / 'carepath.db'}", actor="test")
+    url = copy_sqlite(sqlite_template, home / "carepath.db")
+    return Settings(home=home, config_dir=config_dir, database_url=url, actor="test")
 
 
 @pytest.fixture
