@@ -35,6 +35,7 @@ hypothesis_settings.register_profile("dev", deadline=None, print_blob=True)
 hypothesis_settings.load_profile(
     os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") else "dev"))
 
+from availability import postgres_url  # noqa: E402
 from carepath.adapters.clock import FixedClock  # noqa: E402
 from carepath.config_loader import load_config  # noqa: E402
 from carepath.domain.config import Config  # noqa: E402
@@ -45,8 +46,6 @@ from carepath.testing import postgres_schema  # noqa: E402
 from database_templates import PostgresTemplate, copy_sqlite, migrated_sqlite_file  # noqa: E402
 
 NEW_YORK = ZoneInfo("America/New_York")
-POSTGRES_URL = os.environ.get("CAREPATH_TEST_POSTGRES_URL")
-NO_POSTGRES = "PostgreSQL not configured: set CAREPATH_TEST_POSTGRES_URL (CI does) to run this"
 
 
 @pytest.fixture(scope="session")
@@ -74,9 +73,7 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def postgres_template() -> Iterator[PostgresTemplate]:
     """A PostgreSQL database at head, migrated once per pytest process; tests get copies."""
-    if not POSTGRES_URL:
-        pytest.skip(NO_POSTGRES)
-    template = PostgresTemplate(POSTGRES_URL)
+    template = PostgresTemplate(postgres_url())
     yield template
     template.close()
 
@@ -101,9 +98,7 @@ def empty_db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'carepath.db'}"
         return
-    if not POSTGRES_URL:
-        pytest.skip(NO_POSTGRES)
-    with postgres_schema(POSTGRES_URL) as url:
+    with postgres_schema(postgres_url()) as url:
         yield url
 
 
