@@ -1,8 +1,8 @@
 """What a test does when a service it needs cannot run here (PostgreSQL, a Prefect server,
 Radicale, aiosmtpd, Chromium): in CI (``CI=true``) the run fails — CI must run every test,
 and a skip there would silently drop a part of the proof; on a developer's machine the test
-skips and says why. Every such path goes through ``unavailable`` (tests/test_availability.py
-holds the suite to it).
+skips and says why. Every such path goes through ``unavailable``
+(tests/test_unavailable_services.py holds the suite to it).
 """
 
 from __future__ import annotations

@@ -25,6 +25,9 @@ from typer.testing import CliRunner
 from availability import running
 from carepath.settings import Settings
 
+# The tests share one module-scoped day of commands: one worker runs them all (built once).
+pytestmark = pytest.mark.xdist_group("security-day")
+
 SECRETS = {"CAREPATH_SMTP_PASSWORD": "pw-SMTP-5ecret", "CAREPATH_CALDAV_PASSWORD": "pw-DAV-5ecret"}
 DB_SECRET = "pw-DB-5ecret"
 ACTOR = "alice.admin"
