@@ -9,7 +9,7 @@ export PREFECT_LOGGING_LEVEL ?= WARNING
 export PREFECT_SERVER_ANALYTICS_ENABLED ?= false
 export DO_NOT_TRACK ?= 1
 
-.PHONY: demo test lint typecheck bench reliability docs clean
+.PHONY: demo test slow lint typecheck bench reliability docs clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,9 +21,15 @@ demo: $(STAMP)
 	mkdir -p $(PREFECT_HOME)
 	$(BIN)/carepath demo --home var/demo
 
+# Ends with pytest's own line, "N passed … in S s": the suite's elapsed time.
 test: $(STAMP)
 	mkdir -p $(PREFECT_HOME)
 	$(BIN)/python -m pytest -q
+
+# The heavyweight end-to-end tests `make test` leaves out (marked slow): CI runs them too.
+slow: $(STAMP)
+	mkdir -p $(PREFECT_HOME)
+	$(BIN)/python -m pytest -q -m slow
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests flows bench scripts

@@ -35,6 +35,7 @@ hypothesis_settings.register_profile("dev", deadline=None, print_blob=True)
 hypothesis_settings.load_profile(
     os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") else "dev"))
 
+from availability import postgres_url  # noqa: E402
 from carepath.adapters.clock import FixedClock  # noqa: E402
 from carepath.bootstrap import open_app  # noqa: E402
 from carepath.config_loader import load_config  # noqa: E402
@@ -43,10 +44,9 @@ from carepath.resources import bundled_config_dir  # noqa: E402
 from carepath.services import App  # noqa: E402
 from carepath.settings import Settings  # noqa: E402
 from carepath.testing import postgres_schema  # noqa: E402
+from database_templates import PostgresTemplate, copy_sqlite, migrated_sqlite_file  # noqa: E402
 
 NEW_YORK = ZoneInfo("America/New_York")
-POSTGRES_URL = os.environ.get("CAREPATH_TEST_POSTGRES_URL")
-NO_POSTGRES = "PostgreSQL not configured: set CAREPATH_TEST_POSTGRES_URL (CI does) to run this"
 
 
 @pytest.fixture(scope="session")
@@ -65,23 +65,50 @@ def clock() -> FixedClock:
     return FixedClock(datetime(2027, 3, 1, 7, 0, tzinfo=NEW_YORK))
 
 
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite database at head, migrated once per pytest process (see database_templates)."""
+    return migrated_sqlite_file(tmp_path_factory.mktemp("template"))
+
+
+@pytest.fixture(scope="session")
+def postgres_template() -> Iterator[PostgresTemplate]:
+    """A PostgreSQL database at head, migrated once per pytest process; tests get copies."""
+    template = PostgresTemplate(postgres_url())
+    yield template
+    template.close()
+
+
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """A fresh, empty database: SQLite in a temp folder, or a fresh PostgreSQL schema."""
+def db_url(request: pytest.FixtureRequest, tmp_path: Path,
+           sqlite_template: Path) -> Iterator[str]:
+    """A fresh database at the newest schema, with no rows: SQLite in a temp folder, or a
+    PostgreSQL database of its own."""
+    if request.param == "sqlite":
+        yield copy_sqlite(sqlite_template, tmp_path / "carepath.db")
+        return
+    template: PostgresTemplate = request.getfixturevalue("postgres_template")
+    with template.fresh() as url:
+        yield url
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def empty_db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """An empty database, no schema at all (for the migrations' own tests): SQLite in a temp
+    folder, or a fresh PostgreSQL schema."""
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'carepath.db'}"
         return
-    if not POSTGRES_URL:
-        pytest.skip(NO_POSTGRES)
-    with postgres_schema(POSTGRES_URL) as url:
+    with postgres_schema(postgres_url()) as url:
         yield url
 
 
 @pytest.fixture
-def settings(tmp_path: Path, config_dir: Path) -> Settings:
+def settings(tmp_path: Path, config_dir: Path, sqlite_template: Path) -> Settings:
+    """A home whose SQLite database is fresh, at the newest schema."""
     home = tmp_path / "home"
-    return Settings(home=home, config_dir=config_dir,
-                    database_url=f"sqlite:///{home / 'carepath.db'}", actor="test")
+    url = copy_sqlite(sqlite_template, home / "carepath.db")
+    return Settings(home=home, config_dir=config_dir, database_url=url, actor="test")
 
 
 @pytest.fixture
@@ -112,8 +139,30 @@ def browser_context() -> Iterator[object]:
         yield context
 
 
+# Folders whose tests share one expensive session or package fixture: each runs on one
+# pytest-xdist worker, so the fixture is built once per run, not once per worker.
+SHARED_FIXTURE_GROUPS = {
+    "flows": "prefect",  # one Prefect server
+    "fhir": "fhir-demo",  # the clinic lived through by the demo, five weeks
+    "docs": "docs-demo",  # the demo home every documented command runs against
+}
+
+
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist turns the marker into the group
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Tests that start a Prefect server share one worker (one server start, not one each)."""
     for item in items:
-        if "tests/flows/" in item.nodeid or item.nodeid.startswith("flows/"):
-            item.add_marker(pytest.mark.xdist_group("prefect"))
+        folder = item.nodeid.removeprefix("tests/").split("/", 1)[0]
+        if folder in SHARED_FIXTURE_GROUPS:
+            item.add_marker(pytest.mark.xdist_group(SHARED_FIXTURE_GROUPS[folder]))
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """A grouped test without its group suffix means pytest-xdist silently stopped grouping
+    (it did on pytest 9.2): every worker would then build the shared fixtures again."""
+    if not getattr(session.config.option, "loadgroup", False):
+        return
+    lost = [item.nodeid for item in session.items
+            if item.get_closest_marker("xdist_group") and "@" not in item.nodeid]
+    if lost:
+        raise pytest.UsageError(f"pytest-xdist ignored the xdist_group of {lost[0]} and "
+                                f"{len(lost) - 1} more tests: check the pytest pin")

@@ -11,6 +11,7 @@ import pytest
 import vobject
 from icalendar import Calendar
 
+from availability import running
 from carepath.adapters.caldav import CalDavCalendar
 from carepath.domain.appointments import Appointment
 from carepath.domain.invites import CalendarStyle, CalendarVisit, calendar_object
@@ -28,7 +29,7 @@ STAMP = datetime(2027, 3, 1, 12, 0, tzinfo=UTC)
 @pytest.fixture
 def radicale(tmp_path: Path) -> Iterator[str]:
     """A Radicale server with its own storage folder; any user name, rights for all."""
-    with radicale_server(tmp_path, free_port()) as url:
+    with running("Radicale", radicale_server(tmp_path, free_port())) as url:
         yield url
 
 

@@ -15,6 +15,7 @@ from caldav_tls_support import Authority, https_front, make_ca
 from icalendar import Calendar
 from sqlmodel import col, select
 
+from availability import running
 from carepath.adapters.caldav import CalDavCalendar
 from carepath.adapters.db import transaction
 from carepath.adapters.tables import AuditRow
@@ -44,7 +45,7 @@ def stranger(tmp_path_factory: pytest.TempPathFactory) -> Authority:
 
 @pytest.fixture
 def radicale(tmp_path: Path) -> Iterator[str]:
-    with radicale_server(tmp_path, free_port()) as url:
+    with running("Radicale", radicale_server(tmp_path, free_port())) as url:
         yield url
 
 
@@ -125,7 +126,8 @@ def test_a_redirect_to_another_host_or_to_http_is_refused(
 def test_a_refused_password_is_permanent_and_names_the_settings(tmp_path: Path) -> None:
     """Radicale with real accounts: a wrong password is 401, permanent, and says which
     settings hold the login; the right one works."""
-    with radicale_server(tmp_path, free_port(), users={"carepath": "right"}) as url:
+    guarded = radicale_server(tmp_path, free_port(), users={"carepath": "right"})
+    with running("Radicale", guarded) as url:
         wrong = CalDavCalendar(f"{url}/carepath/clinic/", username="carepath",
                                password="wrong", timeout=5)
         with pytest.raises(DeliveryFailed) as caught:

@@ -9,9 +9,9 @@ import carepath.adapters.tables  # noqa: F401
 from carepath.adapters.db import make_engine, upgrade
 
 
-def test_migrated_schema_matches_the_tables(db_url: str) -> None:
+def test_migrated_schema_matches_the_tables(empty_db_url: str) -> None:
     """After `db upgrade`, autogenerate finds nothing left to migrate."""
-    engine = make_engine(db_url)
+    engine = make_engine(empty_db_url)
     upgrade(engine)
     with engine.connect() as connection:
         diff = compare_metadata(MigrationContext.configure(connection), SQLModel.metadata)
@@ -19,9 +19,9 @@ def test_migrated_schema_matches_the_tables(db_url: str) -> None:
     assert diff == []
 
 
-def test_upgrade_from_the_first_revision_keeps_rows(db_url: str) -> None:
+def test_upgrade_from_the_first_revision_keeps_rows(empty_db_url: str) -> None:
     """A database made by the first release upgrades to head without losing a patient."""
-    engine = make_engine(db_url)
+    engine = make_engine(empty_db_url)
     upgrade(engine, "0001")
     with engine.begin() as conn:
         _insert_patient(conn, "MRN9", "Old Row")
@@ -41,10 +41,10 @@ def _insert_patient(conn: Connection, patient_id: str, name: str) -> None:
         "'2026-01-01 00:00:00', '2026-01-01 00:00:00')")
 
 
-def test_upgrade_to_0006_floors_booking_times_to_the_minute(db_url: str) -> None:
+def test_upgrade_to_0006_floors_booking_times_to_the_minute(empty_db_url: str) -> None:
     """A visit stored with seconds (typed by hand before times were checked) is read by the
     engine as its minute; migration 0006 stores it so, and touching visits still touch."""
-    engine = make_engine(db_url)
+    engine = make_engine(empty_db_url)
     upgrade(engine, "0005")
     with engine.begin() as conn:
         _insert_patient(conn, "MRN9", "P")
@@ -68,7 +68,7 @@ def test_upgrade_to_0006_floors_booking_times_to_the_minute(db_url: str) -> None
                      ("2027-03-01 14:45:00", "2027-03-01 15:30:00")]
 
 
-def test_head_constant_is_alembics_head_and_skips_alembic_when_current(db_url: str) -> None:
+def test_head_constant_is_alembics_head_and_skips_alembic_when_current(empty_db_url: str) -> None:
     """``ensure_schema`` trusts ``HEAD``: it must name the newest migration, and a database
     at head is left alone, one below is upgraded."""
     from alembic.config import Config as AlembicConfig
@@ -79,7 +79,7 @@ def test_head_constant_is_alembics_head_and_skips_alembic_when_current(db_url: s
     config = AlembicConfig()
     config.set_main_option("script_location", str(MIGRATIONS))
     assert ScriptDirectory.from_config(config).get_current_head() == HEAD
-    engine = make_engine(db_url)
+    engine = make_engine(empty_db_url)
     assert stored_revision(engine) is None
     upgrade(engine, "0005")
     ensure_schema(engine)
@@ -89,12 +89,12 @@ def test_head_constant_is_alembics_head_and_skips_alembic_when_current(db_url: s
 
 
 def test_upgrade_to_0013_claims_running_episodes_and_reports_duplicates(
-        db_url: str, capsys: object) -> None:
+        empty_db_url: str, capsys: object) -> None:
     """Each running episode claims its pathway's lane; a second running episode of the same
     pathway for one patient is left unclaimed and named, for `carepath episodes repair`."""
     import pytest
 
-    engine = make_engine(db_url)
+    engine = make_engine(empty_db_url)
     upgrade(engine, "0012")
     with engine.begin() as conn:
         _insert_patient(conn, "MRN9", "P")

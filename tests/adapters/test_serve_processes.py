@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 from sqlmodel import select
 
+from availability import postgres_url
 from carepath.adapters.clock import SystemClock
 from carepath.adapters.db import transaction
 from carepath.adapters.tables import RunRow
@@ -93,9 +94,7 @@ def test_a_serve_frozen_past_its_lease_stops_and_writes_nothing(
     with ExitStack() as stack:
         url = ""
         if backend == "postgresql":
-            if not POSTGRES_URL:
-                pytest.skip("PostgreSQL not configured: set CAREPATH_TEST_POSTGRES_URL")
-            url = stack.enter_context(postgres_schema(POSTGRES_URL))
+            url = stack.enter_context(postgres_schema(postgres_url()))
         _frozen_serve_loses(home, config_dir, url)
 
 

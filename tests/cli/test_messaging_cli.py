@@ -17,6 +17,7 @@ from icalendar import Calendar
 from sqlmodel import select
 from typer.testing import CliRunner
 
+from availability import running
 from carepath.adapters.db import transaction
 from carepath.adapters.tables import OutboxRow
 from carepath.bootstrap import open_app
@@ -136,7 +137,7 @@ def test_calendar_publish_names_an_event_changed_on_the_server_before_restoring_
 
     folder = tmp_path / "config"
     shutil.copytree(config_dir, folder)
-    with radicale_server(tmp_path, free_port()) as dav:
+    with running("Radicale", radicale_server(tmp_path, free_port())) as dav:
         clinic = folder / "clinic.yaml"
         clinic.write_text(clinic.read_text().replace(
             "email: m.alvarez@riverside-rehab.example\n",

@@ -1,5 +1,6 @@
 """The manual cannot rot: every ``carepath`` command shown in README.md and docs/ runs here
-against a fresh demo home, its shown output is compared, and every config example validates.
+(in-process, through Typer's runner) against a fresh demo home, its shown output is
+compared, and every config example validates.
 
 Conventions of the pages (see docs/developing.md):
 - a ```console block holds ``$ carepath …`` lines, each followed by the output it prints
@@ -19,11 +20,16 @@ import shlex
 import shutil
 import subprocess
 import sys
+import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from click.testing import Result
 from ruamel.yaml import YAML
+from typer.testing import CliRunner
+
+from carepath.cli import app as cli_app
 
 ROOT = Path(__file__).resolve().parents[2]
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
@@ -140,20 +146,29 @@ def test_the_manual_shows_commands_to_run() -> None:
 
 @pytest.mark.parametrize("command", DOCUMENTED, ids=[
     f"{c.block.where}:{' '.join(c.argv[:3])}" for c in DOCUMENTED])
-def test_documented_command_runs_as_shown(command: Command, demo_home: Path,
-                                          tmp_path: Path) -> None:
+def test_documented_command_runs_as_shown(command: Command, demo_home: Path, tmp_path: Path,
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """In-process through Typer's runner (the process boundary is not what a page shows),
+    with the environment a newcomer's shell would have: no other CAREPATH_ setting."""
     home = tmp_path / "home"
     shutil.copytree(demo_home, home)
-    env = _environment() | command.env | {"CAREPATH_HOME": str(home)}
-    done = subprocess.run([CARE, *command.argv], capture_output=True, text=True, env=env,
-                          cwd=tmp_path, timeout=120)  # files a command writes land here
-    assert done.returncode == 0, (
+    monkeypatch.chdir(tmp_path)  # files a command writes land here
+    unset = dict.fromkeys(k for k in os.environ if k.startswith("CAREPATH_"))
+    env = unset | _environment() | command.env | {"CAREPATH_HOME": str(home)}
+    done = CliRunner().invoke(cli_app, command.argv, env=env)
+    assert done.exit_code == 0, (
         f"{command.block.where}: `carepath {shlex.join(command.argv)}` exited "
-        f"{done.returncode}:\n{done.stderr}{done.stdout}")
+        f"{done.exit_code}:\n{done.stderr}{done.stdout}{_traceback(done)}")
     if command.expected:
         assert _matches(command.expected, done.stdout.splitlines()), (
             f"{command.block.where}: the page shows\n" + "\n".join(command.expected)
             + "\nbut the command printed\n" + done.stdout)
+
+
+def _traceback(done: Result) -> str:
+    if done.exception is None or isinstance(done.exception, SystemExit):
+        return ""
+    return "".join(traceback.format_exception(done.exception))
 
 
 CONFIG_EXAMPLES = [b for page in PAGES for b in blocks(page)
@@ -174,9 +189,8 @@ def test_config_example_validates(block: Block, config_dir: Path, tmp_path: Path
             yaml.dump(clinic, out)
     else:
         target.write_text(text, encoding="utf-8")
-    done = subprocess.run([CARE, "config", "validate", str(folder)], capture_output=True,
-                          text=True, env=_environment(), timeout=120)
-    assert done.returncode == 0, (
+    done = CliRunner().invoke(cli_app, ["config", "validate", str(folder)], env=_environment())
+    assert done.exit_code == 0, (
         f"{block.where}: the example does not validate:\n{done.stdout}{done.stderr}")
 
 

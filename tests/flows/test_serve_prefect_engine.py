@@ -10,6 +10,7 @@ import subprocess
 import time
 from pathlib import Path
 
+import pytest
 from sqlmodel import col, select
 
 from carepath.adapters.clock import SystemClock
@@ -62,6 +63,7 @@ def _wait(condition: object, process: subprocess.Popen[bytes], what: str) -> Non
         time.sleep(0.1)
 
 
+@pytest.mark.slow  # a serve process and its Prefect server, killed: `make slow`
 def test_sigkilled_serve_leaves_no_prefect_server_behind(tmp_path: Path,
                                                          config_dir: Path) -> None:
     home = tmp_path / "home"

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from reliability_support import FIXED_START, POSTGRES_URL, Cli, postgres_schema
+from reliability_support import FIXED_START, Cli, postgres_schema
 from typer.testing import CliRunner
 
 from carepath.adapters.clock import FixedClock
@@ -67,8 +67,6 @@ def backend_app(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPat
         yield application
         application.engine.dispose()
         return
-    if not POSTGRES_URL:
-        pytest.skip("PostgreSQL not configured: set CAREPATH_TEST_POSTGRES_URL to run this")
     with postgres_schema() as url:
         application = _open(home, url, config, "corpus")
         yield application

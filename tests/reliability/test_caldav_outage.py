@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from reliability_support import free_port
 
+from availability import running
 from carepath.adapters.caldav import CalDavCalendar
 from carepath.errors import CarepathError
 from carepath.services import App
@@ -41,7 +42,7 @@ def test_caldav_gone_then_back_publishes_every_visit(app: App, tmp_path: Path) -
     book(app, "P1", weekly(datetime(2027, 3, 2, 9, 0, tzinfo=NY), 3, therapist_id="alvarez"))
     with pytest.raises(CarepathError):
         publish_calendars(app)
-    with radicale_server(tmp_path, port):
+    with running("Radicale", radicale_server(tmp_path, port)):
         report = publish_calendars(app)
         remote = CalDavCalendar(url, username="carepath", password=None)
         try:

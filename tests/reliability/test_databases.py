@@ -16,8 +16,10 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from reliability_support import POSTGRES_URL, Cli, assert_clean
+from reliability_support import Cli, assert_clean
 from sqlalchemy import create_engine, text
+
+from availability import postgres_url
 
 CARPATH = str(Path(sys.executable).parent / "carepath")
 
@@ -78,11 +80,9 @@ def test_a_server_that_never_answers_is_one_line_not_a_hang(
 def test_a_statement_held_up_past_the_statement_timeout_is_one_line(
         tmp_path: Path, config_dir: Path) -> None:
     """Another session holds the patient table; the statement timeout cancels the wait."""
-    if not POSTGRES_URL:
-        pytest.skip("PostgreSQL not configured: set CAREPATH_TEST_POSTGRES_URL to run this")
     from carepath.testing import postgres_schema
 
-    with postgres_schema(POSTGRES_URL) as url:
+    with postgres_schema(postgres_url()) as url:
         code, output = _process(tmp_path, config_dir, "patients", "list",
                                 CAREPATH_DATABASE_URL=url)
         assert code == 0, output
@@ -153,11 +153,9 @@ def test_a_schema_newer_than_the_code(cli: Cli) -> None:
 
 @pytest.mark.postgres
 def test_a_schema_newer_than_the_code_on_postgresql(cli: Cli) -> None:
-    if not POSTGRES_URL:
-        pytest.skip("PostgreSQL not configured: set CAREPATH_TEST_POSTGRES_URL to run this")
     from carepath.testing import postgres_schema
 
-    with postgres_schema(POSTGRES_URL) as url:
+    with postgres_schema(postgres_url()) as url:
         assert cli("patients", "list", CAREPATH_DATABASE_URL=url).exit_code == 0
         engine = create_engine(url)
         with engine.begin() as connection:

@@ -20,6 +20,7 @@ from reliability_support import Inbox, count, smtp_server
 from sqlalchemy import text
 from sqlmodel import select
 
+from availability import running
 from bench.load import NOW, open_app, queue_messages
 from carepath.adapters.clock import FixedClock
 from carepath.adapters.db import transaction
@@ -84,7 +85,7 @@ def test_a_dispatcher_killed_fifty_times_loses_and_doubles_nothing(
     the same Message-ID and bytes, no message exists twice, the database is intact."""
     queue_messages(outbox_app, 400)
     inbox = Inbox()
-    with smtp_server(inbox) as port:
+    with running("aiosmtpd", smtp_server(inbox)) as port:
         killed = _kill_dispatchers(outbox_app, config_dir, port, KILLS)
         outbox_app.clock = FixedClock(NOW + timedelta(days=1))
         dispatch(outbox_app, SmtpTransport(SmtpOptions("127.0.0.1", port, timeout=10)))
@@ -124,13 +125,13 @@ def test_smtp_going_away_mid_run_waits_then_resumes(outbox_app: App) -> None:
     backoff has passed, every one is delivered exactly once."""
     queue_messages(outbox_app, 30)
     inbox = Inbox()
-    with smtp_server(inbox) as port:
+    with running("aiosmtpd", smtp_server(inbox)) as port:
         transport = SmtpTransport(SmtpOptions("127.0.0.1", port, timeout=5))
         first = dispatch(outbox_app, transport, limit=10)
     down = dispatch(outbox_app, transport)  # the server is gone
     assert (first.sent, down.sent, down.retrying) == (10, 0, 20)
     assert _statuses(outbox_app) == {"sent": 10, "pending": 20}
-    with smtp_server(inbox, port=port):
+    with smtp_server(inbox, port=port):  # the same server back: part of the test
         early = dispatch(outbox_app, transport)  # still inside the backoff: waits
         outbox_app.clock = FixedClock(NOW + timedelta(minutes=2))
         later = dispatch(outbox_app, transport)

@@ -14,9 +14,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from reliability_support import POSTGRES_URL, Cli, assert_clean
+from reliability_support import Cli, assert_clean
 from typer.testing import CliRunner
 
+from availability import postgres_url
 from carepath.domain.messages import Mailbox
 from carepath.domain.patients import parse_patient
 from carepath.domain.text import printable, spreadsheet_cell
@@ -45,11 +46,9 @@ def clinic(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
     if request.param == "sqlite":
         yield _ready(BackendCli(home, config_dir, CliRunner()))
         return
-    if not POSTGRES_URL:
-        pytest.skip("PostgreSQL not configured: set CAREPATH_TEST_POSTGRES_URL to run this")
     from carepath.testing import postgres_schema
 
-    with postgres_schema(POSTGRES_URL) as url:
+    with postgres_schema(postgres_url()) as url:
         yield _ready(BackendCli(home, config_dir, CliRunner(), url=url))
 
 

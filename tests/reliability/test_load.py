@@ -8,9 +8,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from reliability_support import POSTGRES_URL, Inbox, postgres_schema, smtp_server
+from reliability_support import Inbox, postgres_schema, smtp_server
 from sqlalchemy.exc import IntegrityError
 
+from availability import running
 from bench.load import contested_bookings, drain_outbox, open_app
 from carepath.services import App
 from carepath.testing import overlapping_bookings
@@ -24,8 +25,6 @@ def load_app(request: pytest.FixtureRequest, tmp_path: Path, config_dir: Path) -
         yield app
         app.engine.dispose()
         return
-    if not POSTGRES_URL:
-        pytest.skip("PostgreSQL not configured: set CAREPATH_TEST_POSTGRES_URL to run this")
     with postgres_schema() as url:
         app = open_app(tmp_path / "home", url, config_dir)
         yield app
@@ -53,7 +52,7 @@ def test_the_dispatcher_drains_an_outbox_into_smtp_without_loss_or_doubles(
 ) -> None:
     """Every queued message reaches the SMTP server exactly once; nothing stays pending."""
     inbox = Inbox()
-    with smtp_server(inbox) as port:
+    with running("aiosmtpd", smtp_server(inbox)) as port:
         report = drain_outbox(load_app, 300, inbox, port)
     print(report.summary())
     assert (report.lost, report.doubled, report.pending_after) == (0, 0, 0)

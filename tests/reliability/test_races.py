@@ -19,9 +19,10 @@ from typing import Any
 
 import pytest
 from race_workers import batch, importer, leave, single
-from reliability_support import FIXED_START, POSTGRES_URL
+from reliability_support import FIXED_START
 from sqlmodel import col, select
 
+from availability import postgres_url
 from carepath.adapters.clock import FixedClock
 from carepath.adapters.db import transaction
 from carepath.adapters.tables import AppointmentRow, TherapistLeaveRow
@@ -46,11 +47,9 @@ def _database(kind: str, folder: Path) -> Iterator[str]:
     if kind == "sqlite":
         yield f"sqlite:///{folder}/race.db"
         return
-    if not POSTGRES_URL:
-        pytest.skip("PostgreSQL not configured: set CAREPATH_TEST_POSTGRES_URL to run this")
     from carepath.testing import postgres_schema
 
-    with postgres_schema(POSTGRES_URL) as url:
+    with postgres_schema(postgres_url()) as url:
         yield url
 
 

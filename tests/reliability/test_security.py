@@ -22,7 +22,11 @@ from click.testing import Result
 from reliability_support import Cli, Inbox, assert_clean, smtp_server
 from typer.testing import CliRunner
 
+from availability import running
 from carepath.settings import Settings
+
+# The tests share one module-scoped day of commands: one worker runs them all (built once).
+pytestmark = pytest.mark.xdist_group("security-day")
 
 SECRETS = {"CAREPATH_SMTP_PASSWORD": "pw-SMTP-5ecret", "CAREPATH_CALDAV_PASSWORD": "pw-DAV-5ecret"}
 DB_SECRET = "pw-DB-5ecret"
@@ -153,7 +157,8 @@ def test_a_failed_smtp_login_leaves_no_password_behind(cli: Cli) -> None:
     assert cli("patients", "add", "MRN7", "--name", "Ann Lee", "--email",
                "ann@example.org").exit_code == 0
     assert cli("enroll", "MRN7", "stable-boosters", "--start", "2027-03-01").exit_code == 0
-    with smtp_server(Inbox(), authenticator=refuse, auth_require_tls=False) as port:
+    refusing = smtp_server(Inbox(), authenticator=refuse, auth_require_tls=False)
+    with running("aiosmtpd", refusing) as port:
         env = {"CAREPATH_MAIL_TRANSPORT": "smtp", "CAREPATH_SMTP_PORT": str(port),
                "CAREPATH_SMTP_USERNAME": "clinic", **SECRETS}
         sent = cli("dispatch", **env)

@@ -21,6 +21,7 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_stat
 from sqlalchemy import text
 from sqlmodel import col, select
 
+from availability import postgres_url
 from carepath.adapters.clock import FixedClock
 from carepath.adapters.db import transaction
 from carepath.adapters.tables import EpisodeRow
@@ -47,10 +48,7 @@ TABLES = ("resource_booking", "measurement", "recovery_report", "escalation", "g
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def machine_app(request: pytest.FixtureRequest, tmp_path: Path, config_dir: Path,
                 config: Config, clock: FixedClock) -> Iterator[App]:
-    url = os.environ.get("CAREPATH_TEST_POSTGRES_URL")
-    if request.param == "postgresql" and not url:
-        pytest.skip("PostgreSQL not configured: set CAREPATH_TEST_POSTGRES_URL (CI does)")
-    with (postgres_schema(url) if request.param == "postgresql" and url
+    with (postgres_schema(postgres_url()) if request.param == "postgresql"
           else _sqlite(tmp_path)) as database_url:
         app = open_app(Settings(home=tmp_path / "home", config_dir=config_dir,
                                 database_url=database_url, actor="machine"), clock,

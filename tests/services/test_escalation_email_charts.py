@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from PIL import Image
 
+from availability import running
 from carepath.adapters.chart_png import chart_png
 from carepath.adapters.clock import FixedClock
 from carepath.adapters.db import transaction
@@ -46,7 +47,7 @@ def wide_and_phone(parts: list[Any]) -> tuple[list[Any], list[Any]]:
 @pytest.fixture
 def inbox() -> Iterator[tuple[Inbox, int]]:
     handler = Inbox()
-    with smtp_server(handler) as port:
+    with running("aiosmtpd", smtp_server(handler)) as port:
         yield handler, port
 
 

@@ -16,6 +16,7 @@ import vobject
 from icalendar import Calendar
 from sqlmodel import col, select
 
+from availability import running
 from carepath.adapters.clock import FixedClock
 from carepath.adapters.db import transaction
 from carepath.adapters.mail import SmtpOptions, SmtpTransport
@@ -36,7 +37,7 @@ PATIENT = "ben.garcia@patients.example"
 @pytest.fixture
 def smtp() -> Iterator[tuple[Inbox, SmtpTransport]]:
     inbox = Inbox()
-    with smtp_server(inbox) as port:
+    with running("aiosmtpd", smtp_server(inbox)) as port:
         yield inbox, SmtpTransport(SmtpOptions(host="127.0.0.1", port=port, security="none",
                                                timeout=5))
 
