@@ -228,7 +228,7 @@ def test_a_therapist_on_leave_hands_the_reassessment_to_a_colleague(app: App) ->
     booked = _booked(app, opened.appointment_id)
     assert booked.therapist_id != "chen" and booked.visit_type == "reevaluation"
     assert date(2027, 3, 21) <= _local_day(booked) <= date(2027, 3, 25)
-    [action] = [a for a in get_escalation(app, opened.escalation_id).evidence["actions"]
+    [action] = [a for a in get_escalation(app, opened.id).evidence["actions"]
                 if a.startswith("booked a reassessment")]
     assert "on leave" in action
 
@@ -243,7 +243,7 @@ def test_a_full_week_reassesses_at_the_next_visit(app: App) -> None:
         upcoming = session.exec(select(AppointmentRow).where(col(
             AppointmentRow.start_utc) > _at(16)).order_by(col(AppointmentRow.start_utc))).first()
     assert upcoming is not None and booked.id == upcoming.id
-    evidence = get_escalation(app, opened.escalation_id).evidence
+    evidence = get_escalation(app, opened.id).evidence
     assert evidence["reassess_at_visit"] == booked.id
 
 

@@ -112,7 +112,7 @@ def _before_version_2(data: Mapping[str, Any], *, key: str, level: int, kind: st
     opened = OpenEscalation(
         key, level, kind,  # type: ignore[arg-type]  # as recorded, checked when written
         str(data.get("summary", summary)),
-        tuple(_measure(m) for m in data.get("measures", []) if isinstance(m, Mapping)),
+        tuple(_old_measures(data.get("measures", []))),
         tuple(str(f) for f in data.get("facts", [])))
     effects: list[Effect] = []
     if "notify_therapist" in data:
@@ -138,6 +138,18 @@ def _before_version_2(data: Mapping[str, Any], *, key: str, level: int, kind: st
         opened, tuple(effects), outcome, str(data.get("proposed_pathway_name") or ""),
         Wording(tuple(str(a) for a in data.get("actions", [])),
                 tuple(str(t) for t in data.get("to_do", []))))
+
+
+def _old_measures(measures: Any) -> list[MeasureEvidence]:
+    """An old escalation's measures; one it could not have written is left out, as the
+    pages that read them before did."""
+    found = []
+    for m in measures if isinstance(measures, list) else []:
+        try:
+            found.append(_measure(m))
+        except (UnreadableDecision, TypeError, ValueError, AttributeError):
+            continue
+    return found
 
 
 def _plain(value: Any) -> dict[str, Any]:
