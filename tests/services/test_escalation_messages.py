@@ -78,7 +78,7 @@ def test_every_kind_renders_without_placeholders_and_once_per_recipient(
             assert "Progression review" in text and "progression-review" not in text
             assert "41 on 2027-03-15" in text  # values with their dates
         if level == 2 and entry.kind == "escalation.therapist":
-            assert f"carepath escalations accept {opened.escalation_id}" in text
+            assert f"carepath escalations accept {opened.id}" in text
             assert "Proposed, not booked" in text
         if kind == "worsening" and entry.kind == "escalation.therapist":
             done, _, todo = text.partition("What you should do:")

@@ -1,5 +1,6 @@
 """The review sweep: one escalation per stall, a booked reassessment, then level 2."""
 
+import json
 from collections.abc import Iterator
 from datetime import date, datetime, timedelta
 
@@ -9,6 +10,7 @@ from sqlmodel import Session, col, select
 from carepath.adapters.clock import FixedClock
 from carepath.adapters.db import transaction
 from carepath.adapters.tables import AppointmentRow, EscalationRow, GoalRow
+from carepath.domain.escalations import BookReassessment, NotifyTherapist, Reassessment
 from carepath.services import App
 from carepath.services.escalations import dismiss_escalation, get_escalation
 from carepath.services.events import EscalationRaised
@@ -72,6 +74,21 @@ def test_a_stall_gives_one_level_one_escalation_with_a_booked_reassessment(
     berg = next(m for m in shown.evidence["measures"] if m["measure_id"] == "bbs")
     assert (berg["baseline"], berg["target"], berg["band_low"], berg["band_high"]) == (
         "40", "43", 37.0, 43.0)
+
+
+def test_the_escalation_stores_the_reviews_typed_decision(app: App) -> None:
+    """What the review decided is what the row stores, read back as the same values."""
+    _stalled_episode(app)
+    review_all(app, now=_at(28), book=FirstMorningBooker())
+    review_all(app, now=_at(29), book=FirstMorningBooker())
+    [escalation] = _escalations(app)
+    stored = json.loads(escalation.evidence)
+    assert stored["version"] == 2 and stored["opened"]["key"] == escalation.dedupe_key
+    decision = get_escalation(app, escalation.id or 0).decision
+    assert decision.opened.key == escalation.dedupe_key and decision.opened.level == 1
+    assert [type(e) for e in decision.effects] == [NotifyTherapist, BookReassessment]
+    assert decision.therapists_to_tell == ("chen",)
+    assert decision.reassessment == Reassessment(escalation.appointment_id)
 
 
 def test_rerunning_the_sweep_escalates_nothing_new(app: App,
@@ -228,7 +245,7 @@ def test_a_therapist_on_leave_hands_the_reassessment_to_a_colleague(app: App) ->
     booked = _booked(app, opened.appointment_id)
     assert booked.therapist_id != "chen" and booked.visit_type == "reevaluation"
     assert date(2027, 3, 21) <= _local_day(booked) <= date(2027, 3, 25)
-    [action] = [a for a in get_escalation(app, opened.escalation_id).evidence["actions"]
+    [action] = [a for a in get_escalation(app, opened.id).evidence["actions"]
                 if a.startswith("booked a reassessment")]
     assert "on leave" in action
 
@@ -243,7 +260,7 @@ def test_a_full_week_reassesses_at_the_next_visit(app: App) -> None:
         upcoming = session.exec(select(AppointmentRow).where(col(
             AppointmentRow.start_utc) > _at(16)).order_by(col(AppointmentRow.start_utc))).first()
     assert upcoming is not None and booked.id == upcoming.id
-    evidence = get_escalation(app, opened.escalation_id).evidence
+    evidence = get_escalation(app, opened.id).evidence
     assert evidence["reassess_at_visit"] == booked.id
 
 

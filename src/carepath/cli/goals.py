@@ -6,7 +6,7 @@ the clinic's time zone.
 
 from __future__ import annotations
 
-from dataclasses import asdict
+from dataclasses import asdict, fields
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -128,11 +128,18 @@ def review(
     if fmt is Format.json:
         emit([{"episodes": report.episodes, "goals": report.goals, "verdicts": report.verdicts,
                "seconds": round(report.seconds, 3),
-               "escalations": [asdict(e) for e in report.escalations]}], fmt)
+               "escalations": [_opened(e) for e in report.escalations]}], fmt)
         return
     console.print(str(report), markup=False)
     if report.escalations:
-        emit([asdict(e) for e in report.escalations], fmt, "New escalations")
+        emit([_opened(e) for e in report.escalations], fmt, "New escalations")
+
+
+def _opened(view: EscalationView) -> dict[str, Any]:
+    """An escalation a review opened, as ``review`` reports it."""
+    return {"escalation_id": view.id, "episode_id": view.episode_id, "level": view.level,
+            "kind": view.kind, "status": view.status, "summary": view.summary,
+            "appointment_id": view.appointment_id}
 
 
 ESCALATION_COLUMNS = ["id", "episode_id", "level", "kind", "status", "summary",
@@ -140,9 +147,9 @@ ESCALATION_COLUMNS = ["id", "episode_id", "level", "kind", "status", "summary",
 
 
 def _escalation_row(view: EscalationView, evidence: bool = False) -> dict[str, Any]:
-    row = asdict(view)
-    if not evidence:
-        row.pop("evidence")
+    row = {f.name: getattr(view, f.name) for f in fields(view) if f.name != "decision"}
+    if evidence:
+        row["evidence"] = view.evidence
     return row
 
 
@@ -166,19 +173,20 @@ def escalations_show(escalation: int, fmt: Format = FORMAT_OPTION) -> None:
         emit([_escalation_row(view, evidence=True)], fmt)
         return
     emit([_escalation_row(view)], fmt, f"Escalation {escalation}")
-    for measure in view.evidence.get("measures", []):
-        values = ", ".join(f"{v}" for _, v in measure["values"]) or "none yet"
-        console.print(f"  {measure['name']}: baseline {measure['baseline']} {measure['unit']}, "
-                      f"no-change band {measure['band_low']:g}–{measure['band_high']:g}, "
-                      f"target {measure['target']}; reviews: {values} → {measure['verdict']}",
+    decision = view.decision
+    for measure in decision.opened.evidence:
+        values = ", ".join(f"{v}" for _, v in measure.values) or "none yet"
+        console.print(f"  {measure.name}: baseline {measure.baseline} {measure.unit}, "
+                      f"no-change band {measure.band_low:g}–{measure.band_high:g}, "
+                      f"target {measure.target}; reviews: {values} → {measure.verdict}",
                       markup=False)
-    for line in view.evidence.get("facts", []):
+    for line in decision.opened.facts:
         console.print(f"  {line}", markup=False)
-    for title, key in (("What carepath did", "actions"), ("What the therapist should do",
-                                                           "to_do")):
-        if view.evidence.get(key):
+    for title, lines in (("What carepath did", decision.actions),
+                         ("What the therapist should do", decision.to_do)):
+        if lines:
             console.print(f"  {title}:", markup=False)
-        for line in view.evidence.get(key, []):
+        for line in lines:
             console.print(f"  - {line}", markup=False)
     if view.proposed_pathway and view.status in ("open", "scheduled"):
         console.print(f"  Proposed, not booked: {view.proposed_pathway} — carepath escalations "

@@ -139,3 +139,117 @@ class KnownEscalation:
     reassessment_start: datetime | None = None
     reassessment_status: str | None = None
     appointment_id: int | None = None
+
+
+@dataclass(frozen=True)
+class Reassessment:
+    """What came of booking the reassessment a ``BookReassessment`` asked for."""
+
+    appointment_id: int | None  # None: nothing could be booked
+    failure: str = ""  # why the episode's therapist, or everyone, had no time
+    at_visit: bool = False  # no room for a separate visit: reassess at this booked visit
+
+
+@dataclass(frozen=True)
+class Wording:
+    """What an escalation written before decisions were stored typed said it did and asked."""
+
+    actions: tuple[str, ...] = ()
+    to_do: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class EscalationDecision:
+    """One escalation as the review decided it and as it was carried out: what is stored on
+    the escalation, what decides whom a notification reaches, and what people are shown.
+
+    ``effects`` are the decision's other effects on this escalation, in the decision's
+    order; ``reassessment`` is what came of its ``BookReassessment``; ``pathway_name`` the
+    proposed pathway's name when it was proposed. ``wording`` is set only on escalations
+    written before decisions were stored as they are: their sentences, kept as written.
+    """
+
+    opened: OpenEscalation
+    effects: tuple[Effect, ...] = ()
+    reassessment: Reassessment | None = None
+    pathway_name: str = ""
+    wording: Wording | None = None
+
+    @property
+    def therapists_to_tell(self) -> tuple[str, ...]:
+        """The episode's therapist, then the case reviewer: each once, the unknown never."""
+        wanted = [*(e.therapist_id for e in self.effects if isinstance(e, NotifyTherapist)),
+                  *(e.senior_therapist_id for e in self.effects
+                    if isinstance(e, OpenCaseReview))]
+        return tuple(dict.fromkeys(t for t in wanted if t))
+
+    @property
+    def tells_physician(self) -> bool:
+        return any(isinstance(e, NotifyPhysician) for e in self.effects)
+
+    @property
+    def holds_progression(self) -> bool:
+        return any(isinstance(e, HoldProgression) for e in self.effects)
+
+    @property
+    def actions(self) -> tuple[str, ...]:
+        """What carepath did, in the order it did it."""
+        if self.wording is not None:
+            return self.wording.actions
+        return tuple(line for e in self.effects for line in _said(self, e)[0])
+
+    @property
+    def to_do(self) -> tuple[str, ...]:
+        """What the therapist should do: carepath cannot screen for a relapse, and a
+        proposal is only proposed until someone accepts it."""
+        if self.wording is not None:
+            return self.wording.to_do
+        return tuple(line for e in self.effects for line in _said(self, e)[1])
+
+
+def decided_for(key: str, effects: tuple[Effect, ...]) -> tuple[Effect, ...]:
+    """The effects of a decision on the escalation ``key`` (its opening excluded), in order."""
+    return tuple(e for e in effects
+                 if (isinstance(e, BookReassessment) and key in e.escalation_keys)
+                 or (not isinstance(e, OpenEscalation | BookReassessment)
+                     and e.escalation_key == key))
+
+
+def _said(decision: EscalationDecision, effect: Effect) -> tuple[list[str], list[str]]:
+    """One effect in words: (what carepath did, what the therapist should do)."""
+    if isinstance(effect, NotifyTherapist):
+        return ([f"emailed the episode's therapist ({effect.therapist_id})"
+                 if effect.therapist_id else "no therapist is assigned to the episode"], [])
+    if isinstance(effect, PromptRelapseScreen):
+        return [], ["screen for a relapse at the reassessment (new or worse symptoms "
+                    "lasting 24 hours or more); carepath has not done this"]
+    if isinstance(effect, HoldProgression):
+        return (["put a hold on progression: the episode's visits and invites show it until "
+                 "a therapist clears it"],
+                ["do not make the next session harder; clear the hold when the patient "
+                 "recovers within two hours again"])
+    if isinstance(effect, OpenCaseReview):
+        return [f"opened a case review for senior therapist "
+                f"{effect.senior_therapist_id or '(none configured)'}"], []
+    if isinstance(effect, NotifyPhysician):
+        return ["wrote to the referring physician"], []
+    if isinstance(effect, ProposePathway):
+        name = decision.pathway_name or effect.pathway_id
+        return [], [f"decide on the proposed {name}: nothing is booked until it is accepted"]
+    if isinstance(effect, BookReassessment):
+        return _booking_said(effect, decision.reassessment or Reassessment(None))
+    return [], []
+
+
+def _booking_said(effect: BookReassessment,
+                  outcome: Reassessment) -> tuple[list[str], list[str]]:
+    if outcome.appointment_id is None:
+        return ([f"could NOT book a reassessment: {outcome.failure}"],
+                [f"book a reassessment within {effect.within_days} days by hand"])
+    note = ""
+    if outcome.at_visit:
+        note = f"; no room for a separate visit ({outcome.failure}), so reassess at this visit"
+    elif outcome.failure:
+        note = f" with another therapist, because: {outcome.failure}"
+    return [f"booked a reassessment (appointment {outcome.appointment_id}) within "
+            f"{effect.within_days} days{note}"], []

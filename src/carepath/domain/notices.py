@@ -17,13 +17,14 @@ otherwise, and the templates leave them out.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from carepath.domain.charts import ChartSpec, describe, title_text
+from carepath.domain.escalations import MeasureEvidence
 from carepath.domain.invites import CalendarStyle, CalendarVisit, Method, summary
 from carepath.domain.timeutil import WEEKDAY_NAMES
 
@@ -263,16 +264,15 @@ class EscalationNotice:
     readings: tuple[str, ...] = ()  # one line per measure: values with their dates
 
 
-def measure_lines(measures: Sequence[Mapping[str, Any]], zone: ZoneInfo) -> tuple[str, ...]:
+def measure_lines(measures: Sequence[MeasureEvidence], zone: ZoneInfo) -> tuple[str, ...]:
     """Each measure of an escalation's evidence in words: baseline, every value with its
     date (in the clinic's zone), target and verdict."""
     lines = []
     for m in measures:
-        values = ", ".join(f"{v} on {_day(at, zone)}" for at, v in m.get("values", []))
-        unit = m.get("unit", "")
-        lines.append(f"{m.get('name')} ({unit}): baseline {m.get('baseline')}; "
-                     f"{values or 'no value since'}; target {m.get('target')} — "
-                     f"{str(m.get('verdict', '')).replace('_', ' ')}")
+        values = ", ".join(f"{v} on {_day(at, zone)}" for at, v in m.values)
+        lines.append(f"{m.name} ({m.unit}): baseline {m.baseline}; "
+                     f"{values or 'no value since'}; target {m.target} — "
+                     f"{m.verdict.replace('_', ' ')}")
     return tuple(lines)
 
 

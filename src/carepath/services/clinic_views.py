@@ -8,7 +8,6 @@ two-hour rule fails, shown until a therapist clears it.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -25,7 +24,7 @@ from carepath.domain.invites import CalendarVisit
 from carepath.errors import NotFound
 from carepath.services import App
 from carepath.services.calendar_views import views_of
-from carepath.services.escalations import EscalationView, list_escalations
+from carepath.services.escalations import EscalationView, escalation_view, list_escalations
 from carepath.services.goals import GoalView, ensure_goals, list_goals
 from carepath.services.holds import held_episodes
 from carepath.services.measure_charts import episode_charts
@@ -183,14 +182,6 @@ class InboxItem:
     chart: Chart | None
 
 
-def escalation_view(row: EscalationRow) -> EscalationView:
-    assert row.id is not None
-    return EscalationView(row.id, row.episode_id, row.level, row.kind, row.status, row.summary,
-                          row.appointment_id, row.assigned_to, row.proposed_pathway,
-                          row.resolution, row.created_at, row.updated_at,
-                          json.loads(row.evidence or "{}"))
-
-
 def open_escalations(app: App, therapist_id: str | None = None,
                      limit: int = 50) -> list[InboxItem]:
     """Open escalations, newest first, with the patient's name and the chart of the first
@@ -208,8 +199,7 @@ def open_escalations(app: App, therapist_id: str | None = None,
     with transaction(app.engine) as session:
         for row, _therapist, patient in session.exec(query).all():
             view = escalation_view(row)
-            measures = [str(m.get("measure_id")) for m in view.evidence.get("measures", [])
-                        if isinstance(m, dict) and m.get("measure_id")]
+            measures = [m.measure_id for m in view.decision.opened.evidence]
             charts = episode_charts(session, app, row.episode_id, only=measures[:1]) \
                 if measures else []
             chart = Chart(Markup(measure_chart(charts[0].spec)), charts[0].caption) \

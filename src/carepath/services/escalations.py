@@ -9,8 +9,7 @@ dataclasses: the CLI and the web app call the same ones.
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -20,7 +19,17 @@ from sqlmodel import Session, col, select
 from carepath.adapters.db import transaction
 from carepath.adapters.tables import EpisodeRow, EscalationRow
 from carepath.domain.config import Pathway
-from carepath.domain.escalations import OPEN_STATUSES, next_status
+from carepath.domain.escalation_codec import decode_decision
+from carepath.domain.escalations import (
+    OPEN_STATUSES,
+    EscalationDecision,
+    HoldProgression,
+    NotifyPhysician,
+    NotifyTherapist,
+    PromptRelapseScreen,
+    ProposePathway,
+    next_status,
+)
 from carepath.domain.timeline import Accept
 from carepath.errors import CarepathError, NotFound
 from carepath.services import App
@@ -29,6 +38,9 @@ from carepath.services.lifecycle import apply_event
 
 @dataclass(frozen=True)
 class EscalationView:
+    """One escalation as people see it — the CLI, the web app, the sweep's report: the row's
+    state and the typed decision it stores, which every sentence shown is said from."""
+
     id: int
     episode_id: int
     level: int
@@ -41,15 +53,50 @@ class EscalationView:
     resolution: str
     created_at: datetime
     updated_at: datetime
-    evidence: dict[str, Any]
+    decision: EscalationDecision
+
+    @property
+    def evidence(self) -> dict[str, Any]:
+        """The decision as JSON shows it: the measures, facts, what carepath did and what the
+        therapist should do, and a flag for each effect."""
+        decision = self.decision
+        shown: dict[str, Any] = {
+            "summary": decision.opened.summary, "facts": list(decision.opened.facts),
+            "measures": [asdict(m) for m in decision.opened.evidence],
+            "actions": list(decision.actions), "to_do": list(decision.to_do)}
+        for effect in decision.effects:
+            if isinstance(effect, NotifyTherapist):
+                shown["notify_therapist"] = effect.therapist_id
+            elif isinstance(effect, NotifyPhysician):
+                shown["notify_physician"] = True
+            elif isinstance(effect, PromptRelapseScreen):
+                shown["relapse_screen"] = True
+            elif isinstance(effect, HoldProgression):
+                shown["hold_progression"] = True
+            elif isinstance(effect, ProposePathway):
+                shown["proposed_pathway_name"] = decision.pathway_name or effect.pathway_id
+        outcome = decision.reassessment
+        if outcome is not None and outcome.appointment_id is None:
+            shown["booking_failed"] = outcome.failure
+        elif outcome is not None and outcome.at_visit:
+            shown["reassess_at_visit"] = outcome.appointment_id
+        return shown
 
 
-def _view(row: EscalationRow) -> EscalationView:
+def decision_of(row: EscalationRow) -> EscalationDecision:
+    """The decision an escalation row stores (an old row's too)."""
+    return decode_decision(row.evidence, key=row.dedupe_key, level=row.level, kind=row.kind,
+                           summary=row.summary, assigned_to=row.assigned_to,
+                           proposed_pathway=row.proposed_pathway)
+
+
+def escalation_view(row: EscalationRow,
+                    decision: EscalationDecision | None = None) -> EscalationView:
     assert row.id is not None
     return EscalationView(row.id, row.episode_id, row.level, row.kind, row.status, row.summary,
                           row.appointment_id, row.assigned_to, row.proposed_pathway,
                           row.resolution, row.created_at, row.updated_at,
-                          json.loads(row.evidence or "{}"))
+                          decision or decision_of(row))
 
 
 def list_escalations(app: App, *, status: str | None = None,
@@ -61,7 +108,7 @@ def list_escalations(app: App, *, status: str | None = None,
     if episode_id is not None:
         query = query.where(EscalationRow.episode_id == episode_id)
     with transaction(app.engine) as session:
-        return [_view(r) for r in session.exec(query)]
+        return [escalation_view(r) for r in session.exec(query)]
 
 
 def _row(session: Session, escalation_id: int) -> EscalationRow:
@@ -73,7 +120,7 @@ def _row(session: Session, escalation_id: int) -> EscalationRow:
 
 def get_escalation(app: App, escalation_id: int) -> EscalationView:
     with transaction(app.engine) as session:
-        return _view(_row(session, escalation_id))
+        return escalation_view(_row(session, escalation_id))
 
 
 def _change(app: App, escalation_id: int, event: str, reason: str) -> EscalationView:
@@ -85,7 +132,7 @@ def _change(app: App, escalation_id: int, event: str, reason: str) -> Escalation
         session.add(row)
         app.audit(session, f"escalation.{event}", "escalation", escalation_id, before=before,
                   after=row.status, reason=reason)
-        return _view(row)
+        return escalation_view(row)
 
 
 def resolve_escalation(app: App, escalation_id: int, reason: str = "") -> EscalationView:

@@ -61,7 +61,7 @@ class AppointmentsCancelled:
 
 @dataclass(frozen=True)
 class EscalationRaised:
-    """A goal review opened an escalation; the row's evidence says whom to tell and why."""
+    """A goal review opened an escalation; the decision it stores says whom to tell and why."""
 
     escalation_id: int
     level: int

@@ -1,10 +1,11 @@
 """Who hears about an escalation: the therapist who must act, and at level 2 the physician.
 
-Handles ``EscalationRaised`` (raised by the goal review in its transaction) and reads
-the escalation's evidence: ``notify_therapist`` names the episode's therapist (told why, and
-when the reassessment is), the case-review assignee is told too, and ``notify_physician``
-writes to the patient's referring physician. A therapist's email shows each measure of the
-evidence as the episode report's chart, drawn as an inline PNG (mail clients show no SVG)
+Handles ``EscalationRaised`` (raised by the goal review in its transaction) and reads the
+decision the escalation stores, as the typed effects the review returned: ``NotifyTherapist``
+names the episode's therapist (told why, and when the reassessment is), the ``OpenCaseReview``
+senior therapist is told too, and ``NotifyPhysician`` writes to the patient's referring
+physician. A therapist's email shows each measure of the decision's evidence as the episode
+report's chart, drawn as an inline PNG (mail clients show no SVG)
 and said in words for the plain-text part and the image's ``alt``. Therapists see
 initials; the physician, who must know whom we mean, sees the name and the clinic's patient
 id. Subjects carry neither.
@@ -12,7 +13,6 @@ id. Subjects carry neither.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from typing import Any
 
@@ -20,12 +20,14 @@ from sqlmodel import Session
 
 from carepath.adapters.tables import EpisodeRow, EscalationRow, PatientRow
 from carepath.domain import notices
+from carepath.domain.escalations import EscalationDecision
 from carepath.domain.invites import CalendarStyle, CalendarVisit
 from carepath.domain.messages import InlineImage, Mailbox, compose, content_id_for
 from carepath.domain.notices import EscalationNotice
 from carepath.errors import NotFound
 from carepath.services import App
 from carepath.services.calendar_views import calendar_style, load_visits
+from carepath.services.escalations import decision_of
 from carepath.services.events import EscalationRaised
 from carepath.services.mailing import addressable, idempotency_key, sender_of, templates
 from carepath.services.measure_charts import MeasureChart, episode_charts
@@ -40,13 +42,13 @@ def on_escalation(session: Session, app: App, event: EscalationRaised) -> None:
     patient = session.get(PatientRow, episode.patient_id) if episode else None
     if patient is None:
         return
-    evidence: dict[str, Any] = json.loads(row.evidence or "{}")
+    decision = decision_of(row)
     style = calendar_style(app)
-    notice = _notice(app, row, evidence, style)
+    notice = _notice(app, row, decision, style)
     visit = _reassessment(session, app, row)
     initials = _initials(patient.name)
-    charts = _charts(session, app, row, evidence)
-    for therapist_id in _therapists_to_tell(evidence, row):
+    charts = _charts(session, app, row, decision)
+    for therapist_id in decision.therapists_to_tell:
         therapist = next((t for t in app.config.clinic.therapists if t.id == therapist_id), None)
         if therapist is None:
             continue
@@ -62,7 +64,7 @@ def on_escalation(session: Session, app: App, event: EscalationRaised) -> None:
         _queue(session, app, "escalation_therapist", notice, style, to, context,
                notices.escalation_subject(notice, style, audience="therapist",
                                           initials=initials), [*images, *phone])
-    if evidence.get("notify_physician") and patient.physician_email:
+    if decision.tells_physician and patient.physician_email:
         context = notices.escalation_context(
             notice, style, patient_label=f"{patient.name} (our id {patient.id})",
             addressee="Doctor", reassessment=visit)
@@ -73,27 +75,20 @@ def on_escalation(session: Session, app: App, event: EscalationRaised) -> None:
                                           initials=initials))
 
 
-def _notice(app: App, row: EscalationRow, evidence: dict[str, Any],
+def _notice(app: App, row: EscalationRow, decision: EscalationDecision,
             style: CalendarStyle) -> EscalationNotice:
     assert row.id is not None
     pathway = app.config.pathways.get(row.proposed_pathway or "")
-    proposed = str(evidence.get("proposed_pathway_name")
-                   or (pathway.name if pathway else row.proposed_pathway) or "")
-    to_do = [str(t) for t in evidence.get("to_do", [])]
+    proposed = (decision.pathway_name or (pathway.name if pathway else row.proposed_pathway)
+                or "")
+    to_do = list(decision.to_do)
     if row.proposed_pathway:  # the real id, now that the row has one
         to_do.append(f"to accept the proposal: carepath escalations preview {row.id}, then "
                      f"carepath escalations accept {row.id}")
     return EscalationNotice(
         escalation_id=row.id, level=row.level, kind=row.kind, summary=row.summary,
-        facts=tuple(str(f) for f in evidence.get("facts", [])),
-        actions=tuple(str(a) for a in evidence.get("actions", [])), proposed_pathway=proposed,
-        to_do=tuple(to_do),
-        readings=notices.measure_lines(evidence.get("measures", []), style.zone))
-
-
-def _therapists_to_tell(evidence: dict[str, Any], row: EscalationRow) -> list[str]:
-    wanted = [evidence.get("notify_therapist"), row.assigned_to]
-    return list(dict.fromkeys(str(t) for t in wanted if t))
+        facts=decision.opened.facts, actions=decision.actions, proposed_pathway=proposed,
+        to_do=tuple(to_do), readings=notices.measure_lines(decision.opened.evidence, style.zone))
 
 
 def _reassessment(session: Session, app: App, row: EscalationRow) -> CalendarVisit | None:
@@ -110,10 +105,10 @@ def _initials(name: str) -> str:
 
 
 def _charts(session: Session, app: App, row: EscalationRow,
-            evidence: dict[str, Any]) -> list[MeasureChart]:
-    """The charts of the measures in the escalation's evidence that have values, drawn
+            decision: EscalationDecision) -> list[MeasureChart]:
+    """The charts of the measures in the decision's evidence that have values, drawn
     from the same specs as the episode report's."""
-    wanted = [str(m.get("measure_id")) for m in evidence.get("measures", [])]
+    wanted = [m.measure_id for m in decision.opened.evidence]
     if not wanted:
         return []  # two-hour rule, attendance: no measure to show
     return [chart for chart in episode_charts(session, app, row.episode_id, only=wanted)

@@ -7,7 +7,6 @@ value from the database is escaped by Jinja2's autoescape; the charts escape the
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -28,6 +27,7 @@ from carepath.adapters.tables import (
 from carepath.domain.attendance import Visit, attendance
 from carepath.domain.charts import measure_chart
 from carepath.services import App
+from carepath.services.escalations import decision_of
 from carepath.services.goals import GoalView, episode_of, list_goals
 from carepath.services.measure_charts import episode_charts
 
@@ -131,7 +131,7 @@ def _context(session: Session, app: App, episode_id: int, goals: list[GoalView],
 
 
 def _escalation(row: EscalationRow, zone: ZoneInfo) -> dict[str, Any]:
-    actions = json.loads(row.evidence or "{}").get("actions", [])
+    actions = decision_of(row).actions
     return {"id": row.id, "when": _local(row.created_at, zone), "level": row.level,
             "kind": row.kind, "status": row.status, "resolution": row.resolution,
             "summary": row.summary, "actions": "; ".join(str(a) for a in actions)}

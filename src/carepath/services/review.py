@@ -39,7 +39,8 @@ from carepath.domain.planning import plan_episode
 from carepath.domain.review import EpisodeFacts, ReviewDecision, review_episode
 from carepath.errors import NotFound
 from carepath.services import App
-from carepath.services.escalation_apply import Applied, apply_decision
+from carepath.services.escalation_apply import apply_decision
+from carepath.services.escalations import EscalationView
 from carepath.services.goal_store import ensure_goals
 from carepath.services.reassessment import Booker, book_with_scheduling
 
@@ -55,7 +56,7 @@ class ReviewReport:
     episodes: int = 0
     goals: int = 0
     verdicts: dict[str, int] = field(default_factory=dict)
-    escalations: list[Applied] = field(default_factory=list)
+    escalations: list[EscalationView] = field(default_factory=list)
     seconds: float = 0.0
 
     def __str__(self) -> str:
@@ -97,7 +98,7 @@ def review_all(app: App, *, now: datetime, episode_id: int | None = None,
 
 
 def _apply_one(session: Session, app: App, decision: ReviewDecision, facts: EpisodeFacts,
-               book: Booker, now: datetime) -> list[Applied]:
+               book: Booker, now: datetime) -> list[EscalationView]:
     """One episode's decision inside a savepoint: a concurrent sweep that already wrote the
     same dedupe key makes this episode a no-op, never a duplicate or a failed batch."""
     try:
