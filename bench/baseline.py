@@ -14,7 +14,7 @@ from datetime import date, timedelta
 from bench.grid import ClinicGrid, lowest
 from bench.ledger import Ledger
 from bench.model import Booking, Enrolment, Workload
-from carepath.domain.planning import VisitRequirement
+from carepath.domain.scheduling.planning import VisitRequirement
 
 
 def schedule_naive(workload: Workload) -> list[Booking]:

@@ -19,8 +19,8 @@ import holidays as holidays_lib
 
 from bench.model import Booking, Workload
 from bench.workload_clinic import EXISTING_NEEDS
-from carepath.domain.config import Clinic, Resource, Therapist
-from carepath.domain.planning import EpisodePlan, VisitRequirement
+from carepath.domain.config.models import Clinic, Resource, Therapist
+from carepath.domain.scheduling.planning import EpisodePlan, VisitRequirement
 from carepath.domain.timeutil import ClockRange
 
 KINDS = (

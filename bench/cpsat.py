@@ -84,7 +84,7 @@ def _batch(root: Path) -> list[dict[str, str]]:
 def _visits(root: Path, config: Any, diaries: Any, existing: list[dict[str, Any]],
             day0: date) -> tuple[list[Visit], dict[tuple[int, int], int]]:
     """Every requested visit with its feasible starts, and the least days between pairs."""
-    from carepath.domain.planning import plan_episode, stretch
+    from carepath.domain.scheduling.planning import plan_episode, stretch
 
     fixed_days: dict[str, set[date]] = {}
     for record in existing:

@@ -17,7 +17,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bench.model import FIRST_DAY, Booking, Workload
-from carepath.domain.planning import EpisodePlan
+from carepath.domain.scheduling.planning import EpisodePlan
 
 FREE_SLOT_QUERIES = 200
 

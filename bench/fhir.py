@@ -25,7 +25,7 @@ from collections import Counter
 from pathlib import Path
 
 from bench.goals import _app, populate
-from carepath.resources import bundled_config_dir
+from carepath.config.resources import bundled_config_dir
 
 TARGET_S, TARGET_MIB = 60.0, 500.0
 EXPORT = "from carepath.cli import app; app()"

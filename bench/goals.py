@@ -44,15 +44,15 @@ from carepath.adapters.tables import (
     TherapistRow,
 )
 from carepath.bootstrap import open_app
-from carepath.config_loader import load_config
-from carepath.domain.config import Pathway
-from carepath.domain.goals import TargetKind, default_target, improvement_threshold
-from carepath.domain.planning import plan_episode
-from carepath.resources import bundled_config_dir
+from carepath.config.loader import load_config
+from carepath.config.resources import bundled_config_dir
+from carepath.config.settings import Settings
+from carepath.domain.config.models import Pathway
+from carepath.domain.goals.progress import TargetKind, default_target, improvement_threshold
+from carepath.domain.scheduling.planning import plan_episode
 from carepath.services import App
 from carepath.services.events import EscalationRaised
 from carepath.services.review import ReviewReport, load_facts, review_all
-from carepath.settings import Settings
 
 FLOOR_S = 10.0
 # Alarm fatigue before the clinical-review changes (one escalation per measure, every value

@@ -22,9 +22,9 @@ from zoneinfo import ZoneInfo
 
 import holidays as holidays_lib
 
-from carepath.config_loader import load_config
-from carepath.domain.config import Config, Period
-from carepath.domain.planning import plan_episode
+from carepath.config.loader import load_config
+from carepath.domain.config.models import Config, Period
+from carepath.domain.scheduling.planning import plan_episode
 
 DAY = (1 << 1440) - 1
 

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 import holidays as holidays_lib
 
-from carepath.domain.config import Clinic, Resource, Therapist
+from carepath.domain.config.models import Clinic, Resource, Therapist
 from carepath.domain.timeutil import ClockRange
 
 

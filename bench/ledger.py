@@ -10,7 +10,7 @@ from collections import Counter
 from datetime import date
 
 from bench.grid import ClinicGrid, runs, span
-from carepath.domain.config import Resource, Therapist
+from carepath.domain.config.models import Resource, Therapist
 
 
 class Ledger:

@@ -42,13 +42,13 @@ from carepath.adapters.clock import FixedClock
 from carepath.adapters.db import transaction
 from carepath.adapters.tables import OutboxRow
 from carepath.bootstrap import open_app
-from carepath.config_loader import load_config
-from carepath.resources import bundled_config_dir
+from carepath.config.loader import load_config
+from carepath.config.resources import bundled_config_dir
+from carepath.config.settings import Settings
 from carepath.services import App
 from carepath.services.events import EscalationRaised
 from carepath.services.review import review_all
 from carepath.services.sweeps import run_sweep
-from carepath.settings import Settings
 
 MESSAGES_PER_EPISODE = 0.25
 MAX_MESSAGES = 2000

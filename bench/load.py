@@ -29,9 +29,9 @@ from carepath import bootstrap
 from carepath.adapters.clock import FixedClock
 from carepath.adapters.db import transaction
 from carepath.adapters.tables import OutboxRow
-from carepath.config_loader import load_config
+from carepath.config.loader import load_config
+from carepath.config.settings import Settings
 from carepath.services import App
-from carepath.settings import Settings
 from carepath.testing import overlapping_bookings
 
 NEW_YORK = ZoneInfo("America/New_York")

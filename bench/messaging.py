@@ -29,13 +29,13 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from carepath.adapters.clock import FixedClock
 from carepath.adapters.templates import EmailTemplates
 from carepath.bootstrap import open_app
-from carepath.config_loader import load_config
+from carepath.config.loader import load_config
+from carepath.config.resources import bundled_config_dir, templates_dir
 from carepath.domain.appointments import Appointment
-from carepath.domain.invites import CalendarStyle, CalendarVisit, feed, invite_for
-from carepath.domain.messages import Body, Mailbox, compose, to_bytes
-from carepath.domain.notices import Recipient, single_context
+from carepath.domain.messages.invites import CalendarStyle, CalendarVisit, feed, invite_for
+from carepath.domain.messages.mime import Body, Mailbox, compose, to_bytes
+from carepath.domain.messages.notices import Recipient, single_context
 from carepath.domain.patients import Patient
-from carepath.resources import bundled_config_dir, templates_dir
 
 SIZES = {"small": 300, "medium": 1000, "large": 3000}
 FEED_VISITS = 10_000
@@ -200,9 +200,9 @@ def _bare_emails(visits: list[CalendarVisit], style: CalendarStyle) -> Callable[
 
 
 def _export_seconds(count: int) -> float:
+    from carepath.config.settings import Settings
     from carepath.services.calendars import export_feed
     from carepath.services.messaging_testing import add_patient_row
-    from carepath.settings import Settings
 
     with tempfile.TemporaryDirectory() as folder:
         home = Path(folder) / "home"

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 from bench.model import Booking, Enrolment, Workload
-from carepath.domain.planning import PatientPreferences
+from carepath.domain.scheduling.planning import PatientPreferences
 from carepath.domain.timeutil import minutes_of
 
 

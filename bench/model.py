@@ -7,8 +7,8 @@ from datetime import date, datetime, timedelta
 from functools import cached_property
 
 from bench.grid import ClinicGrid
-from carepath.domain.config import Clinic, Config
-from carepath.domain.planning import EpisodePlan, PatientPreferences
+from carepath.domain.config.models import Clinic, Config
+from carepath.domain.scheduling.planning import EpisodePlan, PatientPreferences
 
 FIRST_DAY = date(2027, 3, 1)  # a Monday, two weeks before the US spring-forward night
 

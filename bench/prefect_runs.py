@@ -120,8 +120,8 @@ def _one_run(env: dict[str, str]) -> dict[str, float]:
 
 def _carepath_seconds(env: dict[str, str]) -> float:
     from carepath.adapters.clock import SystemClock
+    from carepath.config.settings import Settings
     from carepath.services.runs import list_runs
-    from carepath.settings import Settings
 
     app = open_app(Settings.from_env(env), SystemClock())
     [latest] = list_runs(app, limit=1)

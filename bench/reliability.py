@@ -16,7 +16,7 @@ import tempfile
 from pathlib import Path
 
 from bench.load import contested_bookings, drain_outbox, open_app
-from carepath.resources import bundled_config_dir
+from carepath.config.resources import bundled_config_dir
 from carepath.testing import Inbox, postgres_schema, smtp_server
 
 

@@ -130,9 +130,9 @@ def engine_figures(root: Path) -> dict[str, Any]:
     from zoneinfo import ZoneInfo
 
     from bench.greedy import load, read_existing
-    from carepath.domain.planning import plan_episode
-    from carepath.domain.schedule_types import Busy, EpisodeRequest
     from carepath.domain.scheduling import schedule_batch
+    from carepath.domain.scheduling.planning import plan_episode
+    from carepath.domain.scheduling.types import Busy, EpisodeRequest
     from carepath.domain.timeutil import local_datetime
 
     config, diaries, _ = load(root)

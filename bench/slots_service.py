@@ -29,10 +29,10 @@ from carepath.adapters.clock import FixedClock
 from carepath.adapters.db import transaction
 from carepath.adapters.tables import AppointmentRow, PatientRow, ResourceBookingRow
 from carepath.bootstrap import open_app
-from carepath.domain.config import Config
-from carepath.resources import bundled_config_dir
+from carepath.config.resources import bundled_config_dir
+from carepath.config.settings import Settings
+from carepath.domain.config.models import Config
 from carepath.services import App
-from carepath.settings import Settings
 
 QUERIES = 1000  # enough for a 99th percentile that is not simply the slowest answer
 

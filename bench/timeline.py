@@ -25,14 +25,14 @@ from carepath.adapters.clock import FixedClock
 from carepath.adapters.db import transaction
 from carepath.adapters.tables import PatientRow
 from carepath.bootstrap import open_app
-from carepath.config_loader import load_config
+from carepath.config.loader import load_config
+from carepath.config.resources import bundled_config_dir
+from carepath.config.settings import Settings
 from carepath.domain.timeline import EpisodeView, Relapse, Timeline, decide
-from carepath.resources import bundled_config_dir
 from carepath.services import App
 from carepath.services import lifecycle as care
 from carepath.services.scheduling import enroll
 from carepath.services.timeline_store import pathway_rules
-from carepath.settings import Settings
 
 NOW = datetime(2027, 3, 1, 12, 0, tzinfo=UTC)
 

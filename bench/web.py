@@ -43,8 +43,9 @@ from bench.workload_clinic import build_clinic
 from carepath.adapters.clock import FixedClock
 from carepath.adapters.db import transaction
 from carepath.bootstrap import open_app
-from carepath.config_loader import load_config
-from carepath.resources import bundled_config_dir
+from carepath.config.loader import load_config
+from carepath.config.resources import bundled_config_dir
+from carepath.config.settings import Settings
 from carepath.services import App
 from carepath.services.accounts import add_user
 from carepath.services.calendar_views import load_visits
@@ -52,7 +53,6 @@ from carepath.services.events import EscalationRaised
 from carepath.services.review import review_all
 from carepath.services.self_service import feed_url
 from carepath.services.web_links import manage_url
-from carepath.settings import Settings
 from carepath.web import create_app
 
 TARGET_MS = 100.0

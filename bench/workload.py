@@ -17,11 +17,11 @@ from functools import cache
 from bench.grid import ClinicGrid
 from bench.model import FIRST_DAY, Enrolment, Workload
 from bench.workload_clinic import build_clinic, existing_bookings
-from carepath.config_loader import load_config
-from carepath.domain.config import Config, Pathway
-from carepath.domain.planning import PatientPreferences, plan_episode
+from carepath.config.loader import load_config
+from carepath.config.resources import bundled_config_dir
+from carepath.domain.config.models import Config, Pathway
+from carepath.domain.scheduling.planning import PatientPreferences, plan_episode
 from carepath.domain.timeutil import ClockRange
-from carepath.resources import bundled_config_dir
 
 START_SPREAD_DAYS = 42
 PATHWAY_MIX = (("post-relapse", 0.6), ("stable-boosters", 0.3), ("progression-review", 0.1))

@@ -16,7 +16,7 @@ from datetime import date, datetime, timedelta
 from bench.grid import ClinicGrid, lowest, runs
 from bench.ledger import Ledger
 from bench.model import Booking
-from carepath.domain.config import Clinic, Period, Resource, Therapist
+from carepath.domain.config.models import Clinic, Period, Resource, Therapist
 
 LEAVE_WEEK_SHARE = 0.2  # therapists with a week of leave somewhere in the first 12 weeks
 LEAVE_DAY_SHARE = 0.15  # therapists with one day off

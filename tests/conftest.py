@@ -38,11 +38,11 @@ hypothesis_settings.load_profile(
 from availability import postgres_url  # noqa: E402
 from carepath.adapters.clock import FixedClock  # noqa: E402
 from carepath.bootstrap import open_app  # noqa: E402
-from carepath.config_loader import load_config  # noqa: E402
-from carepath.domain.config import Config  # noqa: E402
-from carepath.resources import bundled_config_dir  # noqa: E402
+from carepath.config.loader import load_config  # noqa: E402
+from carepath.config.resources import bundled_config_dir  # noqa: E402
+from carepath.config.settings import Settings  # noqa: E402
+from carepath.domain.config.models import Config  # noqa: E402
 from carepath.services import App  # noqa: E402
-from carepath.settings import Settings  # noqa: E402
 from carepath.testing import postgres_schema  # noqa: E402
 from database_templates import PostgresTemplate, copy_sqlite, migrated_sqlite_file  # noqa: E402
 

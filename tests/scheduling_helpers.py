@@ -14,9 +14,9 @@ from zoneinfo import ZoneInfo
 
 import holidays
 
-from carepath.domain.config import Clinic, Pathway
-from carepath.domain.planning import EpisodePlan
-from carepath.domain.schedule_types import Placement
+from carepath.domain.config.models import Clinic, Pathway
+from carepath.domain.scheduling.planning import EpisodePlan
+from carepath.domain.scheduling.types import Placement
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri")
 

@@ -17,7 +17,7 @@ FORBIDDEN = {
     "domain": ("sqlalchemy", "sqlmodel", "alembic", "prefect", "apscheduler", "socket",
                "smtplib", "ssl", "httpx", "requests", "time", "carepath.adapters",
                "carepath.services", "carepath.cli", "carepath.web", "carepath.fhir",
-               "carepath.settings"),
+               "carepath.config", "carepath.bootstrap", "carepath.entrypoints"),
     "web": ("sqlalchemy", "sqlmodel", "carepath.adapters"),
     # the CLI calls services: no SQL, no tables, no sessions of its own
     "cli": ("sqlalchemy", "sqlmodel", "carepath.adapters.db", "carepath.adapters.tables",

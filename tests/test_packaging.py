@@ -87,7 +87,7 @@ def test_an_installed_copy_finds_its_bundled_config_and_validates_it(
     target = tmp_path / "install" / "site"
     _pip("install", "--no-deps", "--no-index", "--target", str(target), str(wheel), cwd=tmp_path)
     script = (
-        "import carepath.resources as r, carepath.config_loader as c\n"
+        "import carepath.config.resources as r, carepath.config.loader as c\n"
         "config_dir = r.bundled_config_dir()\n"
         "print(config_dir); print(r.templates_dir())\n"
         "print(sorted(c.load_config(config_dir).pathways))\n"

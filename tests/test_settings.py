@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from carepath.config.resources import bundled_config_dir
+from carepath.config.settings import Settings
 from carepath.errors import InputError
-from carepath.resources import bundled_config_dir
-from carepath.settings import Settings
 
 
 def test_defaults_put_everything_under_var_in_the_working_directory(tmp_path: Path) -> None:

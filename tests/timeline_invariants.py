@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import Engine, text
 
-from carepath.domain.config import Config
+from carepath.domain.config.models import Config
 
 RUNNING = ("planned", "active")
 

@@ -13,8 +13,9 @@ from pathlib import Path
 
 from carepath.adapters.clock import Clock, SystemClock
 from carepath.adapters.db import ensure_schema, make_engine
-from carepath.config_loader import load_config
-from carepath.domain.config import Config
+from carepath.config.loader import load_config
+from carepath.config.settings import Settings
+from carepath.domain.config.models import Config
 from carepath.errors import InputError
 from carepath.services import App, goal_events, notify, notify_escalations
 from carepath.services.config_sync import sync_config
@@ -28,7 +29,6 @@ from carepath.services.events import (
     Handlers,
     ProgressionHoldChanged,
 )
-from carepath.settings import Settings
 
 
 def event_handlers() -> dict[type, tuple[Handler, ...]]:

@@ -28,10 +28,11 @@ from carepath.adapters.clock import FixedClock
 from carepath.adapters.db import transaction
 from carepath.adapters.tables import AppointmentRow, EpisodeRow, EscalationRow, OutboxRow
 from carepath.bootstrap import open_app
-from carepath.config_loader import load_config
-from carepath.domain.config import Measure
+from carepath.config.loader import load_config
+from carepath.config.resources import bundled_config_dir
+from carepath.config.settings import Settings
+from carepath.domain.config.models import Measure
 from carepath.domain.timeutil import local_datetime
-from carepath.resources import bundled_config_dir
 from carepath.services import App, lifecycle
 from carepath.services.calendars import export_feed
 from carepath.services.goals import record_measurement, record_recovery
@@ -39,7 +40,6 @@ from carepath.services.patients import import_patients, list_patients
 from carepath.services.report import write_episode_report
 from carepath.services.scheduling import complete, enroll, no_show
 from carepath.services.sweeps import run_sweep
-from carepath.settings import Settings
 
 Say = Callable[[str], None]
 PATHWAY_MIX = (("post-relapse", 18), ("stable-boosters", 9), ("progression-review", 3))

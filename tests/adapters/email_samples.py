@@ -1,4 +1,5 @@
-"""A sample context for every email template (the shapes ``carepath.domain.notices`` builds)."""
+"""A sample context for every email template
+(the shapes ``carepath.domain.messages.notices`` builds)."""
 
 from __future__ import annotations
 
@@ -9,12 +10,13 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from carepath.config_loader import load_config as _load_config
+from carepath.config.loader import load_config as _load_config
+from carepath.config.resources import bundled_config_dir
 from carepath.domain.appointments import Appointment
-from carepath.domain.charts import ChartSpec
-from carepath.domain.config import Config
-from carepath.domain.invites import CalendarStyle, CalendarVisit, ClinicContact
-from carepath.domain.notices import (
+from carepath.domain.config.models import Config
+from carepath.domain.goals.charts import ChartSpec
+from carepath.domain.messages.invites import CalendarStyle, CalendarVisit, ClinicContact
+from carepath.domain.messages.notices import (
     EscalationNotice,
     ManageLink,
     Recipient,
@@ -25,7 +27,6 @@ from carepath.domain.notices import (
     therapist_context,
 )
 from carepath.domain.patients import Patient
-from carepath.resources import bundled_config_dir
 
 NY = ZoneInfo("America/New_York")
 

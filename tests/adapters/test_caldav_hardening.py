@@ -19,11 +19,11 @@ from availability import running
 from carepath.adapters.caldav import CalDavCalendar
 from carepath.adapters.db import transaction
 from carepath.adapters.tables import AuditRow
+from carepath.config.settings import Settings
 from carepath.errors import DeliveryFailed, InputError
 from carepath.services import App
 from carepath.services.calendars import publish_calendars
 from carepath.services.messaging_testing import add_patient_row, book, weekly
-from carepath.settings import Settings
 from carepath.testing import free_port, radicale_server
 
 NY = ZoneInfo("America/New_York")

@@ -19,7 +19,7 @@ from carepath.adapters.chart_png import (
     _font,
     chart_png,
 )
-from carepath.domain.charts import ChartSpec, scale_for
+from carepath.domain.goals.charts import ChartSpec, scale_for
 
 T0 = datetime(2027, 3, 1, 14, tzinfo=UTC)
 BERG = ChartSpec(title="Berg Balance Scale", unit="points", better="higher",
@@ -86,7 +86,7 @@ def test_an_ordinal_chart_draws_its_levels() -> None:
 def test_the_same_chart_gives_the_same_bytes_in_another_process() -> None:
     """Deterministic: no timestamp, no hash-order dependence (another hash seed, same bytes)."""
     script = ("import sys; from datetime import UTC, datetime, timedelta\n"
-              "from carepath.domain.charts import ChartSpec\n"
+              "from carepath.domain.goals.charts import ChartSpec\n"
               "from carepath.adapters.chart_png import chart_png\n"
               "T0 = datetime(2027, 3, 1, 14, tzinfo=UTC)\n"
               "spec = ChartSpec('Berg Balance Scale', 'points', 'higher', tuple((T0 + "

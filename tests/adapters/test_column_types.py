@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import Column, Integer, MetaData, Table, create_engine, insert, select
 
 from carepath.adapters.types import UTCDateTime, minutes_of, parse_minutes
-from carepath.domain.availability import to_minute
+from carepath.domain.scheduling.availability import to_minute
 
 MOMENTS = [  # booking times are whole minutes (see parse_local and migration 0006)
     datetime(2027, 3, 14, 6, 59, tzinfo=UTC),  # the minute before the New York spring change

@@ -11,7 +11,7 @@ import pytest
 from email_samples import contexts_for
 
 from carepath.adapters.templates import EMAILS, EmailTemplates
-from carepath.domain.notices import Recipient
+from carepath.domain.messages.notices import Recipient
 
 SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "img" / "schedule-375.png"
 PATIENT = Recipient("ava@patients.example", "Ava Thompson")

@@ -11,10 +11,10 @@ import pytest
 from email_samples import contexts_for, sample_contexts, sample_style, sample_visits
 
 from carepath.adapters.templates import EMAILS, EmailTemplates
-from carepath.domain.invites import CalendarVisit
-from carepath.domain.notices import Recipient, digest_subject, patient_subject
+from carepath.config.resources import templates_dir
+from carepath.domain.messages.invites import CalendarVisit
+from carepath.domain.messages.notices import Recipient, digest_subject, patient_subject
 from carepath.errors import ConfigError
-from carepath.resources import templates_dir
 
 
 class _Tags(HTMLParser):

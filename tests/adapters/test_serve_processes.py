@@ -24,9 +24,9 @@ from carepath.adapters.clock import SystemClock
 from carepath.adapters.db import transaction
 from carepath.adapters.tables import RunRow
 from carepath.bootstrap import open_app
+from carepath.config.settings import Settings
 from carepath.services import App
 from carepath.services.runs import double_runs, list_runs
-from carepath.settings import Settings
 from carepath.testing import postgres_schema, serve_process
 
 DEADLINE_SECONDS = 60

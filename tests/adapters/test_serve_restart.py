@@ -17,9 +17,9 @@ from carepath.adapters.clock import SystemClock
 from carepath.adapters.db import transaction
 from carepath.adapters.tables import RunRow
 from carepath.bootstrap import open_app
+from carepath.config.settings import Settings
 from carepath.services import App
 from carepath.services.messaging_testing import PlannedVisit, add_patient_row, book
-from carepath.settings import Settings
 from carepath.testing import serve_process
 
 DEADLINE_SECONDS = 90

@@ -14,7 +14,7 @@ from aiosmtpd.controller import Controller
 from carepath.adapters.clock import FixedClock
 from carepath.adapters.db import transaction
 from carepath.adapters.mail import Envelope, SmtpOptions, SmtpTransport
-from carepath.domain.messages import Body, Mailbox, compose
+from carepath.domain.messages.mime import Body, Mailbox, compose
 from carepath.services import App
 from carepath.services.outbox import backoff, dispatch, enqueue, show
 

@@ -12,7 +12,7 @@ from bench.baseline import schedule_naive
 from bench.checker import check
 from bench.model import Booking, Workload
 from bench.workload import generate
-from carepath.domain.config import Period
+from carepath.domain.config.models import Period
 
 NEW_YORK = ZoneInfo("America/New_York")
 MEMORIAL_DAY = date(2027, 5, 31)

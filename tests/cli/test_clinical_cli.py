@@ -104,8 +104,8 @@ def _level_two_from_the_shell_home(shell: Path, config_dir: Path) -> int:
 
     from carepath.adapters.db import transaction
     from carepath.adapters.tables import EscalationRow
+    from carepath.config.settings import Settings
     from carepath.services.goals import record_measurement, review_all
-    from carepath.settings import Settings
     from goal_helpers import FirstMorningBooker, active_episode, visit
 
     home = shell / "home"

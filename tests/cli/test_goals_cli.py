@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 from carepath.adapters.clock import SystemClock
 from carepath.bootstrap import open_app
 from carepath.cli import app as cli
-from carepath.settings import Settings
+from carepath.config.settings import Settings
 
 runner = CliRunner()
 

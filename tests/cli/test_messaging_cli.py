@@ -22,8 +22,8 @@ from carepath.adapters.db import transaction
 from carepath.adapters.tables import OutboxRow
 from carepath.bootstrap import open_app
 from carepath.cli import app
+from carepath.config.settings import Settings
 from carepath.services.messaging_testing import add_patient_row, book, weekly
-from carepath.settings import Settings
 
 runner = CliRunner()
 NY = ZoneInfo("America/New_York")

@@ -8,8 +8,8 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from carepath.domain.appointments import Appointment
-from carepath.domain.config import Config
-from carepath.domain.invites import CalendarStyle, CalendarVisit
+from carepath.domain.config.models import Config
+from carepath.domain.messages.invites import CalendarStyle, CalendarVisit
 from carepath.domain.patients import Patient
 
 NY = ZoneInfo("America/New_York")

@@ -3,7 +3,8 @@
 from datetime import UTC, date, datetime, time
 from zoneinfo import ZoneInfo
 
-from carepath.domain.availability import (
+from carepath.domain.config.models import Clinic, Config
+from carepath.domain.scheduling.availability import (
     BusyList,
     ClinicCalendar,
     cut,
@@ -13,7 +14,6 @@ from carepath.domain.availability import (
     subtract,
     to_minute,
 )
-from carepath.domain.config import Clinic, Config
 
 NEW_YORK = ZoneInfo("America/New_York")
 SYDNEY = ZoneInfo("Australia/Sydney")

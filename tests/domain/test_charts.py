@@ -3,7 +3,7 @@
 from datetime import UTC, datetime, timedelta
 from xml.etree import ElementTree
 
-from carepath.domain.charts import (
+from carepath.domain.goals.charts import (
     SVG_FRAME,
     ChartSpec,
     axis_ticks,

@@ -6,14 +6,14 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from carepath.domain.config import Config, Measure, Stratum, Threshold
-from carepath.domain.escalations import (
+from carepath.domain.config.models import Config, Measure, Stratum, Threshold
+from carepath.domain.goals.escalations import (
     BookReassessment,
     KnownEscalation,
     NotifyPhysician,
     PromptRelapseScreen,
 )
-from carepath.domain.goals import (
+from carepath.domain.goals.progress import (
     Goal,
     Reading,
     change_between,
@@ -22,7 +22,7 @@ from carepath.domain.goals import (
     parse_value,
     verdict_for,
 )
-from carepath.domain.review import EpisodeFacts, review_episode
+from carepath.domain.goals.review import EpisodeFacts, review_episode
 from carepath.errors import InputError
 
 T0 = datetime(2027, 3, 1, 14, 0, tzinfo=UTC)  # the evaluation: the baseline

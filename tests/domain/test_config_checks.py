@@ -9,15 +9,15 @@ from typing import Any
 import pytest
 from ruamel.yaml import YAML
 
-from carepath.config_loader import load_config
-from carepath.domain.config import Clinic, Config
-from carepath.domain.config_checks import (
+from carepath.config.loader import load_config
+from carepath.domain.config.checks import (
     ClinicParts,
     check_all,
     clinic_parts,
     max_visits_per_week,
 )
-from carepath.domain.config_pathway_checks import day_names
+from carepath.domain.config.models import Clinic, Config
+from carepath.domain.config.pathway_checks import day_names
 from carepath.errors import ConfigError
 
 MON_FRI = [0, 1, 2, 3, 4]

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from ruamel.yaml import YAML
 
-from carepath.config_loader import load_config
+from carepath.config.loader import load_config
 from carepath.errors import ConfigError
 
 CORPUS = Path(__file__).resolve().parents[1] / "config_corpus"

@@ -9,7 +9,7 @@ from pathlib import Path
 from hypothesis import Phase, given, settings
 from hypothesis import strategies as st
 
-from carepath.config_loader import load_config
+from carepath.config.loader import load_config
 from carepath.errors import ConfigError
 
 BASE = Path(__file__).resolve().parents[1] / "config_corpus" / "base"

@@ -8,8 +8,8 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from carepath.config_messages import allowed_keys
-from carepath.domain.config import Clinic, MeasuresFile, Pathway
+from carepath.config.messages import allowed_keys
+from carepath.domain.config.models import Clinic, MeasuresFile, Pathway
 
 REFERENCE = Path(__file__).resolve().parents[2] / "docs" / "reference" / "configuration.md"
 

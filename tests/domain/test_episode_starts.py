@@ -11,11 +11,11 @@ from zoneinfo import ZoneInfo
 import pytest
 from tests.scheduling_helpers import hard_violations, make_clinic, make_pathway, therapist
 
-from carepath.config_loader import load_config
-from carepath.domain.config import Pathway
-from carepath.domain.planning import later_starts, plan_episode, stretch
-from carepath.domain.schedule_types import BookedFirst, Busy, EpisodeRequest
+from carepath.config.loader import load_config
+from carepath.domain.config.models import Pathway
 from carepath.domain.scheduling import schedule_batch, schedule_episode
+from carepath.domain.scheduling.planning import later_starts, plan_episode, stretch
+from carepath.domain.scheduling.types import BookedFirst, Busy, EpisodeRequest
 from carepath.errors import ConfigError
 
 NEW_YORK = ZoneInfo("America/New_York")

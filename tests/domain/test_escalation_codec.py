@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from carepath.domain.escalation_codec import (
+from carepath.domain.goals.escalation_codec import (
     EFFECT_TYPES,
     UnreadableDecision,
     decode_decision,
@@ -17,7 +17,7 @@ from carepath.domain.escalation_codec import (
     encode_decision,
     encode_effect,
 )
-from carepath.domain.escalations import (
+from carepath.domain.goals.escalations import (
     BookReassessment,
     Effect,
     EscalationDecision,

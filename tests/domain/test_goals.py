@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from carepath.domain.config import Config, Measure, Threshold
-from carepath.domain.goals import (
+from carepath.domain.config.models import Config, Measure, Threshold
+from carepath.domain.goals.progress import (
     Goal,
     Reading,
     band,

@@ -9,8 +9,8 @@ import vobject
 from icalendar import Calendar
 from invite_samples import NY, STAMP, golden, make_style, make_visit
 
-from carepath.domain.config import Config
-from carepath.domain.invites import feed, invite_for
+from carepath.domain.config.models import Config
+from carepath.domain.messages.invites import feed, invite_for
 
 
 def request_and_cancel(config: Config) -> tuple[Calendar, Calendar]:

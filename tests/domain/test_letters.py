@@ -12,11 +12,11 @@ from icalendar import Calendar
 from invite_samples import NY, STAMP, golden, make_style, make_visit
 
 from carepath.adapters.templates import EmailTemplates
-from carepath.domain import letters
-from carepath.domain.config import Config
-from carepath.domain.invites import CalendarVisit
-from carepath.domain.messages import Mailbox, compose, to_bytes
-from carepath.domain.notices import Recipient
+from carepath.domain.config.models import Config
+from carepath.domain.messages import letters
+from carepath.domain.messages.invites import CalendarVisit
+from carepath.domain.messages.mime import Mailbox, compose, to_bytes
+from carepath.domain.messages.notices import Recipient
 
 PATIENT = Recipient("jane@patients.example", "Jane Q. Doe")
 CAREGIVER = Recipient("family@patients.example", "", "caregiver")

@@ -11,9 +11,9 @@ import pytest
 import vobject
 from invite_samples import STAMP, golden, make_style, make_visit
 
-from carepath.domain.config import Config
-from carepath.domain.invites import invite_for
-from carepath.domain.messages import Body, Mailbox, compose, message_id_for, to_bytes
+from carepath.domain.config.models import Config
+from carepath.domain.messages.invites import invite_for
+from carepath.domain.messages.mime import Body, Mailbox, compose, message_id_for, to_bytes
 from carepath.errors import InputError
 
 SENDER = Mailbox("scheduling@riverside-rehab.example", "Riverside Rehabilitation Center")

@@ -3,7 +3,7 @@
 from hypothesis import given
 from hypothesis import strategies as st
 
-from carepath.domain.availability import (
+from carepath.domain.scheduling.availability import (
     BusyList,
     Span,
     cut,

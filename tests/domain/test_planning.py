@@ -2,8 +2,8 @@
 
 from datetime import date
 
-from carepath.domain.config import Config
-from carepath.domain.planning import plan_episode, stretch
+from carepath.domain.config.models import Config
+from carepath.domain.scheduling.planning import plan_episode, stretch
 
 
 def test_post_relapse_starts_with_evaluation_and_ends_with_reevaluation(config: Config) -> None:

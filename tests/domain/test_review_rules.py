@@ -5,9 +5,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from carepath.domain.attendance import Recovery, Visit, attendance
-from carepath.domain.config import Config
-from carepath.domain.escalations import (
+from carepath.domain.config.models import Config
+from carepath.domain.goals.attendance import Recovery, Visit, attendance
+from carepath.domain.goals.escalations import (
     BookReassessment,
     HoldProgression,
     KnownEscalation,
@@ -17,8 +17,8 @@ from carepath.domain.escalations import (
     ProposePathway,
     next_status,
 )
-from carepath.domain.goals import Goal, Reading
-from carepath.domain.review import EpisodeFacts, review_episode
+from carepath.domain.goals.progress import Goal, Reading
+from carepath.domain.goals.review import EpisodeFacts, review_episode
 from carepath.errors import InputError, InvalidTransition
 
 T0 = datetime(2027, 3, 1, 14, 0, tzinfo=UTC)

@@ -3,15 +3,15 @@
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from carepath.domain.availability import to_minute
-from carepath.domain.config import Config
-from carepath.domain.planning import PatientPreferences, plan_episode
+from carepath.domain.config.models import Config
 from carepath.domain.scheduling import (
     Busy,
     EpisodeRequest,
     schedule_batch,
     schedule_episode,
 )
+from carepath.domain.scheduling.availability import to_minute
+from carepath.domain.scheduling.planning import PatientPreferences, plan_episode
 from carepath.domain.timeutil import ClockRange
 from scheduling_helpers import hard_violations, make_clinic, make_pathway, therapist
 
@@ -185,8 +185,8 @@ def test_free_slots_never_offers_a_therapist_without_the_visits_skills(config: C
     from datetime import datetime
     from zoneinfo import ZoneInfo
 
-    from carepath.domain.schedule_types import Busy
-    from carepath.domain.single import free_slots
+    from carepath.domain.scheduling.one_visit import free_slots
+    from carepath.domain.scheduling.types import Busy
 
     zone = ZoneInfo(config.clinic.timezone)
     aquatic = config.pathway("post-relapse").visit_types["aquatic"]
@@ -222,7 +222,7 @@ class _RecordingDiary:
 def test_free_slots_reads_only_the_diary_it_needs_and_finds_the_same(config: Config) -> None:
     """With a diary reader, the answer equals the answer on the whole diary; therapists'
     bookings are asked for only where the pool has a free unit (full all first week)."""
-    from carepath.domain.single import free_slots
+    from carepath.domain.scheduling.one_visit import free_slots
 
     aquatic = config.pathway("post-relapse").visit_types["aquatic"]
     full = Busy()

@@ -5,8 +5,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from carepath.domain.config import Clinic, VisitType
-from carepath.domain.planning import PatientPreferences, VisitRequirement, plan_episode
+from carepath.domain.config.models import Clinic, VisitType
 from carepath.domain.scheduling import (
     Busy,
     Placement,
@@ -15,7 +14,8 @@ from carepath.domain.scheduling import (
     free_slots,
     schedule_episode,
 )
-from carepath.domain.single import requirement_for
+from carepath.domain.scheduling.one_visit import requirement_for
+from carepath.domain.scheduling.planning import PatientPreferences, VisitRequirement, plan_episode
 from carepath.domain.timeutil import ClockRange
 from scheduling_helpers import make_clinic, make_pathway, therapist
 

@@ -9,10 +9,10 @@ from zoneinfo import ZoneInfo
 
 from tests.scheduling_helpers import hard_violations, make_clinic, make_pathway, therapist
 
-from carepath.domain.config import Clinic
-from carepath.domain.planning import plan_episode
-from carepath.domain.schedule_types import Busy, EpisodeRequest
+from carepath.domain.config.models import Clinic
 from carepath.domain.scheduling import check_slot, free_slots, schedule_batch
+from carepath.domain.scheduling.planning import plan_episode
+from carepath.domain.scheduling.types import Busy, EpisodeRequest
 
 NEW_YORK = ZoneInfo("America/New_York")
 MONDAY = date(2027, 3, 1)

@@ -9,7 +9,7 @@ import pytest
 import vobject
 from icalendar import Calendar, Event
 
-from carepath.domain.vtimezone import vtimezone
+from carepath.domain.messages.vtimezone import vtimezone
 
 ZONES = ["America/New_York", "Europe/Berlin", "Australia/Sydney", "America/Sao_Paulo",
          "Asia/Tokyo", "Asia/Kolkata"]

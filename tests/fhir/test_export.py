@@ -23,7 +23,9 @@ from carepath.adapters.tables import (
     PatientRow,
 )
 from carepath.demo import DemoResult
-from carepath.domain import appointments, episodes, escalations, goals
+from carepath.domain import appointments, episodes
+from carepath.domain.goals import escalations
+from carepath.domain.goals import progress as goals
 from carepath.errors import InputError
 from carepath.fhir import codes
 from carepath.fhir.export import export_to_file

@@ -10,10 +10,10 @@ from prefect.cli.deploy._models import PrefectYamlModel
 from prefect.cli.deploy._triggers import _initialize_deployment_triggers
 
 import flows
-from carepath.domain.config import Config
+from carepath.config.settings import Settings
+from carepath.domain.config.models import Config
 from carepath.services import App
 from carepath.services.deployments import prefect_yaml
-from carepath.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -24,8 +24,8 @@ from carepath.adapters.clock import SystemClock
 from carepath.adapters.db import transaction
 from carepath.adapters.tables import LeaseRow, RunRow
 from carepath.bootstrap import open_app
+from carepath.config.settings import Settings
 from carepath.services import App
-from carepath.settings import Settings
 from carepath.testing import free_port
 
 ROOT = Path(__file__).resolve().parents[2]

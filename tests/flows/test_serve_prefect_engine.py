@@ -17,8 +17,8 @@ from carepath.adapters.clock import SystemClock
 from carepath.adapters.db import transaction
 from carepath.adapters.tables import RunRow
 from carepath.bootstrap import open_app
+from carepath.config.settings import Settings
 from carepath.services import App
-from carepath.settings import Settings
 from carepath.testing import serve_process
 
 DEADLINE_SECONDS = 120

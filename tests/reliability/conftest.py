@@ -15,9 +15,9 @@ from typer.testing import CliRunner
 
 from carepath.adapters.clock import FixedClock
 from carepath.bootstrap import open_app
-from carepath.domain.config import Config
+from carepath.config.settings import Settings
+from carepath.domain.config.models import Config
 from carepath.services import App
-from carepath.settings import Settings
 
 FULL_RUN = os.environ.get("CAREPATH_RELIABILITY") == "full"
 HERE = Path(__file__).parent

@@ -14,9 +14,9 @@ from typing import Any
 from carepath.adapters.clock import FixedClock
 from carepath.adapters.mail import FolderTransport, SmtpOptions, SmtpTransport, Transport
 from carepath.bootstrap import open_app
-from carepath.config_loader import load_config
+from carepath.config.loader import load_config
+from carepath.config.settings import Settings
 from carepath.services.outbox import dispatch
-from carepath.settings import Settings
 from carepath.testing import StallingTransport
 
 import_module("alembic.command")

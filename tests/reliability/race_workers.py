@@ -10,11 +10,11 @@ from typing import Any
 
 from carepath.adapters.clock import FixedClock
 from carepath.bootstrap import open_app
-from carepath.config_loader import load_config
+from carepath.config.loader import load_config
+from carepath.config.settings import Settings
 from carepath.errors import CarepathError
 from carepath.services import App
 from carepath.services.scheduling import enroll, enroll_batch, therapist_leave
-from carepath.settings import Settings
 
 
 def _timed(action: Any) -> Any:

@@ -17,7 +17,7 @@ from reliability_support import Cli, assert_clean
 from typer.testing import CliRunner
 
 from carepath.cli import app as cli_app
-from carepath.resources import bundled_config_dir
+from carepath.config.resources import bundled_config_dir
 
 # Long-running or outward-facing: serve runs until stopped, demo builds a clinic, publish
 # talks to CalDAV servers. Each has its own tests.

@@ -14,10 +14,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 from ruamel.yaml import YAML
 
-from carepath.config_loader import load_config
-from carepath.domain.config import Config
+from carepath.config.loader import load_config
+from carepath.config.resources import bundled_config_dir
+from carepath.domain.config.models import Config
 from carepath.errors import ConfigError
-from carepath.resources import bundled_config_dir
 
 SOURCE = bundled_config_dir()
 FILES = ("clinic", "measures", "pathways/post-relapse", "pathways/stable-boosters",

@@ -18,7 +18,7 @@ from ruamel.yaml import YAML
 from typer.testing import CliRunner
 
 from carepath.adapters.tables import AuditRow, PatientRow
-from carepath.config_loader import load_config
+from carepath.config.loader import load_config
 from carepath.domain.timeutil import NonexistentLocalTime, local_datetime, to_utc
 from carepath.errors import ConfigError, InputError
 from carepath.services import App

@@ -18,7 +18,7 @@ from reliability_support import Cli, assert_clean
 from typer.testing import CliRunner
 
 from availability import postgres_url
-from carepath.domain.messages import Mailbox
+from carepath.domain.messages.mime import Mailbox
 from carepath.domain.patients import parse_patient
 from carepath.domain.text import printable, spreadsheet_cell
 from carepath.errors import InputError

@@ -27,9 +27,9 @@ from carepath.adapters.clock import FixedClock
 from carepath.adapters.db import transaction
 from carepath.adapters.tables import AppointmentRow, TherapistLeaveRow
 from carepath.bootstrap import open_app
-from carepath.config_loader import load_config
+from carepath.config.loader import load_config
+from carepath.config.settings import Settings
 from carepath.services.patients import add_patient
-from carepath.settings import Settings
 
 FULL = __import__("os").environ.get("CAREPATH_RELIABILITY") == "full"
 REPETITIONS = 12 if FULL else 2  # a race seen one time in two escapes 12 tries 1 in 4096

@@ -23,7 +23,7 @@ from reliability_support import Cli, Inbox, assert_clean, smtp_server
 from typer.testing import CliRunner
 
 from availability import running
-from carepath.settings import Settings
+from carepath.config.settings import Settings
 
 # The tests share one module-scoped day of commands: one worker runs them all (built once).
 pytestmark = pytest.mark.xdist_group("security-day")

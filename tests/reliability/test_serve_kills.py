@@ -21,9 +21,9 @@ from carepath.adapters.clock import SystemClock
 from carepath.adapters.db import transaction
 from carepath.adapters.tables import AppointmentRow, EscalationRow, OutboxRow, RunRow
 from carepath.bootstrap import open_app
+from carepath.config.settings import Settings
 from carepath.services import App
 from carepath.services.messaging_testing import PlannedVisit, add_patient_row, book
-from carepath.settings import Settings
 from carepath.testing import serve_process
 
 KILLS = int(os.environ.get("CAREPATH_SERVE_KILLS", "15"))

@@ -26,13 +26,13 @@ from carepath.adapters.clock import FixedClock
 from carepath.adapters.db import transaction
 from carepath.adapters.tables import EpisodeRow
 from carepath.bootstrap import open_app
-from carepath.domain.config import Config
+from carepath.config.settings import Settings
+from carepath.domain.config.models import Config
 from carepath.errors import CarepathError
 from carepath.services import App
 from carepath.services import lifecycle as care
 from carepath.services.patients import import_patients
 from carepath.services.scheduling import enroll
-from carepath.settings import Settings
 from carepath.testing import postgres_schema
 from timeline_invariants import timeline_problems
 

@@ -35,9 +35,9 @@ REPEATS = 8 if os.environ.get("CAREPATH_RELIABILITY") == "full" else 1
 
 
 def _worker(settings: dict[str, Any], action: str, arg: Any, barrier: Any, results: Any) -> None:
-    from carepath.config_loader import load_config
+    from carepath.config.loader import load_config
+    from carepath.config.settings import Settings
     from carepath.errors import CarepathError
-    from carepath.settings import Settings
 
     app = open_app(Settings(**settings), FixedClock(LATER),
                    config=load_config(settings["config_dir"]))

@@ -10,7 +10,7 @@ from sqlmodel import select
 
 from carepath.adapters.db import transaction
 from carepath.adapters.tables import AppointmentRow, ResourceBookingRow
-from carepath.domain.availability import to_minute
+from carepath.domain.scheduling.availability import to_minute
 from carepath.services import App
 from carepath.services import scheduling as booking
 from carepath.services.booking_store import load_busy

@@ -13,7 +13,7 @@ import pytest
 
 from carepath.adapters.clock import FixedClock
 from carepath.adapters.db import transaction
-from carepath.domain.escalations import (
+from carepath.domain.goals.escalations import (
     BookReassessment,
     EscalationKind,
     HoldProgression,
@@ -25,7 +25,7 @@ from carepath.domain.escalations import (
     PromptRelapseScreen,
     ProposePathway,
 )
-from carepath.domain.review import EpisodeFacts, ReviewDecision
+from carepath.domain.goals.review import EpisodeFacts, ReviewDecision
 from carepath.services import App
 from carepath.services.escalation_apply import apply_decision
 from carepath.services.outbox import list_outbox, show

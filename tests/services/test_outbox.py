@@ -13,7 +13,7 @@ import pytest
 from carepath.adapters.clock import FixedClock
 from carepath.adapters.db import transaction
 from carepath.adapters.mail import Envelope, FolderTransport, RecordingTransport
-from carepath.domain.messages import Body, Mailbox, compose
+from carepath.domain.messages.mime import Body, Mailbox, compose
 from carepath.errors import DeliveryFailed, InvalidTransition
 from carepath.services import App
 from carepath.services.messaging_testing import add_patient_row, book, reschedule, weekly

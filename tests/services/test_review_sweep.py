@@ -10,7 +10,7 @@ from sqlmodel import Session, col, select
 from carepath.adapters.clock import FixedClock
 from carepath.adapters.db import transaction
 from carepath.adapters.tables import AppointmentRow, EscalationRow, GoalRow
-from carepath.domain.escalations import BookReassessment, NotifyTherapist, Reassessment
+from carepath.domain.goals.escalations import BookReassessment, NotifyTherapist, Reassessment
 from carepath.services import App
 from carepath.services.escalations import dismiss_escalation, get_escalation
 from carepath.services.events import EscalationRaised
@@ -294,7 +294,7 @@ def test_the_sweep_runs_the_same_on_each_backend(any_app: App) -> None:
 
 def test_two_sweeps_racing_write_one_escalation(any_app: App) -> None:
     """A sweep that decided before another one wrote the same stall adds nothing."""
-    from carepath.domain.review import review_episode
+    from carepath.domain.goals.review import review_episode
     from carepath.services.review import _apply_one, load_facts
 
     _stalled_episode(any_app)

@@ -30,9 +30,9 @@ CONTESTED = datetime(2027, 3, 4, 14, 30, tzinfo=NEW_YORK)  # a Thursday afternoo
 def _worker(settings: dict[str, Any], appointment_id: int, therapist_id: str,
             barrier: Any, results: Any) -> None:
     from carepath.adapters.clock import FixedClock
-    from carepath.config_loader import load_config
+    from carepath.config.loader import load_config
+    from carepath.config.settings import Settings
     from carepath.errors import SlotTaken
-    from carepath.settings import Settings
 
     app = open_app(Settings(**settings), FixedClock(datetime(2027, 3, 1, 7, tzinfo=NEW_YORK)),
                    config=load_config(settings["config_dir"]))

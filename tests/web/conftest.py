@@ -14,9 +14,9 @@ from web_support import WEB_URL, Clinic, client_for, sign_in
 
 from carepath.adapters.clock import FixedClock
 from carepath.bootstrap import open_app
-from carepath.domain.config import Config
+from carepath.config.settings import Settings
+from carepath.domain.config.models import Config
 from carepath.services.accounts import add_user
-from carepath.settings import Settings
 from goal_helpers import active_episode, visit
 
 

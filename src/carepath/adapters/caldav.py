@@ -35,7 +35,7 @@ from xml.etree import ElementTree
 import httpx
 from icalendar import Calendar
 
-from carepath.domain.config_types import is_loopback_url
+from carepath.domain.config.types import is_loopback_url
 from carepath.errors import DeliveryFailed, InputError
 
 REDIRECTS = (301, 302, 303, 307, 308)

@@ -1,6 +1,6 @@
 """The measure chart as a PNG, for email: most mail clients (Gmail, Outlook) show no SVG.
 
-Draws what ``carepath.domain.charts.measure_chart`` draws — the values over time, the band
+Draws what ``carepath.domain.goals.charts.measure_chart`` draws — the values over time, the band
 of no real change around the baseline, the dashed target line — from the same ``ChartSpec``,
 placed by the same ``Scale`` and labelled with the same words. Only the frame differs: more
 room for large type (axis labels are 20 px at the size the email shows, twice that in
@@ -26,7 +26,7 @@ from functools import lru_cache
 
 from PIL import Image, ImageDraw, ImageFont
 
-from carepath.domain.charts import (
+from carepath.domain.goals.charts import (
     EMPTY_TEXT,
     ChartSpec,
     Frame,

@@ -23,8 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol, TextIO
 
+from carepath.config.settings import Settings
 from carepath.errors import DeliveryFailed
-from carepath.settings import Settings
 
 
 @dataclass(frozen=True)

@@ -19,10 +19,10 @@ from typing import Any
 import css_inline
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
-from carepath.domain.messages import Body
-from carepath.domain.notices import count_text
+from carepath.config.resources import templates_dir
+from carepath.domain.messages.mime import Body
+from carepath.domain.messages.notices import count_text
 from carepath.errors import ConfigError, ConfigProblem
-from carepath.resources import templates_dir
 
 EMAILS = ("patient_schedule", "patient_changed", "patient_cancelled", "patient_cancelled_many",
           "patient_reminder", "therapist_invite", "therapist_digest", "escalation_therapist",

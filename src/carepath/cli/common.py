@@ -14,9 +14,9 @@ from rich.markup import escape
 from rich.table import Table
 
 from carepath import bootstrap
+from carepath.config.settings import Settings
 from carepath.domain.text import printable, printable_json
 from carepath.services import App
-from carepath.settings import Settings
 
 console = Console(highlight=False)
 err_console = Console(stderr=True, highlight=False)

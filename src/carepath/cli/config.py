@@ -10,8 +10,8 @@ import typer
 from rich.markup import escape
 
 from carepath.cli.common import FORMAT_OPTION, Format, console, emit, settings
-from carepath.config_loader import load_config
-from carepath.domain.planning import plan_episode
+from carepath.config.loader import load_config
+from carepath.domain.scheduling.planning import plan_episode
 from carepath.domain.timeutil import EARLIEST_DATE, LATEST_DATE, WEEKDAY_NAMES, horizon_problem  # noqa: E402
 from carepath.errors import InputError
 

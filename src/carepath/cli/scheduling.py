@@ -18,7 +18,7 @@ import typer
 
 from carepath.adapters.output_file import FORCE_HELP, open_output_file
 from carepath.cli.common import FORMAT_OPTION, Format, console, emit, open_app
-from carepath.domain.schedule_types import EpisodeSchedule
+from carepath.domain.scheduling.types import EpisodeSchedule
 from carepath.domain.timeutil import horizon_problem
 from carepath.errors import InputError
 from carepath.services import App

@@ -11,11 +11,11 @@ import typer
 
 from carepath.cli.common import FORMAT_OPTION, Format, console, emit, open_app
 from carepath.cli.config import parse_date
+from carepath.config.settings import mask_url
 from carepath.services import App, lifecycle
 from carepath.services.episode_views import list_episodes
 from carepath.services.runs import double_runs, list_runs
 from carepath.services.sweeps import SWEEPS, run_sweep
-from carepath.settings import mask_url
 
 runs_app = typer.Typer(help="Workflow runs and their outcome.", no_args_is_help=True)
 episodes_app = typer.Typer(help="Episodes of care: list, complete, relapse, hold, resume, cancel.",

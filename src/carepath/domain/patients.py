@@ -12,8 +12,8 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from carepath.domain.addresses import address_problem
-from carepath.domain.planning import PatientPreferences
+from carepath.domain.messages.addresses import address_problem
+from carepath.domain.scheduling.planning import PatientPreferences
 from carepath.domain.text import UNSAFE
 from carepath.domain.timeutil import WEEKDAYS, ClockRange
 

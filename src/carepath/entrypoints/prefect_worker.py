@@ -14,6 +14,7 @@ import threading
 from datetime import timedelta
 
 from carepath.bootstrap import open_app
+from carepath.config.settings import Settings
 from carepath.services import App
 from carepath.services.orchestrator import (
     PREFECT_OWNER,
@@ -22,7 +23,6 @@ from carepath.services.orchestrator import (
     fenced,
     holder,
 )
-from carepath.settings import Settings
 
 
 class DeployedApp:

@@ -35,11 +35,11 @@ from carepath.adapters.tables import (
     PatientRow,
 )
 from carepath.bootstrap import open_app
+from carepath.config.settings import Settings
 from carepath.fhir import mappers, store, tokens
 from carepath.services import App
 from carepath.services.booking_store import clinic_zone
 from carepath.services.patients import from_row
-from carepath.settings import Settings
 
 Json = dict[str, Any]
 FHIR_JSON = "application/fhir+json"

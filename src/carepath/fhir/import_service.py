@@ -30,8 +30,8 @@ from carepath.adapters.tables import (
     ResourceBookingRow,
 )
 from carepath.domain.appointments import ACTIVE_STATUSES
-from carepath.domain.planning import plan_episode
 from carepath.domain.scheduling import schedule_episode
+from carepath.domain.scheduling.planning import plan_episode
 from carepath.errors import CarepathError, InputError
 from carepath.fhir.importing import (
     ImportPlan,

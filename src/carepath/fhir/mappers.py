@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from carepath.domain.config import Clinic, Measure, Pathway, Resource, Therapist, Threshold
+from carepath.domain.config.models import Clinic, Measure, Pathway, Resource, Therapist, Threshold
 from carepath.domain.patients import Patient, format_weekdays, format_windows
 from carepath.fhir import codes
 from carepath.fhir.codes import ext, mapped

@@ -26,7 +26,7 @@ from carepath.adapters.tables import (
     PatientRow,
     ResourceBookingRow,
 )
-from carepath.domain.config import Config, Measure
+from carepath.domain.config.models import Config, Measure
 from carepath.fhir import mappers
 from carepath.fhir.views import (
     AppointmentView,

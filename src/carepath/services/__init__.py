@@ -16,8 +16,8 @@ from sqlmodel import Session
 
 from carepath.adapters.clock import Clock
 from carepath.adapters.tables import AuditRow
-from carepath.domain.config import Config
-from carepath.settings import Settings
+from carepath.config.settings import Settings
+from carepath.domain.config.models import Config
 
 if TYPE_CHECKING:
     from carepath.services.events import Handlers

@@ -18,7 +18,7 @@ from sqlmodel import col, delete, func, select
 
 from carepath.adapters.db import transaction
 from carepath.adapters.tables import WebLoginAttemptRow, WebSessionRow, WebUserRow
-from carepath.domain.links import token_hash
+from carepath.domain.messages.links import token_hash
 from carepath.errors import InputError
 from carepath.services import App
 

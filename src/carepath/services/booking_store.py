@@ -41,8 +41,8 @@ from carepath.adapters.tables import (
 )
 from carepath.adapters.types import minutes_of, parse_minutes
 from carepath.domain.appointments import ACTIVE_STATUSES
-from carepath.domain.config import Clinic, Period
-from carepath.domain.schedule_types import Busy, Placement, Spans
+from carepath.domain.config.models import Clinic, Period
+from carepath.domain.scheduling.types import Busy, Placement, Spans
 from carepath.errors import RaceLost, SlotTaken
 from carepath.services import App
 

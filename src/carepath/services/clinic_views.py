@@ -19,8 +19,8 @@ from sqlmodel import Session, col, select
 
 from carepath.adapters.db import transaction
 from carepath.adapters.tables import AppointmentRow, EpisodeRow, EscalationRow, PatientRow
-from carepath.domain.charts import measure_chart
-from carepath.domain.invites import CalendarVisit
+from carepath.domain.goals.charts import measure_chart
+from carepath.domain.messages.invites import CalendarVisit
 from carepath.errors import NotFound
 from carepath.services import App
 from carepath.services.calendar_views import views_of
@@ -257,7 +257,7 @@ _checked: dict[Path, tuple[tuple[tuple[str, int, int], ...], list[str]]] = {}
 def config_problems(folder: Path) -> list[str]:
     """The config folder's problems as ``carepath config validate`` lists them; checked
     again only when a file in it changed (a full check reads and validates every file)."""
-    from carepath.config_loader import load_config
+    from carepath.config.loader import load_config
     from carepath.errors import ConfigError
 
     stamp = tuple(sorted((str(f), s.st_mtime_ns, s.st_size) for f in folder.rglob("*")

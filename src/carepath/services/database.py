@@ -16,8 +16,8 @@ from sqlalchemy.exc import ArgumentError, OperationalError
 
 from carepath.adapters.db import current_revision, make_engine, upgrade
 from carepath.adapters.db.errors import described
+from carepath.config.settings import Settings
 from carepath.errors import InputError
-from carepath.settings import Settings
 
 __all__ = ["described", "masked", "schema_revision", "upgrade_schema"]
 

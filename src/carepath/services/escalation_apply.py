@@ -3,7 +3,7 @@ case review, physician and pathway proposal, then ``EscalationRaised`` for messa
 
 Every escalation row stores its part of the decision as it is — the typed effects, with the
 measures against their MCID band and target and the facts, and what came of booking the
-reassessment (``carepath.domain.escalation_codec``) — so a message, a report or a person
+reassessment (``carepath.domain.goals.escalation_codec``) — so a message, a report or a person
 reading ``carepath escalations show`` sees the same reasons, said from the same values.
 """
 
@@ -16,8 +16,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from carepath.adapters.tables import EscalationRow
-from carepath.domain.escalation_codec import encode_decision
-from carepath.domain.escalations import (
+from carepath.domain.goals.escalation_codec import encode_decision
+from carepath.domain.goals.escalations import (
     BookReassessment,
     EscalationDecision,
     OpenCaseReview,
@@ -27,7 +27,7 @@ from carepath.domain.escalations import (
     decided_for,
     next_status,
 )
-from carepath.domain.review import EpisodeFacts, ReviewDecision
+from carepath.domain.goals.review import EpisodeFacts, ReviewDecision
 from carepath.errors import CarepathError
 from carepath.services import App
 from carepath.services.escalations import EscalationView, escalation_view

@@ -1,6 +1,6 @@
 """Escalation use cases: list, show, resolve, dismiss (with a reason) and accept a proposal.
 
-Status changes follow the table in ``carepath.domain.escalations``; each one is audited.
+Status changes follow the table in ``carepath.domain.goals.escalations``; each one is audited.
 Accepting a level-2 escalation enrols the patient in the proposed pathway (through the
 scheduling engine, with a therapist who has the skills its visits need) and resolves the
 escalation; ``preview_acceptance`` shows what it would book. Plain functions returning
@@ -18,9 +18,9 @@ from sqlmodel import Session, col, select
 
 from carepath.adapters.db import transaction
 from carepath.adapters.tables import EpisodeRow, EscalationRow
-from carepath.domain.config import Pathway
-from carepath.domain.escalation_codec import decode_decision
-from carepath.domain.escalations import (
+from carepath.domain.config.models import Pathway
+from carepath.domain.goals.escalation_codec import decode_decision
+from carepath.domain.goals.escalations import (
     OPEN_STATUSES,
     EscalationDecision,
     HoldProgression,

@@ -18,9 +18,9 @@ from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from carepath.adapters.tables import AppointmentRow
-from carepath.domain.config import Pathway
-from carepath.domain.planning import plan_episode
-from carepath.domain.schedule_types import BookedFirst
+from carepath.domain.config.models import Pathway
+from carepath.domain.scheduling.planning import plan_episode
+from carepath.domain.scheduling.types import BookedFirst
 from carepath.errors import InputError, SlotTaken
 from carepath.services import App
 from carepath.services.booking_store import clinic_zone

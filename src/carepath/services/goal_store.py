@@ -10,7 +10,7 @@ from __future__ import annotations
 from sqlmodel import Session, col, select
 
 from carepath.adapters.tables import AppointmentRow, EpisodeRow, GoalRow, MeasurementRow
-from carepath.domain.goals import TargetKind, default_target
+from carepath.domain.goals.progress import TargetKind, default_target
 from carepath.errors import NotFound
 from carepath.services import App
 

@@ -23,9 +23,9 @@ from carepath.adapters.tables import (
     MeasurementRow,
     RecoveryReportRow,
 )
-from carepath.domain.attendance import Recovery
-from carepath.domain.config import Measure
-from carepath.domain.goals import (
+from carepath.domain.config.models import Measure
+from carepath.domain.goals.attendance import Recovery
+from carepath.domain.goals.progress import (
     Reading,
     default_target,
     for_stratum,
@@ -33,7 +33,7 @@ from carepath.domain.goals import (
     parse_value,
     show_value,
 )
-from carepath.domain.planning import plan_episode
+from carepath.domain.scheduling.planning import plan_episode
 from carepath.errors import InputError, NotFound
 from carepath.services import App
 from carepath.services.goal_store import ensure_goals, episode_of, fill_baseline

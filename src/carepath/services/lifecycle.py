@@ -21,7 +21,7 @@ from sqlmodel import Session, col, select
 
 from carepath.adapters.db import transaction
 from carepath.adapters.tables import AppointmentRow, EpisodeClaimRow, EpisodeRow
-from carepath.domain.planning import plan_episode
+from carepath.domain.scheduling.planning import plan_episode
 from carepath.domain.timeline import (
     OPEN,
     RUNNING,

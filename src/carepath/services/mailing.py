@@ -10,11 +10,11 @@ from pathlib import Path
 from sqlmodel import Session
 
 from carepath.adapters.templates import EmailTemplates
-from carepath.domain.invites import CalendarStyle
-from carepath.domain.letters import idempotency_key
-from carepath.domain.messages import Mailbox
+from carepath.config.resources import templates_dir
+from carepath.domain.messages.invites import CalendarStyle
+from carepath.domain.messages.letters import idempotency_key
+from carepath.domain.messages.mime import Mailbox
 from carepath.errors import InputError
-from carepath.resources import templates_dir
 from carepath.services import App
 
 __all__ = ["addressable", "idempotency_key", "sender_of", "templates"]

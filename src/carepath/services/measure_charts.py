@@ -14,9 +14,9 @@ from datetime import datetime
 from sqlmodel import Session, col, select
 
 from carepath.adapters.tables import GoalRow, MeasurementRow
-from carepath.domain.charts import ChartSpec
-from carepath.domain.config import Measure
-from carepath.domain.goals import band, bounds, show_value
+from carepath.domain.config.models import Measure
+from carepath.domain.goals.charts import ChartSpec
+from carepath.domain.goals.progress import band, bounds, show_value
 from carepath.services import App
 
 

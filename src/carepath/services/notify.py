@@ -1,7 +1,7 @@
 """Who is told what when visits are booked, moved or cancelled — queued in the same transaction.
 
 Handlers of scheduling's domain events (wired in ``carepath.bootstrap``). What each email
-says and carries is decided by ``carepath.domain.letters`` (pure: therapists get one iMIP
+says and carries is decided by ``carepath.domain.messages.letters`` (pure: therapists get one iMIP
 REQUEST or CANCEL per visit, patients a schedule, then a REQUEST for a change and a CANCEL
 for a cancellation); this module loads the visits, addresses the drafts and writes them to
 the outbox (never sends), each under an idempotency key built from what changed, so the same
@@ -27,11 +27,11 @@ from sqlmodel import Session, col, select
 
 from carepath.adapters.db import transaction
 from carepath.adapters.tables import AppointmentRow, MessageJobRow, OutboxRow
-from carepath.domain import letters
-from carepath.domain.invites import CalendarStyle, CalendarVisit
-from carepath.domain.letters import Draft
-from carepath.domain.messages import Body, compose
-from carepath.domain.notices import Recipient
+from carepath.domain.messages import letters
+from carepath.domain.messages.invites import CalendarStyle, CalendarVisit
+from carepath.domain.messages.letters import Draft
+from carepath.domain.messages.mime import Body, compose
+from carepath.domain.messages.notices import Recipient
 from carepath.services import App
 from carepath.services.calendar_views import (
     calendar_style,

@@ -19,11 +19,11 @@ from typing import Any
 from sqlmodel import Session
 
 from carepath.adapters.tables import EpisodeRow, EscalationRow, PatientRow
-from carepath.domain import notices
-from carepath.domain.escalations import EscalationDecision
-from carepath.domain.invites import CalendarStyle, CalendarVisit
-from carepath.domain.messages import InlineImage, Mailbox, compose, content_id_for
-from carepath.domain.notices import EscalationNotice
+from carepath.domain.goals.escalations import EscalationDecision
+from carepath.domain.messages import notices
+from carepath.domain.messages.invites import CalendarStyle, CalendarVisit
+from carepath.domain.messages.mime import InlineImage, Mailbox, compose, content_id_for
+from carepath.domain.messages.notices import EscalationNotice
 from carepath.errors import NotFound
 from carepath.services import App
 from carepath.services.calendar_views import calendar_style, load_visits

@@ -12,7 +12,7 @@ from email.message import EmailMessage
 from sqlmodel import Session, select
 
 from carepath.adapters.tables import OutboxRow
-from carepath.domain.messages import to_bytes
+from carepath.domain.messages.mime import to_bytes
 from carepath.services import App
 
 

@@ -24,8 +24,8 @@ from carepath.adapters.tables import (
     PatientRow,
     RecoveryReportRow,
 )
-from carepath.domain.attendance import Visit, attendance
-from carepath.domain.charts import measure_chart
+from carepath.domain.goals.attendance import Visit, attendance
+from carepath.domain.goals.charts import measure_chart
 from carepath.services import App
 from carepath.services.escalations import decision_of
 from carepath.services.goals import GoalView, episode_of, list_goals

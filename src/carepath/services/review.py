@@ -32,11 +32,11 @@ from carepath.adapters.tables import (
     PatientRow,
     RecoveryReportRow,
 )
-from carepath.domain.attendance import Recovery, Visit
-from carepath.domain.escalations import KnownEscalation
-from carepath.domain.goals import Goal, Reading
-from carepath.domain.planning import plan_episode
-from carepath.domain.review import EpisodeFacts, ReviewDecision, review_episode
+from carepath.domain.goals.attendance import Recovery, Visit
+from carepath.domain.goals.escalations import KnownEscalation
+from carepath.domain.goals.progress import Goal, Reading
+from carepath.domain.goals.review import EpisodeFacts, ReviewDecision, review_episode
+from carepath.domain.scheduling.planning import plan_episode
 from carepath.errors import NotFound
 from carepath.services import App
 from carepath.services.escalation_apply import apply_decision

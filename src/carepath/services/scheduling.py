@@ -19,13 +19,13 @@ from sqlmodel import Session
 
 from carepath.adapters.db import transaction
 from carepath.adapters.tables import AppointmentRow, EpisodeRow, PatientRow
-from carepath.domain.availability import ClinicCalendar
-from carepath.domain.config import Clinic, Pathway, VisitType
+from carepath.domain.config.models import Clinic, Pathway, VisitType
 from carepath.domain.episodes import next_state
-from carepath.domain.planning import EpisodePlan, plan_episode
-from carepath.domain.schedule_types import Busy, EpisodeSchedule, Placement, Slot, Unplaced
 from carepath.domain.scheduling import free_slots, place_visit, schedule_episode
-from carepath.domain.single import requirement_for
+from carepath.domain.scheduling.availability import ClinicCalendar
+from carepath.domain.scheduling.one_visit import requirement_for
+from carepath.domain.scheduling.planning import EpisodePlan, plan_episode
+from carepath.domain.scheduling.types import Busy, EpisodeSchedule, Placement, Slot, Unplaced
 from carepath.domain.timeline import Enrol, decide
 from carepath.domain.timeutil import horizon_problem, local_datetime
 from carepath.errors import InputError, NoSlotAvailable, NotFound, SlotTaken

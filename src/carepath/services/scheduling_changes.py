@@ -16,10 +16,10 @@ from sqlmodel import Session, col, select
 from carepath.adapters.db import transaction
 from carepath.adapters.tables import AppointmentRow, EpisodeRow, TherapistLeaveRow
 from carepath.domain.appointments import next_status
-from carepath.domain.config import Clinic, VisitType
-from carepath.domain.planning import VisitRequirement
-from carepath.domain.schedule_types import Busy, Placement, Unplaced
+from carepath.domain.config.models import Clinic, VisitType
 from carepath.domain.scheduling import check_slot, place_visit
+from carepath.domain.scheduling.planning import VisitRequirement
+from carepath.domain.scheduling.types import Busy, Placement, Unplaced
 from carepath.domain.timeutil import local_datetime, week_start
 from carepath.errors import InputError, NotFound, RaceLost, SlotTaken
 from carepath.services import App

@@ -32,19 +32,19 @@ from sqlmodel import Session, col, select
 
 from carepath.adapters.db import transaction
 from carepath.adapters.tables import AppointmentRow, PatientRow, ResourceBookingRow
-from carepath.domain.availability import to_minute
-from carepath.domain.config import Clinic
-from carepath.domain.planning import plan_episode
-from carepath.domain.schedule_types import (
+from carepath.domain.config.models import Clinic
+from carepath.domain.scheduling import check_slot, schedule_batch
+from carepath.domain.scheduling.availability import to_minute
+from carepath.domain.scheduling.episode import calendar_for
+from carepath.domain.scheduling.one_visit import requirement_for
+from carepath.domain.scheduling.planning import plan_episode
+from carepath.domain.scheduling.types import (
     Busy,
     EpisodeRequest,
     EpisodeSchedule,
     Placement,
     Unplaced,
 )
-from carepath.domain.scheduler import calendar_for
-from carepath.domain.scheduling import check_slot, schedule_batch
-from carepath.domain.single import requirement_for
 from carepath.domain.text import spreadsheet_cell
 from carepath.domain.timeline import Enrol, EpisodeView, TimelineConflict, decide
 from carepath.domain.timeutil import horizon_problem

@@ -19,8 +19,8 @@ from sqlmodel import Session, col, func, select
 
 from carepath.adapters.db import transaction
 from carepath.adapters.tables import AppointmentRow, CalendarFeedRow, EpisodeRow, PatientRow
-from carepath.domain.invites import Audience, feed
-from carepath.domain.links import LinkRefused, read_visit_token, token_hash, visit_token
+from carepath.domain.messages.invites import Audience, feed
+from carepath.domain.messages.links import LinkRefused, read_visit_token, token_hash, visit_token
 from carepath.errors import CarepathError, InputError, NoSlotAvailable, SlotTaken
 from carepath.services import App
 from carepath.services.calendar_views import calendar_style, upcoming_visits

@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from carepath.adapters.tables import EpisodeClaimRow, EpisodeRow, PatientRow
-from carepath.domain.config import Config
+from carepath.domain.config.models import Config
 from carepath.domain.timeline import EpisodeView, PathwayRules, Timeline
 from carepath.errors import CarepathError, NotFound
 from carepath.services import App

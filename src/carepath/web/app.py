@@ -17,10 +17,10 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 
 from carepath.bootstrap import open_app
+from carepath.config.settings import Settings
 from carepath.errors import CarepathError, InputError, InvalidTransition, NotFound
 from carepath.services import App, accounts, clinic_views, self_service
 from carepath.services.accounts import Session, TooManyAttempts, acting
-from carepath.settings import Settings
 from carepath.web import actions, admin_views
 from carepath.web.security import (
     SESSION_COOKIE,

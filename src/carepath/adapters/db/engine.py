@@ -44,7 +44,7 @@ def parse_database_url(url: str) -> URL:
 
 
 def _masked(url: str) -> str:
-    from carepath.settings import mask_url
+    from carepath.config.settings import mask_url
 
     return mask_url(url)
 

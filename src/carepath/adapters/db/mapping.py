@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from carepath.adapters.db.tables import GoalRow
-from carepath.domain.goals import Goal, TargetKind
+from carepath.domain.goals.progress import Goal, TargetKind
 
 
 def goal_of(measure_id: str, baseline: float | None, target: float | None, target_kind: str,

@@ -2,7 +2,7 @@
 
 Conventions: every datetime column is ``UTCDateTime`` (aware in code, UTC in storage);
 lists are stored as comma-separated text (small, read whole, never queried inside);
-an escalation's decision is JSON text (``carepath.domain.escalation_codec``). Changing a
+an escalation's decision is JSON text (``carepath.domain.goals.escalation_codec``). Changing a
 table means a new Alembic migration.
 """
 
@@ -173,7 +173,7 @@ class EscalationRow(SQLModel, table=True):
     dedupe_key: str = Field(unique=True, max_length=200)  # the same stall never escalates twice
     status: str = Field(default="open", max_length=20, index=True)
     summary: str = Field(default="", max_length=500)
-    # the typed decision, encoded (carepath.domain.escalation_codec); old rows: a dict of flags
+    # the typed decision, encoded (carepath.domain.goals.escalation_codec); old rows: flags
     evidence: str = Field(default="{}", sa_column=Column(Text, nullable=False))
     appointment_id: int | None = Field(default=None, foreign_key="appointment.id")
     resolution: str = Field(default="", max_length=500)

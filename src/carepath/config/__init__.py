@@ -1,0 +1,1 @@
+"""Reading configuration: YAML files, settings from the environment, bundled resources."""

@@ -1,0 +1,1 @@
+"""The clinic's configuration as checked values: models, types, checks, findings."""

@@ -1,0 +1,1 @@
+"""Goals: outcome measures, reviews of an episode, escalations, charts."""

@@ -1,0 +1,1 @@
+"""Messages: invites, emails, notices and letters, composed as values."""
