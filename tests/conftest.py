@@ -7,7 +7,7 @@ from __future__ import annotations
 import os
 import tempfile
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -41,6 +41,7 @@ from carepath.bootstrap import open_app  # noqa: E402
 from carepath.config.loader import load_config  # noqa: E402
 from carepath.config.resources import bundled_config_dir  # noqa: E402
 from carepath.config.settings import Settings  # noqa: E402
+from carepath.demo import DemoResult, run_demo  # noqa: E402
 from carepath.domain.config.models import Config  # noqa: E402
 from carepath.services import App  # noqa: E402
 from carepath.testing import postgres_schema  # noqa: E402
@@ -131,6 +132,17 @@ def any_app(db_url: str, tmp_path: Path, config_dir: Path, config: Config,
 
 
 @pytest.fixture(scope="session")
+def lived_demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoResult]:
+    """The example clinic lived through by the demo for six weeks, through the engine: thirty
+    patients enrolled, visits, measurements, messages, a stall escalated to level 2 and a
+    relapse in week 6. Built once per run (its tests share one xdist group); read-only."""
+    home = tmp_path_factory.mktemp("demo") / "var-demo"
+    result = run_demo(home, start=date(2027, 3, 1), seed=7, weeks=6, say=lambda _line: None)
+    yield result
+    result.app.engine.dispose()
+
+
+@pytest.fixture(scope="session")
 def browser_context() -> Iterator[object]:
     """One Chromium for the session (see tests/browser_support.py); tests open their own pages."""
     from browser_support import chromium
@@ -142,8 +154,8 @@ def browser_context() -> Iterator[object]:
 # Folders whose tests share one expensive session or package fixture: each runs on one
 # pytest-xdist worker, so the fixture is built once per run, not once per worker.
 SHARED_FIXTURE_GROUPS = {
-    "flows": "prefect",  # one Prefect server
-    "fhir": "fhir-demo",  # the clinic lived through by the demo, five weeks
+    "flows": "demo-prefect",  # one Prefect server, and the demo lived through (lived_demo)
+    "fhir": "demo-prefect",  # the same six weeks of the demo, exported
     "docs": "docs-demo",  # the demo home every documented command runs against
 }
 

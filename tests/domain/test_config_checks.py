@@ -159,3 +159,24 @@ def test_every_error_is_reported_at_once_five_problems_in_three_files(tmp_path: 
         ("post-relapse.yaml", "transitions.on_complete"),
     ]
     assert str(caught.value).startswith("5 configuration problems:\n")
+
+
+def test_a_config_edited_in_place_is_read_again_and_an_unchanged_one_is_not(
+        config_dir: Path, tmp_path: Path) -> None:
+    """Opening the app many times in one process parses an unchanged folder once, but an edit
+    of the same length, made within the same clock tick, is seen at once; errors are fresh."""
+    folder = tmp_path / "config"
+    shutil.copytree(config_dir, folder)
+    first = load_config(folder)
+    assert load_config(folder) is first
+    clinic = folder / "clinic.yaml"
+    text = clinic.read_text()
+    edited = text.replace('heat_safe_before: "11:00"', 'heat_safe_before: "10:30"')
+    assert len(edited) == len(text) and edited != text
+    clinic.write_text(edited)
+    assert load_config(folder).clinic.heat_safe_before.strftime("%H:%M") == "10:30"
+    clinic.write_text(text.replace('heat_safe_before: "11:00"', 'heat_safe_before: "25:00"'))
+    with pytest.raises(ConfigError, match="heat_safe_before"):
+        load_config(folder)
+    clinic.write_text(text)
+    assert load_config(folder) == first

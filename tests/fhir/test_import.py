@@ -111,7 +111,7 @@ def collection(*items: dict[str, Any]) -> dict[str, Any]:
 def test_a_referral_enrols_through_the_engine_once(lived: DemoResult, tmp_path: Path) -> None:
     """Patient + ServiceRequest books the pathway's visits; the same file again books nothing."""
     empty = fresh_app(tmp_path / "new", lived)
-    document = collection(new_patient("EHR-1"), referral("EHR-1", "post-relapse", "2027-04-05"))
+    document = collection(new_patient("EHR-1"), referral("EHR-1", "post-relapse", "2027-04-12"))
     first = import_document(empty, document)
     second = import_document(empty, document)
     assert (first.created, len(first.enrolled)) == (1, 1)
@@ -122,7 +122,7 @@ def test_a_referral_enrols_through_the_engine_once(lived: DemoResult, tmp_path: 
     assert [(e.patient_id, e.pathway_id, e.state) for e in episodes] == [
         ("EHR-1", "post-relapse", "active")]
     assert len(visits) >= 10 and {v.patient_id for v in visits} == {"EHR-1"}
-    assert min(v.start_utc for v in visits).date() >= date(2027, 4, 5)
+    assert min(v.start_utc for v in visits).date() >= date(2027, 4, 12)
 
 
 def test_every_problem_is_named_by_resource_and_path_and_nothing_is_written(
@@ -133,7 +133,7 @@ def test_every_problem_is_named_by_resource_and_path_and_nothing_is_written(
     bad_email["telecom"] = [{"system": "email", "value": "not-an-address"}]
     document = collection(
         new_patient("EHR-1"), bad_email,
-        referral("EHR-1", "no-such-pathway", "2027-04-05"),
+        referral("EHR-1", "no-such-pathway", "2027-04-12"),
         {"resourceType": "ServiceRequest", "id": "sr-x", "status": "active", "intent": "order",
          "subject": {"reference": "Patient/EHR-1"},
          "code": {"coding": [{"system": codes.PATHWAY_SYSTEM, "code": "post-relapse"}]}})

@@ -1,4 +1,5 @@
-"""The demo scenario end to end: twelve virtual weeks of the example clinic."""
+"""The demo scenario end to end: six virtual weeks of the example clinic (the relapse comes
+in week 6), shared with the FHIR tests."""
 
 from __future__ import annotations
 
@@ -25,12 +26,9 @@ from carepath.adapters.tables import (
 from carepath.demo import DemoResult, run_demo
 
 
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoResult]:
-    home = tmp_path_factory.mktemp("demo") / "var-demo"
-    result = run_demo(home, start=date(2027, 3, 1), seed=7, say=lambda _line: None)
-    yield result
-    result.app.engine.dispose()
+@pytest.fixture
+def demo(lived_demo: DemoResult) -> DemoResult:
+    return lived_demo
 
 
 def _calendar_parts(mail_dir: Path) -> Iterator[tuple[Path, Message]]:

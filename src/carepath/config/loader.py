@@ -10,13 +10,21 @@ its readable sections to the cross-checks.
 
 from __future__ import annotations
 
+import hashlib
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
 from carepath.config.messages import dotted, problems_from, shown_value
-from carepath.config.yaml_source import Document, Unreadable, plain, read_yaml
+from carepath.config.yaml_source import (
+    MAX_CONFIG_BYTES,
+    Document,
+    Unreadable,
+    plain,
+    read_yaml,
+)
 from carepath.domain.config.checks import ClinicParts, Finding, check_all, clinic_parts
 from carepath.domain.config.models import Clinic, Config, MeasuresFile, Pathway
 from carepath.errors import ConfigError, ConfigProblem
@@ -25,13 +33,44 @@ from carepath.errors import ConfigError, ConfigProblem
 def load_config(directory: Path) -> Config:
     """Load and check ``clinic.yaml``, ``measures.yaml`` and ``pathways/*.yaml``.
 
-    Raises ``ConfigError`` listing every problem found, never the first one only.
+    Raises ``ConfigError`` listing every problem found, never the first one only. A folder
+    whose files are byte for byte those of an earlier call in this process gives that call's
+    ``Config`` (frozen) without parsing again: serve, the web app and a test run open the app
+    many times, and parsing YAML is most of what opening costs. Errors are never cached.
     """
     if not directory.is_dir():
         raise ConfigError([ConfigProblem(str(directory), None, "(directory)", None,
                                          "config directory not found",
                                          "pass the folder holding clinic.yaml, or set "
                                          "CAREPATH_CONFIG_DIR")])
+    return _load_unchanged(directory, _fingerprint(directory))
+
+
+def _fingerprint(directory: Path) -> tuple[tuple[str, str], ...]:
+    """Every file the loader reads, by name and a digest of its bytes."""
+    pathway_dir = directory / "pathways"
+    files = [directory / "clinic.yaml", directory / "measures.yaml",
+             *(sorted(pathway_dir.glob("*.yaml")) if pathway_dir.is_dir() else [])]
+    return tuple((file.name if file.parent == directory else f"pathways/{file.name}",
+                  _digest(file)) for file in files)
+
+
+def _digest(file: Path) -> str:
+    if not file.is_file():
+        return ""
+    stat = file.stat()
+    if stat.st_size > MAX_CONFIG_BYTES:  # refused anyway; never read a huge file whole
+        return f"{stat.st_size}:{stat.st_mtime_ns}"
+    return hashlib.sha256(file.read_bytes()).hexdigest()
+
+
+@lru_cache(maxsize=8)
+def _load_unchanged(directory: Path, fingerprint: tuple[tuple[str, str], ...]) -> Config:
+    del fingerprint  # the cache key: the same bytes give the same Config
+    return _load(directory)
+
+
+def _load(directory: Path) -> Config:
     problems: list[ConfigProblem] = []
     docs: dict[str, Document] = {}
     clinic = _load_model(directory, "clinic", Clinic, docs, problems)
