@@ -48,14 +48,15 @@ def test_postgresql_not_configured_fails_in_ci(monkeypatch: pytest.MonkeyPatch) 
 def test_a_server_that_cannot_start_is_unavailable_but_a_failing_test_stays_a_failure(
         monkeypatch: pytest.MonkeyPatch) -> None:
     """A real aiosmtpd on a port already taken cannot start: that fails CI. Once one runs,
-    an error inside the block is the test's own, never turned into a skip."""
+    an error inside the block is the test's own, never turned into a skip. (aiosmtpd waits
+    its whole ready timeout, 5 s by default, before it reports a bind that failed at once.)"""
     monkeypatch.setenv("CI", "true")
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
         with pytest.raises(pytest.fail.Exception, match="aiosmtpd could not start.*in use"), \
-                running("aiosmtpd", smtp_server(Inbox(), port=port)):
+                running("aiosmtpd", smtp_server(Inbox(), port=port, ready_timeout=1.0)):
             pass  # pragma: no cover
     with pytest.raises(OSError, match="the test's own"), \
             running("aiosmtpd", smtp_server(Inbox())) as port:
