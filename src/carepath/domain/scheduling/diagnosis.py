@@ -1,16 +1,17 @@
 """Why a visit could not be placed, in words a scheduler uses, and what is nearest.
 
-The binding constraint is found by relaxing the hard constraints one at a time, from the
-widest (the clinic is closed all week) to the narrowest (the rest days between this week's
-visits), and naming the first one that empties the week. Alternatives are real free slots:
-another therapist in the same week, and the earliest times after the week.
+The binding constraint is found by applying the hard constraints one at a time (``CASCADE``,
+a table of steps), from the widest (the clinic is closed all week) to the narrowest (the rest
+days between this week's visits), and naming the first one that empties the week.
+Alternatives are real free slots: another therapist in the same week, and the earliest times
+after the week.
 """
 
 from __future__ import annotations
 
 import heapq
-from collections.abc import Sequence
-from dataclasses import replace
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 
 from carepath.domain.scheduling.finder import Finder, Wishes
@@ -62,55 +63,122 @@ def skill_words(req: VisitRequirement) -> str:
     return "no therapist with the " + " and ".join(req.skills) + " skill"
 
 
+@dataclass(frozen=True)
+class Narrowed:
+    """What a step of the cascade sees: the visit, who may take it, and the days of its week
+    still possible once the wider constraints before this step are applied."""
+
+    req: VisitRequirement
+    finder: Finder
+    wishes: Wishes
+    therapists: list[str]
+    fixed: str | None
+    placed: Sequence[date]
+    gap: int
+    days: list[date]
+
+    @property
+    def week(self) -> str:
+        return week_words(self.req)
+
+    @property
+    def who(self) -> str:
+        return f"therapist {self.fixed}" if self.fixed else skill_words(self.req)
+
+
+# A step names the constraint that empties the week, or hands on the days that survive it.
+Step = Callable[[Narrowed], "str | Narrowed"]
+
+
+def _in_window(n: Narrowed) -> str | Narrowed:
+    days = n.finder.window_days(n.req, n.wishes)
+    return replace(n, days=days) if days else f"its window, {n.week}, is already over"
+
+
+def _clinic_open(n: Narrowed) -> str | Narrowed:
+    cal = n.finder.cal
+    days = [d for d in n.days if cal.open_spans(d)]
+    if days:
+        return replace(n, days=days)
+    reasons = sorted({r for d in n.days if (r := cal.closed_reason(d))})
+    return f"the clinic is closed every day of {n.week}: " + "; ".join(reasons)
+
+
+def _patient_free(n: Narrowed) -> str | Narrowed:
+    days = [d for d in n.days if n.finder.patient_free_day(n.wishes, d)]
+    if days:
+        return replace(n, days=days)
+    if n.finder.patient_rest and n.wishes.patient_rest:
+        return (f"the patient's other visits and {n.finder.patient_rest} rest day(s) "
+                f"around each (patient_min_rest_days) leave no open day of {n.week}")
+    return f"the patient already has a visit on every open day of {n.week}"
+
+
+def _qualified(n: Narrowed) -> str | Narrowed:
+    if n.fixed and n.fixed not in {t.id for t in n.finder.qualified(n.req.skills)}:
+        return f"therapist {n.fixed} lacks the {' and '.join(n.req.skills)} skill"
+    return n if n.therapists else f"{skill_words(n.req)} works at this clinic"
+
+
+def _working(n: Narrowed) -> str | Narrowed:
+    cal = n.finder.cal
+    days = [d for d in n.days if any(cal.working_spans(t, d) for t in n.therapists)]
+    if days:
+        return replace(n, days=days)
+    leave = sorted({r for t in n.therapists for d in n.days
+                    if (r := cal.off_reason(cal.therapists[t], d))})
+    return f"{n.who} works on {day_words(n.days)} in {n.week}: " + "; ".join(leave[:3])
+
+
+def _equipment_up(n: Narrowed) -> str | Narrowed:
+    cal, finder = n.finder.cal, n.finder
+    for tag in n.req.resources:
+        if not any(not cal.resource_down(r, d) for r in finder.providers(tag) for d in n.days):
+            down = sorted({m for r in finder.providers(tag) for d in n.days
+                           if (m := cal.resource_down(r, d))})
+            return f"no {tag} is available in {n.week}: " + "; ".join(down or ["none configured"])
+    return n
+
+
+def _time_free(n: Narrowed) -> str | Narrowed:
+    # Every qualified therapist is looked at (bit masks rule the full ones out cheaply):
+    # "nobody is free" must be true of everyone, not of the dozen least loaded.
+    days = [d for d in n.days if _anyone_free(n.req, d, n.therapists, n.finder, n.wishes)]
+    if days:
+        return replace(n, days=days)
+    needs = " with a free " + "/".join(n.req.resources) if n.req.resources else ""
+    counted = "" if n.fixed else f" (all {len(n.therapists)} qualified looked at)"
+    return (f"{n.who} has {n.req.duration_minutes} free minutes{needs}"
+            f"{_part_of_day(n.wishes, n.finder)} on {day_words(n.days)} in {n.week}{counted}")
+
+
+def _rest_days(n: Narrowed) -> str | Narrowed:
+    too_close = [d for d in n.days if any(abs((d - p).days) < n.gap for p in n.placed)]
+    if not n.placed or len(too_close) < len(n.days):
+        return replace(n, days=[d for d in n.days if d not in too_close])
+    booked = ", ".join(f"{p:%a %b %d}" for p in sorted(n.placed)
+                       if any(abs((d - p).days) < n.gap for d in n.days))
+    return (f"the rest days around this episode's visits on {booked} leave no day for it "
+            f"in {n.week} (free on {day_words(n.days)})")
+
+
+# The relaxation cascade, widest constraint first: the first step that leaves no day of the
+# week is the binding constraint.
+CASCADE: tuple[Step, ...] = (_in_window, _clinic_open, _patient_free, _qualified, _working,
+                             _equipment_up, _time_free, _rest_days)
+
+
 def binding_constraint(req: VisitRequirement, finder: Finder, wishes: Wishes,
                        therapists: list[str], fixed: str | None, *,
                        placed: Sequence[date] = (), gap: int = 1) -> str:
-    cal, week = finder.cal, week_words(req)
-    days = finder.window_days(req, wishes)
-    if not days:
-        return f"its window, {week}, is already over"
-    open_days = [d for d in days if cal.open_spans(d)]
-    if not open_days:
-        reasons = sorted({r for d in days if (r := cal.closed_reason(d))})
-        return f"the clinic is closed every day of {week}: " + "; ".join(reasons)
-    free_days = [d for d in open_days if finder.patient_free_day(wishes, d)]
-    if not free_days:
-        if finder.patient_rest and wishes.patient_rest:
-            return (f"the patient's other visits and {finder.patient_rest} rest day(s) "
-                    f"around each (patient_min_rest_days) leave no open day of {week}")
-        return f"the patient already has a visit on every open day of {week}"
-    who = f"therapist {fixed}" if fixed else skill_words(req)
-    if fixed and fixed not in {t.id for t in finder.qualified(req.skills)}:
-        return f"therapist {fixed} lacks the {' and '.join(req.skills)} skill"
-    if not therapists:
-        return f"{skill_words(req)} works at this clinic"
-    working = [d for d in free_days if any(cal.working_spans(t, d) for t in therapists)]
-    if not working:
-        leave = sorted({r for t in therapists for d in free_days
-                        if (r := cal.off_reason(cal.therapists[t], d))})
-        return f"{who} works on {day_words(free_days)} in {week}: " + "; ".join(leave[:3])
-    for tag in req.resources:
-        if not any(not cal.resource_down(r, d) for r in finder.providers(tag) for d in working):
-            down = sorted({m for r in finder.providers(tag) for d in working
-                           if (m := cal.resource_down(r, d))})
-            return f"no {tag} is available in {week}: " + "; ".join(down or ["none configured"])
-    # Every qualified therapist is looked at (bit masks rule the full ones out cheaply):
-    # "nobody is free" must be true of everyone, not of the dozen least loaded.
-    roomy = [d for d in working if _anyone_free(req, d, therapists, finder, wishes)]
-    if not roomy:
-        needs = " with a free " + "/".join(req.resources) if req.resources else ""
-        counted = "" if fixed else f" (all {len(therapists)} qualified looked at)"
-        return (f"{who} has {req.duration_minutes} free minutes{needs}"
-                f"{_part_of_day(wishes, finder)} on {day_words(working)} in {week}{counted}")
-    too_close = [d for d in roomy if any(abs((d - p).days) < gap for p in placed)]
-    if placed and len(too_close) == len(roomy):
-        booked = ", ".join(f"{p:%a %b %d}" for p in sorted(placed)
-                           if any(abs((d - p).days) < gap for d in roomy))
-        return (f"the rest days around this episode's visits on {booked} leave no day for it "
-                f"in {week} (free on {day_words(roomy)})")
-    open_now = [d for d in roomy if d not in too_close]
-    return (f"every slot in {week} was taken by other bookings of this batch when it was "
-            f"placed; free now on {day_words(open_now)} (book it by hand)")
+    narrowed = Narrowed(req, finder, wishes, therapists, fixed, placed, gap, days=[])
+    for step in CASCADE:
+        outcome = step(narrowed)
+        if isinstance(outcome, str):
+            return outcome
+        narrowed = outcome
+    return (f"every slot in {narrowed.week} was taken by other bookings of this batch when "
+            f"it was placed; free now on {day_words(narrowed.days)} (book it by hand)")
 
 
 def _anyone_free(req: VisitRequirement, day: date, therapists: list[str], finder: Finder,
