@@ -10,6 +10,7 @@ from carepath.domain.scheduling import (
     Busy,
     Placement,
     Unplaced,
+    VisitRequest,
     check_slot,
     free_slots,
     schedule_episode,
@@ -58,11 +59,12 @@ def test_the_twice_happening_hour_holds_two_different_visits() -> None:
     first = datetime(2027, 11, 7, 1, 30, tzinfo=tz, fold=0)
     second = datetime(2027, 11, 7, 1, 30, tzinfo=tz, fold=1)
     for patient, start in (("a", first), ("b", second)):
-        placed = check_slot(_visit_req(day), clinic, busy, zone=tz, start=start,
-                            therapist_id="t1", patient_id=patient, same_day_visits=True)
+        request = VisitRequest(_visit_req(day), patient_id=patient, same_day_visits=True,
+                               therapist_id="t1")
+        placed = check_slot(request, clinic, busy, zone=tz, start=start)
         assert isinstance(placed, Placement), placed
-    clash = check_slot(_visit_req(day), clinic, busy, zone=tz, start=first, therapist_id="t1",
-                       patient_id="c")
+    clash = check_slot(VisitRequest(_visit_req(day), patient_id="c", therapist_id="t1"),
+                       clinic, busy, zone=tz, start=first)
     assert isinstance(clash, Unplaced) and clash.taken
 
 

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 from tests.scheduling_helpers import hard_violations, make_clinic, make_pathway, therapist
 
 from carepath.domain.config.models import Clinic
-from carepath.domain.scheduling import check_slot, free_slots, schedule_batch
+from carepath.domain.scheduling import VisitRequest, check_slot, free_slots, schedule_batch
 from carepath.domain.scheduling.planning import plan_episode
 from carepath.domain.scheduling.types import Busy, EpisodeRequest
 
@@ -38,8 +38,8 @@ def test_a_booking_inside_a_meeting_is_refused_with_the_meeting_named() -> None:
         {"from": "2027-03-01", "to": "2027-03-01", "hours": "08:00-10:00",
          "reason": "Team meeting"}])])
     plan = plan_episode(make_pathway([{"weeks": 1, "visit": "visit", "per_week": 1}]), MONDAY)
-    answer = check_slot(plan.requirements[0], clinic, Busy(), zone=NEW_YORK,
-                        start=datetime(2027, 3, 1, 9, tzinfo=NEW_YORK), therapist_id="t1")
+    answer = check_slot(VisitRequest(plan.requirements[0], therapist_id="t1"), clinic, Busy(),
+                        zone=NEW_YORK, start=datetime(2027, 3, 1, 9, tzinfo=NEW_YORK))
     assert "away 08:00-10:00" in answer.constraint and "Team meeting" in answer.constraint
 
 

@@ -21,10 +21,10 @@ from carepath.adapters.db import transaction
 from carepath.adapters.tables import AppointmentRow, EpisodeRow, PatientRow
 from carepath.domain.config.models import Clinic, Pathway, VisitType
 from carepath.domain.episodes import next_state
-from carepath.domain.scheduling import free_slots, place_visit, schedule_episode
+from carepath.domain.scheduling import VisitRequest, free_slots, place_visit, schedule_episode
 from carepath.domain.scheduling.availability import ClinicCalendar
 from carepath.domain.scheduling.one_visit import requirement_for
-from carepath.domain.scheduling.planning import EpisodePlan, plan_episode
+from carepath.domain.scheduling.planning import EpisodePlan, PatientPreferences, plan_episode
 from carepath.domain.scheduling.types import Busy, EpisodeSchedule, Placement, Slot, Unplaced
 from carepath.domain.timeline import Enrol, decide
 from carepath.domain.timeutil import horizon_problem, local_datetime
@@ -332,13 +332,14 @@ def book_visit(session: Session, app: App, *, episode_id: int, visit_type: str,
                      patients=[episode.patient_id])
     patient_row = session.get(PatientRow, episode.patient_id)
     prefs = from_row(patient_row).preferences if patient_row else None
-    placed = place_visit(
-        req, clinic_with_leave(session, app), busy, zone=zone, not_before=first,
-        patient_id=episode.patient_id, preferences=prefs,
-        episode_days=[a.start_utc.astimezone(zone).date() for a in siblings],
+    request = VisitRequest(
+        req, patient_id=episode.patient_id, preferences=prefs or PatientPreferences(),
+        episode_days=tuple(a.start_utc.astimezone(zone).date() for a in siblings),
         min_rest_days=pathway.min_rest_days, same_day_visits=pathway.same_day_visits,
         therapist_id=therapist_id, primary_therapist=episode.therapist_id,
         prefer_time=prefer_time or _baseline_time(siblings, zone, reason))
+    placed = place_visit(request, clinic_with_leave(session, app), busy, zone=zone,
+                         not_before=first)
     if isinstance(placed, Unplaced):
         raise NoSlotAvailable(req.label, placed.constraint, placed.alternatives)
     return _save_one(session, app, placed, episode, reason)

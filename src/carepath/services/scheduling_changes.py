@@ -17,7 +17,7 @@ from carepath.adapters.db import transaction
 from carepath.adapters.tables import AppointmentRow, EpisodeRow, TherapistLeaveRow
 from carepath.domain.appointments import next_status
 from carepath.domain.config.models import Clinic, VisitType
-from carepath.domain.scheduling import check_slot, place_visit
+from carepath.domain.scheduling import VisitRequest, check_slot, place_visit
 from carepath.domain.scheduling.planning import VisitRequirement
 from carepath.domain.scheduling.types import Busy, Placement, Unplaced
 from carepath.domain.timeutil import local_datetime, week_start
@@ -136,10 +136,10 @@ def _still_free(app: App, appointment_id: int, new_start: datetime,
         row = get_appointment(session, appointment_id)
         busy = load_busy(session, new_start - timedelta(days=2), new_start + timedelta(days=9),
                          patients=[row.patient_id], exclude={appointment_id})
-        result = check_slot(requirement_of(app, session, row), clinic_with_leave(session, app),
-                            busy, zone=clinic_zone(app), start=new_start,
-                            therapist_id=therapist_id or row.therapist_id,
-                            patient_id=row.patient_id)
+        request = VisitRequest(requirement_of(app, session, row), patient_id=row.patient_id,
+                               therapist_id=therapist_id or row.therapist_id)
+        result = check_slot(request, clinic_with_leave(session, app), busy,
+                            zone=clinic_zone(app), start=new_start)
         session.rollback()
     if isinstance(result, Unplaced):
         return list(result.alternatives)
@@ -158,10 +158,11 @@ def _reschedule_once(app: App, appointment_id: int, new_start: datetime,
         busy = load_busy(session, new_start - timedelta(days=rest + 1),
                          new_start + timedelta(days=rest + 2), patients=[row.patient_id],
                          exclude={appointment_id})
-        result = check_slot(req, clinic_with_leave(session, app), busy, zone=zone,
-                            start=new_start, therapist_id=who, patient_id=row.patient_id,
-                            episode_days=sibling_days(app, session, row), min_rest_days=rest,
-                            same_day_visits=same_day)
+        request = VisitRequest(req, patient_id=row.patient_id,
+                               episode_days=tuple(sibling_days(app, session, row)),
+                               min_rest_days=rest, same_day_visits=same_day, therapist_id=who)
+        result = check_slot(request, clinic_with_leave(session, app), busy, zone=zone,
+                            start=new_start)
         when = f"{new_start.astimezone(zone):%a %Y-%m-%d %H:%M %Z} with {who}"
         if isinstance(result, Unplaced):
             raise refusal(f"appointment {appointment_id} at {when}", result)
@@ -306,20 +307,19 @@ def _move_off_leave(session: Session, app: App, row: AppointmentRow, clinic: Cli
     zone, req = clinic_zone(app), requirement_of(app, session, row)
     rest, same_day = episode_rules(app, session, row)
     now = app.clock.now()
-    common = dict(clinic=clinic, busy=busy, zone=zone, patient_id=row.patient_id,
-                  episode_days=sibling_days(app, session, row), min_rest_days=rest,
-                  same_day_visits=same_day)
+    anyone = VisitRequest(req, patient_id=row.patient_id,
+                          episode_days=tuple(sibling_days(app, session, row)),
+                          min_rest_days=rest, same_day_visits=same_day)
     placed: Placement | Unplaced = Unplaced(req, "its week ends with the leave")
     after_leave = leave_end + timedelta(days=1)
-    if after_leave <= req.latest:
+    if after_leave <= req.latest:  # first the same therapist once back, in the same week
         later = replace(req, earliest=max(req.earliest, after_leave))
         first = max(now, local_datetime(later.earliest, time(0), zone, shift_gap=True))
-        placed = place_visit(later, not_before=first, therapist_id=row.therapist_id,
-                             **common)  # type: ignore[arg-type]
+        placed = place_visit(replace(anyone, requirement=later, therapist_id=row.therapist_id),
+                             clinic, busy, zone=zone, not_before=first)
     if isinstance(placed, Unplaced):
         first = max(now, local_datetime(req.earliest, time(0), zone, shift_gap=True))
-        placed = place_visit(req, not_before=first, primary_therapist=None,
-                             **common)  # type: ignore[arg-type]
+        placed = place_visit(anyone, clinic, busy, zone=zone, not_before=first)
     assert row.id is not None
     old = (row.start_utc, row.therapist_id)
     if isinstance(placed, Unplaced):

@@ -33,7 +33,7 @@ from sqlmodel import Session, col, select
 from carepath.adapters.db import transaction
 from carepath.adapters.tables import AppointmentRow, PatientRow, ResourceBookingRow
 from carepath.domain.config.models import Clinic
-from carepath.domain.scheduling import check_slot, schedule_batch
+from carepath.domain.scheduling import VisitRequest, check_slot, schedule_batch
 from carepath.domain.scheduling.availability import to_minute
 from carepath.domain.scheduling.episode import calendar_for
 from carepath.domain.scheduling.one_visit import requirement_for
@@ -349,8 +349,8 @@ def _check_row(app: App, known: set[str], row: dict[str, str], start: datetime,
     if problem:
         raise InputError(f"start {row['start']}", problem, "give an earlier date")
     req = requirement_for(visit, row["visit_type"], day, day)
-    placed = check_slot(req, clinic, busy, zone=clinic_zone(app), start=start,
-                        therapist_id=row["therapist_id"], patient_id=row["patient_id"],
+    request = VisitRequest(req, patient_id=row["patient_id"], therapist_id=row["therapist_id"])
+    placed = check_slot(request, clinic, busy, zone=clinic_zone(app), start=start,
                         patient_rest=False)
     if isinstance(placed, Unplaced):
         raise refusal(f"{row['visit_type']} at {row['start']} with {row['therapist_id']}",

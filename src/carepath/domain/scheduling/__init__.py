@@ -19,13 +19,14 @@ Public API (the benchmark and the services call exactly these)::
                not_before: datetime, therapist_id: str | None = None, limit: int = 10,
                horizon_days: int = 28, patient_id: str = "",
                diary: DiaryReader | None = None) -> list[Slot]   # diary: reads on demand
-    place_visit(requirement: VisitRequirement, clinic, busy, *, zone, not_before,
-                patient_id="", preferences=PatientPreferences(), episode_days=(),
-                min_rest_days=0, same_day_visits=False, therapist_id=None,
-                primary_therapist=None, prefer_time=None) -> Placement | Unplaced
-    check_slot(requirement, clinic, busy, *, zone, start, therapist_id, patient_id="",
-               episode_days=(), min_rest_days=0, same_day_visits=False
-               ) -> Placement | Unplaced                     # one exact time, or why not
+    place_visit(request: VisitRequest, clinic, busy, *, zone, not_before
+                ) -> Placement | Unplaced      # the best slot in the requirement's window
+    check_slot(request: VisitRequest, clinic, busy, *, zone, start, patient_rest=True
+               ) -> Placement | Unplaced       # one exact time with request.therapist_id
+
+A ``VisitRequest`` is the visit's requirement with its patient (preferences, the episode's
+other days and rest days) and its therapist (``therapist_id`` only, or ``primary_therapist``
+first).
 
 Every ``schedule_*`` / ``place_visit`` call adds what it placed to ``busy`` (so calls chain);
 pass ``busy.copy()`` to keep the original. A placement's ``start``/``end`` are aware UTC.
@@ -54,10 +55,11 @@ from carepath.domain.scheduling.types import (
     Slot,
     Unit,
     Unplaced,
+    VisitRequest,
 )
 
 __all__ = [
     "BookedFirst", "Busy", "DiaryReader", "EpisodeRequest", "EpisodeSchedule", "Placement",
-    "Slot", "Unit", "Unplaced",
+    "Slot", "Unit", "Unplaced", "VisitRequest",
     "check_slot", "free_slots", "place_visit", "schedule_batch", "schedule_episode",
 ]

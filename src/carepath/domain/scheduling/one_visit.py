@@ -7,7 +7,7 @@ by a person (a reschedule), including rest days and the week's cadence.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import replace
 from datetime import date, datetime, time, timedelta
 from typing import Protocol
@@ -24,8 +24,15 @@ from carepath.domain.scheduling.availability import (
 from carepath.domain.scheduling.diagnosis import alternatives, explain
 from carepath.domain.scheduling.episode import best_of, calendar_for, mixed_options
 from carepath.domain.scheduling.finder import Candidate, Finder, Wishes, rest_days
-from carepath.domain.scheduling.planning import PatientPreferences, VisitRequirement
-from carepath.domain.scheduling.types import Busy, Placement, Slot, Unit, Unplaced
+from carepath.domain.scheduling.planning import VisitRequirement
+from carepath.domain.scheduling.types import (
+    Busy,
+    Placement,
+    Slot,
+    Unit,
+    Unplaced,
+    VisitRequest,
+)
 from carepath.domain.timeutil import minutes_of
 
 
@@ -162,20 +169,17 @@ def _day_slots(req: VisitRequirement, day: date, allowed: int, therapists: list[
     return slots
 
 
-def place_visit(requirement: VisitRequirement, clinic: Clinic, busy: Busy, *, zone: ZoneInfo,
-                not_before: datetime, patient_id: str = "",
-                preferences: PatientPreferences | None = None,
-                episode_days: Sequence[date] = (), min_rest_days: int = 0,
-                same_day_visits: bool = False, therapist_id: str | None = None,
-                primary_therapist: str | None = None,
-                prefer_time: time | None = None) -> Placement | Unplaced:
+def place_visit(request: VisitRequest, clinic: Clinic, busy: Busy, *, zone: ZoneInfo,
+                not_before: datetime) -> Placement | Unplaced:
     """The best slot for one visit inside its window, booked into ``busy``; or why not."""
+    requirement, therapist_id = request.requirement, request.therapist_id
     finder = Finder(calendar_for(clinic, zone), busy)
-    wishes = Wishes(patient_id=patient_id, preferences=preferences or PatientPreferences(),
-                    primary=therapist_id or primary_therapist,
-                    prefer_minute=minutes_of(prefer_time) if prefer_time else None,
-                    not_before=to_minute(not_before), same_day=same_day_visits,
-                    blocked_days=rest_days(episode_days, min_rest_days))
+    prefer = request.prefer_time
+    wishes = Wishes(patient_id=request.patient_id, preferences=request.preferences,
+                    primary=therapist_id or request.primary_therapist,
+                    prefer_minute=minutes_of(prefer) if prefer else None,
+                    not_before=to_minute(not_before), same_day=request.same_day_visits,
+                    blocked_days=rest_days(request.episode_days, request.min_rest_days))
     options = [therapist_id] if therapist_id else mixed_options(finder, wishes.primary)(
         requirement)
     best: Candidate | None = None
@@ -188,17 +192,14 @@ def place_visit(requirement: VisitRequirement, clinic: Clinic, busy: Busy, *, zo
     if best is None:
         return explain(requirement, finder, wishes, therapist_id)
     busy.add_minutes(best.start, best.end, therapist_id=best.therapist_id, units=best.units,
-                     patient_id=patient_id or None)
+                     patient_id=request.patient_id or None)
     return Placement(requirement, best.therapist_id, from_minute(best.start),
                      from_minute(best.end), best.units, best.penalties)
 
 
-def check_slot(requirement: VisitRequirement, clinic: Clinic, busy: Busy, *, zone: ZoneInfo,
-               start: datetime, therapist_id: str, patient_id: str = "",
-               episode_days: Sequence[date] = (), min_rest_days: int = 0,
-               same_day_visits: bool = False, patient_rest: bool = True
-               ) -> Placement | Unplaced:
-    """Every hard constraint for ``requirement`` at exactly ``start`` with ``therapist_id``.
+def check_slot(request: VisitRequest, clinic: Clinic, busy: Busy, *, zone: ZoneInfo,
+               start: datetime, patient_rest: bool = True) -> Placement | Unplaced:
+    """Every hard constraint for ``request`` at exactly ``start`` with its ``therapist_id``.
 
     ``patient_rest=False`` leaves out the clinic's rest days between a patient's visits:
     bookings imported from a previous system are facts, not choices.
@@ -206,16 +207,18 @@ def check_slot(requirement: VisitRequirement, clinic: Clinic, busy: Busy, *, zon
     A ``Placement`` (booked into ``busy``) when it holds, else an ``Unplaced`` naming the
     first broken rule; ``taken`` is set when only other bookings are in the way.
     """
+    requirement, therapist_id = request.requirement, request.therapist_id
+    if therapist_id is None:
+        raise ValueError("check_slot needs the request's therapist_id")
     finder = Finder(calendar_for(clinic, zone), busy)
-    wishes = Wishes(patient_id=patient_id, not_before=to_minute(start),
-                    same_day=same_day_visits,
-                    blocked_days=rest_days(episode_days, min_rest_days),
+    wishes = Wishes(patient_id=request.patient_id, not_before=to_minute(start),
+                    same_day=request.same_day_visits,
+                    blocked_days=rest_days(request.episode_days, request.min_rest_days),
                     patient_rest=patient_rest)
     begin, length = to_minute(start), requirement.duration_minutes
     end = begin + length
     day = start.astimezone(zone).date()
-    problem, taken = _first_problem(requirement, finder, wishes, therapist_id, begin, day,
-                                    episode_days, min_rest_days)
+    problem, taken = _first_problem(request, finder, wishes, begin, day)
     units = finder.units_for(requirement.resources, begin, end, day) if not problem else None
     if not problem and units is None:
         problem, taken = "no free " + "/".join(requirement.resources) + " at that time", True
@@ -224,7 +227,7 @@ def check_slot(requirement: VisitRequirement, clinic: Clinic, busy: Busy, *, zon
                             therapist_id)
         return Unplaced(requirement, problem, near, taken)
     busy.add_minutes(begin, end, therapist_id=therapist_id, units=units,
-                     patient_id=patient_id or None)
+                     patient_id=request.patient_id or None)
     return Placement(requirement, therapist_id, from_minute(begin), from_minute(end), units)
 
 
@@ -234,9 +237,10 @@ def replace_not_before(wishes: Wishes, start: datetime, zone: ZoneInfo) -> Wishe
     return replace(wishes, not_before=to_minute(midnight))
 
 
-def _first_problem(req: VisitRequirement, finder: Finder, wishes: Wishes, therapist_id: str,
-                   begin: int, day: date, episode_days: Sequence[date],
-                   min_rest_days: int) -> tuple[str, bool]:
+def _first_problem(request: VisitRequest, finder: Finder, wishes: Wishes, begin: int,
+                   day: date) -> tuple[str, bool]:
+    req, therapist_id = request.requirement, str(request.therapist_id)
+    episode_days, min_rest_days = request.episode_days, request.min_rest_days
     cal, end = finder.cal, begin + req.duration_minutes
     therapist = cal.therapists.get(therapist_id)
     if not req.earliest <= day <= req.latest:

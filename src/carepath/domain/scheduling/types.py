@@ -7,10 +7,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, time
 
 from carepath.domain.scheduling.availability import BusyList, to_minute
-from carepath.domain.scheduling.planning import EpisodePlan, VisitRequirement
+from carepath.domain.scheduling.planning import EpisodePlan, PatientPreferences, VisitRequirement
 
 Unit = tuple[str, int]  # (resource id, unit number within its capacity)
 Spans = tuple[list[int], list[int]]  # busy spans as their start and end minutes
@@ -137,6 +137,22 @@ class Busy:
 
 
 _EMPTY = BusyList()
+
+
+@dataclass(frozen=True)
+class VisitRequest:
+    """One visit to place (``place_visit``) or to check at an exact time (``check_slot``):
+    what it is, for whom, beside which of the episode's visits, and with whom."""
+
+    requirement: VisitRequirement
+    patient_id: str = ""
+    preferences: PatientPreferences = field(default_factory=PatientPreferences)
+    episode_days: tuple[date, ...] = ()  # the days of the episode's other visits
+    min_rest_days: int = 0  # the pathway's rest days between them
+    same_day_visits: bool = False
+    therapist_id: str | None = None  # this therapist only
+    primary_therapist: str | None = None  # preferred when ``therapist_id`` is not given
+    prefer_time: time | None = None  # the time of day the patient is used to
 
 
 @dataclass(frozen=True)
