@@ -76,6 +76,15 @@ def test_completing_cancels_the_rest_and_replaces_the_held_series() -> None:
         "stable-boosters", 3)
 
 
+def test_completing_a_held_episode_moves_it_once() -> None:
+    """Found by the random event orders: post-relapse care put on hold, then completed. It is
+    in the lanes of the series that follows it, but it is finished, not also superseded."""
+    decision = decide(timeline((1, "stable-boosters", "on_hold"),
+                               (2, "post-relapse", "on_hold")), Complete(2))
+    assert moves(decision) == [(2, "complete", "finished"), (1, "supersede", "finished")]
+    assert [c.before for c in decision.changes] == ["on_hold", "on_hold"]
+
+
 def test_a_continued_series_carries_its_visits_instead_of_cancelling_them() -> None:
     decision = decide(timeline((1, "stable-boosters", "active")), Continue(1))
     (change,) = decision.changes

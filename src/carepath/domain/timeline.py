@@ -274,7 +274,7 @@ def _complete(timeline: Timeline, episode_id: int, follow: str | None, note: str
     after = _apply(timeline, changes)
     blocked = _blocking(after, timeline.rule(follow).lanes, timeline)
     changes += [_change(e, "supersede", f"replaced by {follow}", cancel_visits=False)
-                for e in _held_in(after, timeline.rule(follow).lanes, timeline)]
+                for e in _held_in(timeline, changes, timeline.rule(follow).lanes)]
     if blocked:
         raise _conflict(timeline, follow, blocked)
     return Decision(tuple(changes), NewEpisode(follow, episode.id, None, event))
@@ -365,11 +365,12 @@ def _blocking(running: list[EpisodeView], lanes: frozenset[str],
     return [e for e in running if timeline.rule(e.pathway_id).lanes & lanes]
 
 
-def _held_in(running: list[EpisodeView], lanes: frozenset[str],
-             timeline: Timeline) -> list[EpisodeView]:
-    """Held episodes a successor replaces: they share its lanes and would never resume."""
-    ids = {e.id for e in running}
-    return [e for e in timeline.episodes if e.state == "on_hold" and e.id not in ids
+def _held_in(timeline: Timeline, changes: list[StateChange],
+             lanes: frozenset[str]) -> list[EpisodeView]:
+    """Episodes still held once ``changes`` are made that a successor replaces: they share
+    its lanes and would never resume. (A held episode being completed is not one of them.)"""
+    after = {c.episode_id: c.after for c in changes}
+    return [e for e in timeline.episodes if after.get(e.id, e.state) == "on_hold"
             and timeline.rule(e.pathway_id).lanes & lanes]
 
 
