@@ -17,6 +17,10 @@ import pytest
 # COLUMNS=80) would be frozen into the CLI's console when it is first imported.
 os.environ.pop("COLUMNS", None)
 os.environ.pop("LINES", None)
+# A rich Console keeps the COLUMNS it saw when it was made. The CLI's consoles are made when
+# carepath.cli.common is first imported, which (commands import lazily) could be inside a
+# test's command run with COLUMNS=100, freezing every later test at 100: make them now.
+import carepath.cli.common  # noqa: E402,F401
 
 # Prefect must never reach out or start a server by accident inside unit tests.
 _PREFECT_HOME = tempfile.mkdtemp(prefix="carepath-prefect-")

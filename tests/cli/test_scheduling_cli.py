@@ -103,3 +103,28 @@ def test_batch_enrolment_and_import_from_csv(shell: Path) -> None:
     assert len(_appointments()) == before
     csv_text = invoke("appointments", "export", "--format", "csv").output
     assert csv_text.splitlines()[0].startswith("id,uid,episode_id")
+
+
+def test_batch_with_an_improvement_budget_says_what_it_moved(shell: Path) -> None:
+    """`--optimize-seconds` runs the improvement phase after the batch and reports it, in
+    the table and in JSON; a negative budget is one clear line and books nothing."""
+    batch = shell / "batch.csv"
+    batch.write_text("patient_id,pathway_id,start\nMRN1003,post-relapse,2027-03-01\n"
+                     "MRN1004,post-relapse,2027-03-01\nMRN1005,stable-boosters,2027-03-02\n",
+                     encoding="utf-8")
+    refused = invoke("enroll", "--batch", str(batch), "--optimize-seconds", "-1")
+    assert refused.exit_code == 2 and "--optimize-seconds" in refused.output
+    assert _appointments() == []
+    result = invoke("enroll", "--batch", str(batch), "--optimize-seconds", "30",
+                    "--format", "json")
+    assert result.exit_code == 0, result.output
+    answer = json.loads(result.output)
+    improvement = answer["improvement"]
+    assert improvement["out_of_time"] is False
+    assert 0 <= improvement["episodes_with_one_therapist_now"] <= improvement["visits_moved"]
+    assert answer["visits_booked"] == len(_appointments()) > 0
+    again = shell / "again.csv"
+    again.write_text("patient_id,pathway_id,start\nMRN1006,stable-boosters,2027-03-02\n",
+                     encoding="utf-8")
+    table = invoke("enroll", "--batch", str(again), "--optimize-seconds", "30")
+    assert "improvement: " in table.output and "every episode looked at" in table.output

@@ -65,11 +65,15 @@ def enroll(
                                    "starts the episode: its appointment id or its day"),
     fmt: Format = typer.Option(Format.table, "--format",
                                help="with --batch: table for people, json for scripts"),
+    optimize_seconds: float = typer.Option(
+        0.0, "--optimize-seconds", min=0.0, max=3600.0,
+        help="with --batch: then move visits to their episode's lead therapist for at most "
+        "this long (0: off)"),
 ) -> None:
     """Book every visit of a pathway for a patient, in one transaction, and print it."""
     app = open_app()
     if batch is not None:
-        _enroll_batch(app, batch, partial, fmt)
+        _enroll_batch(app, batch, partial, fmt, optimize_seconds)
         return
     if not patient_id or not pathway_id or not (start or evaluation):
         raise InputError("enroll", "needs PATIENT PATHWAY --start DATE (or --batch FILE)",
@@ -113,8 +117,10 @@ def print_schedule(app: App, schedule: EpisodeSchedule, title: str) -> None:
                   "wishes", markup=False)
 
 
-def _enroll_batch(app: App, path: Path, partial: bool, fmt: Format) -> None:
-    result = booking.enroll_batch(app, path, partial=partial)
+def _enroll_batch(app: App, path: Path, partial: bool, fmt: Format,
+                  optimize_seconds: float) -> None:
+    result = booking.enroll_batch(app, path, partial=partial, optimize_seconds=optimize_seconds)
+    improved = result.improvement
     if fmt is Format.json:
         typer.echo(json.dumps({
             "booked": [{"line": line, "episode": episode_id}
@@ -126,7 +132,11 @@ def _enroll_batch(app: App, path: Path, partial: bool, fmt: Format) -> None:
             "repeated": [{"line": line, "same_as_line": earlier}
                          for line, earlier in sorted(result.repeated.items())],
             "waitlist": result.waitlist, "visits_booked": result.visits,
-            "visits_waitlisted": len(result.waitlist)}, indent=2, ensure_ascii=False))
+            "visits_waitlisted": len(result.waitlist),
+            **({"improvement": {"visits_moved": improved.moved,
+                                "episodes_with_one_therapist_now": improved.unified,
+                                "out_of_time": improved.out_of_time}} if improved else {})},
+            indent=2, ensure_ascii=False))
         if result.failed:
             raise typer.Exit(4)
         return
@@ -149,6 +159,12 @@ def _enroll_batch(app: App, path: Path, partial: bool, fmt: Format) -> None:
                   f"{result.waitlisted} wait-listed, {len(result.failed)} not booked"
                   + (f", {repeats} repeated request(s) booked nothing" if repeats else ""),
                   markup=False)
+    if improved:
+        spent = ("the time ran out before every episode was looked at" if improved.out_of_time
+                 else "every episode looked at")
+        console.print(f"improvement: {improved.moved} visit(s) moved to their episode's lead "
+                      f"therapist, {improved.unified} episode(s) now with one therapist "
+                      f"({spent})", markup=False)
     if result.failed:
         raise typer.Exit(4)
 

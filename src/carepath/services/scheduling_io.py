@@ -20,6 +20,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
@@ -36,6 +37,7 @@ from carepath.domain.config.models import Clinic
 from carepath.domain.scheduling import VisitRequest, check_slot, schedule_batch
 from carepath.domain.scheduling.availability import to_minute
 from carepath.domain.scheduling.episode import calendar_for
+from carepath.domain.scheduling.improve import Improvement, improve
 from carepath.domain.scheduling.one_visit import requirement_for
 from carepath.domain.scheduling.planning import plan_episode
 from carepath.domain.scheduling.types import (
@@ -81,6 +83,7 @@ class BatchResult:
     visits: int = 0
     waitlisted: int = 0
     waitlist: list[dict[str, Any]] = field(default_factory=list)  # one row per visit
+    improvement: Improvement | None = None  # with --optimize-seconds
 
 
 def waitlist_rows(line: int, patient_id: str, episode_id: int | None,
@@ -114,8 +117,11 @@ def _rows(path: Path, columns: tuple[str, ...],
     return rows
 
 
-def enroll_batch(app: App, path: Path, *, partial: bool = False) -> BatchResult:
-    """Enrol every row of ``path`` with a view across all of them (see module docstring)."""
+def enroll_batch(app: App, path: Path, *, partial: bool = False,
+                 optimize_seconds: float = 0.0) -> BatchResult:
+    """Enrol every row of ``path`` with a view across all of them (see module docstring);
+    ``optimize_seconds`` > 0 then runs the improvement phase (``domain.scheduling.improve``)
+    for at most that long, inside the same transaction, before anything is written."""
     from carepath.services.scheduling import check_start
 
     requests, problems = [], []
@@ -136,7 +142,7 @@ def enroll_batch(app: App, path: Path, *, partial: bool = False) -> BatchResult:
                          + "\n  ".join(problems), "fix the rows and run again")
     for attempt in range(BATCH_RETRIES):
         try:
-            return _book_batch(app, requests, partial, evaluations)
+            return _book_batch(app, requests, partial, evaluations, optimize_seconds)
         except SlotTaken:  # a concurrent booking or leave won: schedule again on fresh data
             if attempt == BATCH_RETRIES - 1:
                 raise
@@ -157,7 +163,7 @@ def _shared_evaluations(evaluations: dict[int, Evaluation]) -> list[str]:
 
 
 def _book_batch(app: App, requests: list[EpisodeRequest], partial: bool,
-                evaluations: dict[int, Evaluation]) -> BatchResult:
+                evaluations: dict[int, Evaluation], optimize_seconds: float) -> BatchResult:
     from carepath.services.scheduling import no_slot_error, not_before, save_enrolments
 
     result = BatchResult()
@@ -171,8 +177,14 @@ def _book_batch(app: App, requests: list[EpisodeRequest], partial: bool,
         busy = load_busy(session, first - timedelta(days=1),
                          first + timedelta(days=(last - first.date()).days + 7 * weeks + 7),
                          patients={r.patient_id for r in requests})
-        schedules = schedule_batch(requests, clinic_with_leave(session, app), busy,
-                                   zone=clinic_zone(app), not_before=first, partial=partial)
+        clinic = clinic_with_leave(session, app)
+        schedules = schedule_batch(requests, clinic, busy, zone=clinic_zone(app),
+                                   not_before=first, partial=partial)
+        if optimize_seconds > 0:
+            deadline = time.monotonic() + optimize_seconds  # a budget of work, not a date
+            schedules, result.improvement = improve(
+                schedules, clinic, busy, zone=clinic_zone(app), not_before=first,
+                stop=lambda: time.monotonic() > deadline)
         # every therapist of the batch locked at once, in order, before any row is written
         guard_placements(session, app, [p for s in schedules for p in s.placements],
                          "the batch")

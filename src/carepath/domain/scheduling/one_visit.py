@@ -211,24 +211,40 @@ def check_slot(request: VisitRequest, clinic: Clinic, busy: Busy, *, zone: ZoneI
     if therapist_id is None:
         raise ValueError("check_slot needs the request's therapist_id")
     finder = Finder(calendar_for(clinic, zone), busy)
-    wishes = Wishes(patient_id=request.patient_id, not_before=to_minute(start),
-                    same_day=request.same_day_visits,
-                    blocked_days=rest_days(request.episode_days, request.min_rest_days),
-                    patient_rest=patient_rest)
-    begin, length = to_minute(start), requirement.duration_minutes
-    end = begin + length
-    day = start.astimezone(zone).date()
-    problem, taken = _first_problem(request, finder, wishes, begin, day)
-    units = finder.units_for(requirement.resources, begin, end, day) if not problem else None
-    if not problem and units is None:
-        problem, taken = "no free " + "/".join(requirement.resources) + " at that time", True
-    if problem or units is None:
+    wishes = exact_wishes(request, start, patient_rest=patient_rest)
+    problem, taken, units = fit_at(request, finder, wishes, start, zone)
+    if problem:
         near = alternatives(requirement, finder, replace_not_before(wishes, start, zone),
                             therapist_id)
         return Unplaced(requirement, problem, near, taken)
+    begin, end = to_minute(start), to_minute(start) + requirement.duration_minutes
     busy.add_minutes(begin, end, therapist_id=therapist_id, units=units,
                      patient_id=request.patient_id or None)
     return Placement(requirement, therapist_id, from_minute(begin), from_minute(end), units)
+
+
+def exact_wishes(request: VisitRequest, start: datetime, *, patient_rest: bool = True) -> Wishes:
+    """What ``fit_at`` checks of the patient for a visit at exactly ``start``."""
+    return Wishes(patient_id=request.patient_id, not_before=to_minute(start),
+                  same_day=request.same_day_visits,
+                  blocked_days=rest_days(request.episode_days, request.min_rest_days),
+                  patient_rest=patient_rest)
+
+
+def fit_at(request: VisitRequest, finder: Finder, wishes: Wishes, start: datetime,
+           zone: ZoneInfo) -> tuple[str, bool, tuple[Unit, ...]]:
+    """The first hard rule ``request`` breaks at exactly ``start`` with its therapist ('' when
+    none), whether only other bookings are in the way, and the units it would hold."""
+    begin = to_minute(start)
+    end = begin + request.requirement.duration_minutes
+    day = start.astimezone(zone).date()
+    problem, taken = _first_problem(request, finder, wishes, begin, day)
+    if problem:
+        return problem, taken, ()
+    units = finder.units_for(request.requirement.resources, begin, end, day)
+    if units is None:
+        return "no free " + "/".join(request.requirement.resources) + " at that time", True, ()
+    return "", False, units
 
 
 def replace_not_before(wishes: Wishes, start: datetime, zone: ZoneInfo) -> Wishes:

@@ -242,14 +242,15 @@ class EpisodeSchedule:
     @property
     def in_preferences(self) -> int:
         """How many placements meet every patient wish (weekday, window, heat)."""
-        return sum(1 for p in self.placements if not _patient_penalties(p))
+        return sum(1 for p in self.placements if not patient_penalties(p))
 
     @property
     def first_start(self) -> datetime | None:
         return min((p.start for p in self.placements), default=None)
 
 
-def _patient_penalties(placement: Placement) -> list[str]:
+def patient_penalties(placement: Placement) -> list[str]:
+    """The patient's wishes (weekday, window, heat) the placement misses."""
     return [p for p in placement.penalties if not p.startswith("therapist")
             and "baseline" not in p]
 

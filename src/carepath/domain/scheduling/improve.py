@@ -1,0 +1,159 @@
+"""An optional improvement phase after a batch: one therapist per episode, where time allows.
+
+The batch places each week when its turn comes, so an episode whose therapist was full in one
+week keeps a second therapist for the rest of it even when the first could take those visits.
+``improve`` revisits every booked episode with more than one therapist and gives each visit
+not with its lead (the therapist with most of its visits, the earliest first on a tie) to the
+lead: at the same time when the lead is free then; else at the lead's best time that day;
+else on another day of the visit's week, nearest first, between the episode's visits before
+and after it (their order kept) and clear of their rest days — never missing more of the
+patient's wishes than before. Every move is checked against the hard rules (``fit_at``, what
+``check_slot`` checks, with the episode's other days and rest days) before it is kept, and
+one that does not hold leaves the visit as it was. Nothing here reads a clock: ``stop``
+says when the budget is spent, checked before each episode.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from carepath.domain.config.models import Clinic
+from carepath.domain.scheduling.availability import from_minute, to_minute
+from carepath.domain.scheduling.episode import calendar_for, episode_gap
+from carepath.domain.scheduling.finder import Finder, Wishes, rest_days
+from carepath.domain.scheduling.one_visit import exact_wishes, fit_at
+from carepath.domain.scheduling.types import (
+    Busy,
+    EpisodeSchedule,
+    Placement,
+    VisitRequest,
+    patient_penalties,
+)
+
+
+@dataclass(frozen=True)
+class Improvement:
+    """What the phase did: visits moved to their episode's lead, episodes now with one
+    therapist, and whether the budget ran out before every episode was looked at."""
+
+    moved: int = 0
+    unified: int = 0
+    looked_at: int = 0
+    out_of_time: bool = False
+
+
+def improve(schedules: Sequence[EpisodeSchedule], clinic: Clinic, busy: Busy, *,
+            zone: ZoneInfo, not_before: datetime, stop: Callable[[], bool]
+            ) -> tuple[list[EpisodeSchedule], Improvement]:
+    """``schedules`` with visits moved to their episode's lead therapist on the same day
+    (never before ``not_before``); ``busy`` follows every move. Episodes in their order."""
+    finder = Finder(calendar_for(clinic, zone), busy)
+    improved, moved, unified, looked_at = list(schedules), 0, 0, 0
+    for index, schedule in enumerate(schedules):
+        if not schedule.booked or schedule.single_therapist:
+            continue
+        if stop():
+            return improved, Improvement(moved, unified, looked_at, out_of_time=True)
+        looked_at += 1
+        better, count = _toward_lead(schedule, finder, zone, to_minute(not_before))
+        improved[index], moved = better, moved + count
+        unified += count > 0 and better.single_therapist
+    return improved, Improvement(moved, unified, looked_at)
+
+
+def lead_of(schedule: EpisodeSchedule) -> str:
+    """The therapist with most of the episode's visits; on a tie, the one seen first."""
+    counts = Counter(p.therapist_id for p in schedule.placements)
+    first = {t: i for i, t in reversed(list(enumerate(p.therapist_id
+                                                      for p in schedule.placements)))}
+    return min(counts, key=lambda t: (-counts[t], first[t]))
+
+
+def _toward_lead(schedule: EpisodeSchedule, finder: Finder, zone: ZoneInfo,
+                 not_before: int) -> tuple[EpisodeSchedule, int]:
+    lead, moved = lead_of(schedule), 0
+    wishes = Wishes(patient_id=schedule.patient_id, preferences=schedule.plan.preferences,
+                    primary=lead, not_before=not_before, same_day=schedule.plan.same_day_visits)
+    placements = list(schedule.placements)
+    gap = episode_gap(schedule.plan, finder)
+    for index, placement in enumerate(placements):
+        if placement.therapist_id == lead:
+            continue
+        days = [p.start.astimezone(zone).date() for p in placements]
+        episode = Neighbours(tuple(days[:index] + days[index + 1:]), gap,
+                             max(days[:index], default=None), min(days[index + 1:], default=None))
+        found = _with_lead(placement, lead, wishes, episode, finder, zone)
+        if found is not None:
+            placements[index], moved = found, moved + 1
+    return replace(schedule, placements=tuple(placements)), moved
+
+
+@dataclass(frozen=True)
+class Neighbours:
+    """The rest of the episode around one visit: its other days, the least days between two
+    visits, and the days of the visits just before and after it."""
+
+    days: tuple[date, ...]
+    gap: int
+    before: date | None
+    after: date | None
+
+    def allow(self, day: date) -> bool:
+        return ((self.before is None or day > self.before)
+                and (self.after is None or day < self.after))
+
+
+def _with_lead(placement: Placement, lead: str, wishes: Wishes, episode: Neighbours,
+               finder: Finder, zone: ZoneInfo) -> Placement | None:
+    """``placement`` with ``lead``, booked into the finder's diary; or None with the diary
+    as it was."""
+    busy, owner = finder.busy, wishes.patient_id or None
+    start, end = to_minute(placement.start), to_minute(placement.end)
+    busy.remove_minutes(start, end, therapist_id=placement.therapist_id,
+                        units=placement.resources, patient_id=owner)
+    same_time = replace(placement, therapist_id=lead, penalties=tuple(  # continuity met now
+        p for p in placement.penalties if not p.startswith("therapist")))
+    moved = _holds(same_time, wishes, episode, finder, zone)
+    if moved is None:
+        moved = _elsewhere(placement, lead, wishes, episode, finder, zone)
+    kept = moved or placement
+    busy.add_minutes(to_minute(kept.start), to_minute(kept.end), therapist_id=kept.therapist_id,
+                     units=kept.resources, patient_id=owner)
+    return moved
+
+
+def _elsewhere(placement: Placement, lead: str, wishes: Wishes, episode: Neighbours,
+               finder: Finder, zone: ZoneInfo) -> Placement | None:
+    """The lead's best time on the visit's day, else on the nearest other day that keeps
+    the episode's order and rest days; None when no day holds one."""
+    req, home = placement.requirement, placement.start.astimezone(zone).date()
+    blocked = replace(wishes, blocked_days=rest_days(episode.days, max(episode.gap - 1, 0)))
+    days = [d for d in finder.window_days(req, blocked) if d == home or episode.allow(d)]
+    for day in sorted(days, key=lambda d: (abs((d - home).days), d)):
+        if day != home and not finder.patient_free_day(blocked, day):
+            continue
+        found = finder.best(req, day, lead, blocked)
+        if found is None:
+            continue
+        later = replace(placement, therapist_id=lead, start=from_minute(found.start),
+                        end=from_minute(found.end), penalties=found.penalties)
+        if len(patient_penalties(later)) <= len(patient_penalties(placement)):
+            moved = _holds(later, wishes, episode, finder, zone)
+            if moved is not None:
+                return moved
+    return None
+
+
+def _holds(placement: Placement, wishes: Wishes, episode: Neighbours, finder: Finder,
+           zone: ZoneInfo) -> Placement | None:
+    """``placement`` with the units it would hold when it breaks no hard rule, else None."""
+    request = VisitRequest(placement.requirement, patient_id=wishes.patient_id,
+                           episode_days=episode.days, min_rest_days=max(episode.gap - 1, 0),
+                           same_day_visits=wishes.same_day, therapist_id=placement.therapist_id)
+    problem, _taken, units = fit_at(request, finder, exact_wishes(request, placement.start),
+                                    placement.start, zone)
+    return None if problem else replace(placement, resources=units)
