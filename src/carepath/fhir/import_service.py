@@ -43,8 +43,13 @@ from carepath.fhir.importing import (
 )
 from carepath.services import App
 from carepath.services.booking_store import clinic_with_leave, clinic_zone, load_busy
+from carepath.services.enrolment_store import (
+    check_start,
+    no_slot_error,
+    not_before,
+    save_enrolment,
+)
 from carepath.services.patients import from_row, to_row
-from carepath.services.scheduling import check_start, no_slot_error, not_before, save_enrolment
 
 MAX_BYTES = 200_000_000
 

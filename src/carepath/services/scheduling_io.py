@@ -61,6 +61,13 @@ from carepath.services.booking_store import (
     insert_placements,
     load_busy,
 )
+from carepath.services.enrolment_store import (
+    check_horizon,
+    check_start,
+    no_slot_error,
+    not_before,
+    save_enrolments,
+)
 from carepath.services.events import AppointmentsBooked, publish
 from carepath.services.first_visits import Evaluation, find_evaluation, parse_referred
 from carepath.services.local_time import parse_local
@@ -122,8 +129,6 @@ def enroll_batch(app: App, path: Path, *, partial: bool = False,
     """Enrol every row of ``path`` with a view across all of them (see module docstring);
     ``optimize_seconds`` > 0 then runs the improvement phase (``domain.scheduling.improve``)
     for at most that long, inside the same transaction, before anything is written."""
-    from carepath.services.scheduling import check_start
-
     requests, problems = [], []
     evaluations: dict[int, Evaluation] = {}  # line → the imported evaluation it starts with
     with transaction(app.engine) as session:
@@ -164,8 +169,6 @@ def _shared_evaluations(evaluations: dict[int, Evaluation]) -> list[str]:
 
 def _book_batch(app: App, requests: list[EpisodeRequest], partial: bool,
                 evaluations: dict[int, Evaluation], optimize_seconds: float) -> BatchResult:
-    from carepath.services.scheduling import no_slot_error, not_before, save_enrolments
-
     result = BatchResult()
     with transaction(app.engine) as session:
         requests = _new_requests(session, app, requests, result)
@@ -258,8 +261,6 @@ def _request(app: App, session: Session, line: int, row: dict[str, str],
                         referred=parse_referred(row.get("referred", "")),
                         open_weekdays=app.config.clinic.opening_hours.open_weekdays(),
                         first_booked=evaluation is not None)
-    from carepath.services.scheduling import check_horizon
-
     check_horizon(plan)
     return (EpisodeRequest(str(line), patient.id, plan, therapist,
                            evaluation.booked if evaluation else None), evaluation)
