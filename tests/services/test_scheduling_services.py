@@ -120,7 +120,7 @@ def test_reschedule_moves_the_visit_and_raises_its_sequence(clinic: App,
     first = _rows(clinic)[0]
     new_start = first.start_utc + timedelta(hours=2)
     row = booking.reschedule(clinic, enrolment.appointment_ids[0], new_start)
-    assert (row.start_utc, row.sequence, row.uid) == (new_start, 1, first.uid)
+    assert (row.start, row.sequence, row.uid) == (new_start, 1, first.uid)
     with transaction(clinic.engine) as session:
         active = session.exec(select(ResourceBookingRow).where(
             ResourceBookingRow.appointment_id == row.id, ResourceBookingRow.active)).all()

@@ -229,7 +229,7 @@ def reschedule(
     app = open_app()
     zone = zone_of(app)
     row = booking.reschedule(app, appointment_id, parse_local(to, zone), therapist)
-    console.print(f"appointment {row.id} moved to {when(row.start_utc, zone)} with "
+    console.print(f"appointment {row.id} moved to {when(row.start, zone)} with "
                   f"{row.therapist_id} (sequence {row.sequence})", markup=False)
 
 

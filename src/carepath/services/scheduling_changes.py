@@ -15,7 +15,7 @@ from sqlmodel import Session, col, select
 
 from carepath.adapters.db import transaction
 from carepath.adapters.tables import AppointmentRow, EpisodeRow, TherapistLeaveRow
-from carepath.domain.appointments import next_status
+from carepath.domain.appointments import Appointment, next_status
 from carepath.domain.config.models import Clinic, VisitType
 from carepath.domain.scheduling import VisitRequest, check_slot, place_visit
 from carepath.domain.scheduling.planning import VisitRequirement
@@ -34,6 +34,7 @@ from carepath.services.booking_store import (
     lock_therapists,
     release_units,
 )
+from carepath.services.calendar_views import appointment_from_row
 from carepath.services.events import (
     AppointmentCancelled,
     AppointmentChanged,
@@ -108,7 +109,7 @@ def sibling_days(app: App, session: Session, row: AppointmentRow) -> list[date]:
 
 
 def reschedule(app: App, appointment_id: int, new_start: datetime,
-               therapist_id: str | None = None) -> AppointmentRow:
+               therapist_id: str | None = None) -> Appointment:
     """Move a booked visit to ``new_start`` (and optionally another therapist).
 
     A concurrent booking that wins the race shows up at commit on PostgreSQL (exclusion
@@ -121,7 +122,8 @@ def reschedule(app: App, appointment_id: int, new_start: datetime,
         app.config.therapist(therapist_id)
     for _attempt in range(RACE_RETRIES):
         try:
-            return _reschedule_once(app, appointment_id, new_start, therapist_id)
+            return appointment_from_row(
+                _reschedule_once(app, appointment_id, new_start, therapist_id))
         except SlotTaken as error:
             if error.alternatives:  # seen on fresh data: final
                 raise
@@ -198,11 +200,11 @@ def move(session: Session, app: App, row: AppointmentRow, placed: Placement, *, 
     publish(session, app, AppointmentChanged(row.id, previous_start, previous_therapist, reason))
 
 
-def _set_status(app: App, appointment_id: int, event: str, reason: str = "") -> AppointmentRow:
+def _set_status(app: App, appointment_id: int, event: str, reason: str = "") -> Appointment:
     with transaction(app.engine) as session:
         row = get_appointment(session, appointment_id)
         set_status(session, app, row, event, reason)
-    return row
+    return appointment_from_row(row)
 
 
 def set_status(session: Session, app: App, row: AppointmentRow, event: str,
@@ -221,16 +223,16 @@ def set_status(session: Session, app: App, row: AppointmentRow, event: str,
         publish(session, app, AppointmentCancelled(row.id, reason or "cancelled"))
 
 
-def cancel(app: App, appointment_id: int, reason: str) -> AppointmentRow:
+def cancel(app: App, appointment_id: int, reason: str) -> Appointment:
     """Cancel a booked visit: its therapist, rooms and equipment are free again."""
     return _set_status(app, appointment_id, "cancel", reason)
 
 
-def complete(app: App, appointment_id: int) -> AppointmentRow:
+def complete(app: App, appointment_id: int) -> Appointment:
     return _set_status(app, appointment_id, "complete")
 
 
-def no_show(app: App, appointment_id: int) -> AppointmentRow:
+def no_show(app: App, appointment_id: int) -> Appointment:
     return _set_status(app, appointment_id, "no_show")
 
 
