@@ -176,6 +176,7 @@ def engine_figures(root: Path, optimize_seconds: float = 0.0) -> dict[str, Any]:
                                  stop=lambda: time.perf_counter() > deadline)
         seconds, cpu = time.perf_counter() - began, time.process_time() - cpu
         figures["improved"] = {**graded(root, better, seconds, cpu), "moved": report.moved,
+                               "swapped": report.swapped,
                                "out_of_time": report.out_of_time, "limit": optimize_seconds}
     return figures
 
@@ -307,7 +308,7 @@ def render(size: str, seed: int, figures: dict[str, Any]) -> str:
     if improved:
         spent = "budget spent" if improved["out_of_time"] else "every episode looked at"
         lines.append(f"| engine + improvement ({improved['limit']:g} s limit, {spent}, "
-                     f"{improved['moved']} visits moved) | "
+                     f"{improved['moved']} visits moved, {improved['swapped']} pairs traded) | "
                      f"{100 * improved['booked'] / requested:.1f} % | "
                      f"{improved['violations']} | {improved['seconds']:.2f} | "
                      f"{improved['cpu']:.2f} |")

@@ -4,6 +4,7 @@ breaking a hard rule (checked by the independent ``hard_violations``), within it
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -27,17 +28,18 @@ def _at(day: int, hour: int, minute: int = 0) -> datetime:
                             tzinfo=NEW_YORK).replace(hour=hour, minute=minute)
 
 
-def _episode(plan: EpisodePlan, busy: Busy, visits: list[tuple[int, str]]) -> EpisodeSchedule:
-    """Visits of patient p1 at 09:00 on the given days (0 = Monday), with those therapists."""
+def _episode(plan: EpisodePlan, busy: Busy, visits: list[tuple[int, str]],
+             patient: str = "p1", unit: int = 0) -> EpisodeSchedule:
+    """Visits of ``patient`` at 09:00 on the given days (0 = Monday), with those therapists."""
     placements = []
     for requirement, (day, who) in zip(plan.requirements, visits, strict=True):
         start = _at(day, 9)
         placement = Placement(requirement, who, start, start + timedelta(minutes=45),
-                              (("gym", 0),))
+                              (("gym", unit),))
         busy.add(placement.start, placement.end, therapist_id=who, units=placement.resources,
-                 patient_id="p1")
+                 patient_id=patient)
         placements.append(placement)
-    return EpisodeSchedule(plan, tuple(placements), key="1", patient_id="p1")
+    return EpisodeSchedule(plan, tuple(placements), key=patient, patient_id=patient)
 
 
 def _improved(schedule: EpisodeSchedule, clinic: Clinic, busy: Busy,
@@ -111,6 +113,29 @@ def test_a_move_that_would_break_a_rule_leaves_the_visit_and_the_diary_as_they_w
     assert moved == 0 and better == schedule
     assert busy.therapist("t2").overlaps(*_minutes(_at(2, 9)))
     assert busy.patient("p1").overlaps(*_minutes(_at(2, 9)))
+
+
+def test_two_visits_at_the_same_time_trade_therapists_to_reach_both_leads() -> None:
+    """Wednesday 09:00: p1 (lead t1) is with t2 and p2 (lead t2) with t1, and neither lead is
+    free then: they trade, and both episodes end with one therapist."""
+    plan = plan_episode(make_pathway([{"weeks": 1, "visit": "visit", "per_week": 3}], rest=1),
+                        MONDAY)
+    clinic = make_clinic(therapists=[therapist("t1"), therapist("t2")],
+                         resources=[{"id": "gym", "name": "Gym", "provides": ["gym"],
+                                     "capacity": 2}])
+    busy = Busy()
+    first = _episode(plan, busy, [(0, "t1"), (2, "t2"), (4, "t1")], "p1", unit=0)
+    second = _episode(replace(plan), busy, [(0, "t2"), (2, "t1"), (4, "t2")], "p2", unit=1)
+    busy.add(_at(2, 8), _at(2, 9), therapist_id="t1")  # both leads full around Wednesday 09:00
+    busy.add(_at(2, 9, 45), _at(2, 17), therapist_id="t1")
+    busy.add(_at(2, 8), _at(2, 9), therapist_id="t2")
+    busy.add(_at(2, 9, 45), _at(2, 17), therapist_id="t2")
+    better, report = improve([first, second], clinic, busy, zone=NEW_YORK, not_before=DAWN,
+                             stop=lambda: False)
+    assert (report.moved, report.swapped, report.unified) == (0, 1, 2)
+    assert [s.therapist_ids for s in better] == [("t1",), ("t2",)]
+    triples = [(s.patient_id, s.plan, p) for s in better for p in s.placements]
+    assert hard_violations(triples, clinic) == []
 
 
 def test_the_budget_is_asked_before_each_episode() -> None:
@@ -200,6 +225,7 @@ def test_on_any_clinic_the_phase_breaks_no_rule_and_books_the_same(
             lead = lead_of(before)
             assert (sum(p.therapist_id == lead for p in after.placements)
                     >= sum(p.therapist_id == lead for p in before.placements))
-    assert report.moved == sum(a.therapist_id != b.therapist_id or a.start != b.start
-                               for s, t in zip(schedules, better, strict=True)
-                               for a, b in zip(s.placements, t.placements, strict=True))
+    changed = sum(a.therapist_id != b.therapist_id or a.start != b.start
+                  for s, t in zip(schedules, better, strict=True)
+                  for a, b in zip(s.placements, t.placements, strict=True))
+    assert report.moved <= changed <= report.moved + 2 * report.swapped

@@ -134,6 +134,7 @@ def _enroll_batch(app: App, path: Path, partial: bool, fmt: Format,
             "waitlist": result.waitlist, "visits_booked": result.visits,
             "visits_waitlisted": len(result.waitlist),
             **({"improvement": {"visits_moved": improved.moved,
+                                "pairs_swapped": improved.swapped,
                                 "episodes_with_one_therapist_now": improved.unified,
                                 "out_of_time": improved.out_of_time}} if improved else {})},
             indent=2, ensure_ascii=False))
@@ -163,7 +164,8 @@ def _enroll_batch(app: App, path: Path, partial: bool, fmt: Format,
         spent = ("the time ran out before every episode was looked at" if improved.out_of_time
                  else "every episode looked at")
         console.print(f"improvement: {improved.moved} visit(s) moved to their episode's lead "
-                      f"therapist, {improved.unified} episode(s) now with one therapist "
+                      f"therapist, {improved.swapped} pair(s) at the same time traded "
+                      f"therapists, {improved.unified} episode(s) now with one therapist "
                       f"({spent})", markup=False)
     if result.failed:
         raise typer.Exit(4)

@@ -2,15 +2,17 @@
 
 The batch places each week when its turn comes, so an episode whose therapist was full in one
 week keeps a second therapist for the rest of it even when the first could take those visits.
-``improve`` revisits every booked episode with more than one therapist and gives each visit
-not with its lead (the therapist with most of its visits, the earliest first on a tie) to the
-lead: at the same time when the lead is free then; else at the lead's best time that day;
-else on another day of the visit's week, nearest first, between the episode's visits before
-and after it (their order kept) and clear of their rest days — never missing more of the
-patient's wishes than before. Every move is checked against the hard rules (``fit_at``, what
-``check_slot`` checks, with the episode's other days and rest days) before it is kept, and
-one that does not hold leaves the visit as it was. Nothing here reads a clock: ``stop``
-says when the budget is spent, checked before each episode.
+``improve`` first revisits every booked episode with more than one therapist and gives each
+visit not with its lead (the therapist with most of its visits, the earliest first on a tie)
+to the lead: at the same time when the lead is free then; else at the lead's best time that
+day; else on another day of the visit's week, nearest first, between the episode's visits
+before and after it (their order kept) and clear of their rest days — never missing more of
+the patient's wishes than before. Every move is checked against the hard rules (``fit_at``,
+what ``check_slot`` checks, with the episode's other days and rest days) before it is kept,
+and one that does not hold leaves the visit as it was. Then two visits of different episodes
+at exactly the same time trade therapists where that gives one its lead and costs the other
+nothing (only skills need checking: both therapists stay busy then). Nothing here reads a
+clock: ``stop`` says when the budget is spent, checked before each episode.
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ class Improvement:
     unified: int = 0
     looked_at: int = 0
     out_of_time: bool = False
+    swapped: int = 0  # pairs of visits at the same time that traded therapists
 
 
 def improve(schedules: Sequence[EpisodeSchedule], clinic: Clinic, busy: Busy, *,
@@ -52,17 +55,68 @@ def improve(schedules: Sequence[EpisodeSchedule], clinic: Clinic, busy: Busy, *,
     """``schedules`` with visits moved to their episode's lead therapist on the same day
     (never before ``not_before``); ``busy`` follows every move. Episodes in their order."""
     finder = Finder(calendar_for(clinic, zone), busy)
-    improved, moved, unified, looked_at = list(schedules), 0, 0, 0
+    improved, moved, looked_at, swapped, out_of_time = list(schedules), 0, 0, 0, False
     for index, schedule in enumerate(schedules):
         if not schedule.booked or schedule.single_therapist:
             continue
         if stop():
-            return improved, Improvement(moved, unified, looked_at, out_of_time=True)
+            out_of_time = True
+            break
         looked_at += 1
         better, count = _toward_lead(schedule, finder, zone, to_minute(not_before))
         improved[index], moved = better, moved + count
-        unified += count > 0 and better.single_therapist
-    return improved, Improvement(moved, unified, looked_at)
+    if not out_of_time:
+        swapped, out_of_time = _swap_at_the_same_time(improved, clinic, stop)
+    unified = sum(1 for before, after in zip(schedules, improved, strict=True)
+                  if before.booked and not before.single_therapist and after.single_therapist)
+    return improved, Improvement(moved, unified, looked_at, out_of_time, swapped)
+
+
+def _swap_at_the_same_time(schedules: list[EpisodeSchedule], clinic: Clinic,
+                           stop: Callable[[], bool]) -> tuple[int, bool]:
+    """Two visits of different episodes at exactly the same time trade therapists when that
+    gives one its lead and costs the other nothing: each therapist stays busy at that time
+    (so hours, leave and other bookings hold as they did), the rooms stay with their visits,
+    and only skills need checking. ``schedules`` changed in place; (pairs swapped, out of time)."""
+    skills = {t.id: set(t.skills) for t in clinic.therapists}
+    leads = {i: lead_of(s) for i, s in enumerate(schedules) if s.booked and s.placements}
+    at: dict[tuple[datetime, datetime], list[tuple[int, int]]] = {}
+    for i in leads:
+        for j, p in enumerate(schedules[i].placements):
+            at.setdefault((p.start, p.end), []).append((i, j))
+    swapped = 0
+    for i, lead in leads.items():
+        if schedules[i].single_therapist:
+            continue
+        if stop():
+            return swapped, True
+        for j in range(len(schedules[i].placements)):
+            mine = schedules[i].placements[j]
+            if mine.therapist_id == lead or not set(mine.requirement.skills) <= skills[lead]:
+                continue
+            for k, m in at[(mine.start, mine.end)]:
+                theirs = schedules[k].placements[m]
+                if (k != i and theirs.therapist_id == lead and leads[k] != lead
+                        and set(theirs.requirement.skills) <= skills[mine.therapist_id]):
+                    _trade(schedules, (i, j), (k, m))
+                    swapped += 1
+                    break
+    return swapped, False
+
+
+def _trade(schedules: list[EpisodeSchedule], first: tuple[int, int],
+           second: tuple[int, int]) -> None:
+    (i, j), (k, m) = first, second
+    a, b = schedules[i].placements[j], schedules[k].placements[m]
+    _put(schedules, i, j, replace(a, therapist_id=b.therapist_id, penalties=tuple(
+        p for p in a.penalties if not p.startswith("therapist"))))  # now with its lead
+    _put(schedules, k, m, replace(b, therapist_id=a.therapist_id))
+
+
+def _put(schedules: list[EpisodeSchedule], i: int, j: int, placement: Placement) -> None:
+    placements = list(schedules[i].placements)
+    placements[j] = placement
+    schedules[i] = replace(schedules[i], placements=tuple(placements))
 
 
 def lead_of(schedule: EpisodeSchedule) -> str:
