@@ -14,7 +14,7 @@ from tests.scheduling_helpers import hard_violations, make_clinic, make_pathway,
 
 from carepath.domain.config.models import Clinic
 from carepath.domain.scheduling import schedule_batch
-from carepath.domain.scheduling.improve import improve, lead_of
+from carepath.domain.scheduling.improve import Improvement, improve, lead_of
 from carepath.domain.scheduling.planning import EpisodePlan, PatientPreferences, plan_episode
 from carepath.domain.scheduling.types import Busy, EpisodeRequest, EpisodeSchedule, Placement
 
@@ -147,6 +147,19 @@ def test_the_budget_is_asked_before_each_episode() -> None:
     assert (moved, out_of_time, better) == (0, True, schedule)
 
 
+def _batch_then_improve(clinic: Clinic, requests: list[EpisodeRequest]
+                        ) -> tuple[list[EpisodeSchedule], list[EpisodeSchedule], Improvement]:
+    """The batch's answer, the improved one (checked: no hard rule broken), and the report."""
+    busy = Busy()
+    schedules = schedule_batch(requests, clinic, busy, zone=NEW_YORK, not_before=DAWN,
+                               partial=True)
+    better, report = improve(schedules, clinic, busy, zone=NEW_YORK, not_before=DAWN,
+                             stop=lambda: False)
+    triples = [(s.patient_id, s.plan, p) for s in better for p in s.placements]
+    assert hard_violations(triples, clinic) == []
+    return schedules, better, report
+
+
 def test_a_crowded_batch_improved_keeps_every_rule_and_every_booking() -> None:
     """Sixteen patients, three therapists on different days and hours, two gym places: the
     batch leaves some episodes mixed; the phase moves visits toward their leads, breaking
@@ -160,13 +173,7 @@ def test_a_crowded_batch_improved_keeps_every_rule_and_every_booking() -> None:
                            max_weeks=3)
     requests = [EpisodeRequest(str(i), f"p{i}", plan_episode(pathway, MONDAY))
                 for i in range(16)]
-    busy = Busy()
-    schedules = schedule_batch(requests, clinic, busy, zone=NEW_YORK, not_before=DAWN,
-                               partial=True)
-    better, report = improve(schedules, clinic, busy, zone=NEW_YORK, not_before=DAWN,
-                             stop=lambda: False)
-    triples = [(s.patient_id, s.plan, p) for s in better for p in s.placements]
-    assert hard_violations(triples, clinic) == []
+    schedules, better, report = _batch_then_improve(clinic, requests)
     assert [len(s.placements) for s in better] == [len(s.placements) for s in schedules]
     mixed_before = sum(not s.single_therapist for s in schedules)
     assert report.moved > 0 and report.looked_at == mixed_before
@@ -209,13 +216,7 @@ def crowded_clinics(draw: st.DrawFn) -> tuple[Clinic, list[EpisodeRequest]]:
 def test_on_any_clinic_the_phase_breaks_no_rule_and_books_the_same(
         shape: tuple[Clinic, list[EpisodeRequest]]) -> None:
     clinic, requests = shape
-    busy = Busy()
-    schedules = schedule_batch(requests, clinic, busy, zone=NEW_YORK, not_before=DAWN,
-                               partial=True)
-    better, report = improve(schedules, clinic, busy, zone=NEW_YORK, not_before=DAWN,
-                             stop=lambda: False)
-    triples = [(s.patient_id, s.plan, p) for s in better for p in s.placements]
-    assert hard_violations(triples, clinic) == []
+    schedules, better, report = _batch_then_improve(clinic, requests)
     assert [[p.requirement.seq for p in s.placements] for s in better] == [
         [p.requirement.seq for p in s.placements] for s in schedules]
     for before, after in zip(schedules, better, strict=True):
