@@ -11,8 +11,9 @@ the patient's wishes than before. Every move is checked against the hard rules (
 what ``check_slot`` checks, with the episode's other days and rest days) before it is kept,
 and one that does not hold leaves the visit as it was. Then two visits of different episodes
 at exactly the same time trade therapists where that gives one its lead and costs the other
-nothing (only skills need checking: both therapists stay busy then). Nothing here reads a
-clock: ``stop`` says when the budget is spent, checked before each episode.
+nothing (only skills need checking: both therapists stay busy then). Rounds repeat while
+they change something. Nothing here reads a clock: ``stop`` says when the budget is spent,
+checked before each episode.
 """
 
 from __future__ import annotations
@@ -49,27 +50,42 @@ class Improvement:
     swapped: int = 0  # pairs of visits at the same time that traded therapists
 
 
+ROUNDS = 3  # a round that changes nothing ends it sooner; a fourth rarely moved anything
+
+
 def improve(schedules: Sequence[EpisodeSchedule], clinic: Clinic, busy: Busy, *,
             zone: ZoneInfo, not_before: datetime, stop: Callable[[], bool]
             ) -> tuple[list[EpisodeSchedule], Improvement]:
-    """``schedules`` with visits moved to their episode's lead therapist on the same day
-    (never before ``not_before``); ``busy`` follows every move. Episodes in their order."""
+    """``schedules`` with visits moved to their episode's lead therapist (never before
+    ``not_before``); ``busy`` follows every move. Rounds repeat while they change something
+    (a move or a trade can free the slot another visit needs), up to ``ROUNDS``."""
     finder = Finder(calendar_for(clinic, zone), busy)
-    improved, moved, looked_at, swapped, out_of_time = list(schedules), 0, 0, 0, False
-    for index, schedule in enumerate(schedules):
+    improved, total = list(schedules), Improvement()
+    for _round in range(ROUNDS):
+        done = _one_round(improved, finder, clinic, zone, to_minute(not_before), stop)
+        total = Improvement(total.moved + done.moved, 0, total.looked_at or done.looked_at,
+                            done.out_of_time, total.swapped + done.swapped)
+        if done.out_of_time or not (done.moved or done.swapped):
+            break
+    unified = sum(1 for before, after in zip(schedules, improved, strict=True)
+                  if before.booked and not before.single_therapist and after.single_therapist)
+    return improved, replace(total, unified=unified)
+
+
+def _one_round(improved: list[EpisodeSchedule], finder: Finder, clinic: Clinic,
+               zone: ZoneInfo, not_before: int, stop: Callable[[], bool]) -> Improvement:
+    """Each mixed episode's visits toward its lead, then trades at the same time; in place."""
+    moved = looked_at = 0
+    for index, schedule in enumerate(improved):
         if not schedule.booked or schedule.single_therapist:
             continue
         if stop():
-            out_of_time = True
-            break
+            return Improvement(moved, 0, looked_at, out_of_time=True)
         looked_at += 1
-        better, count = _toward_lead(schedule, finder, zone, to_minute(not_before))
+        better, count = _toward_lead(schedule, finder, zone, not_before)
         improved[index], moved = better, moved + count
-    if not out_of_time:
-        swapped, out_of_time = _swap_at_the_same_time(improved, clinic, stop)
-    unified = sum(1 for before, after in zip(schedules, improved, strict=True)
-                  if before.booked and not before.single_therapist and after.single_therapist)
-    return improved, Improvement(moved, unified, looked_at, out_of_time, swapped)
+    swapped, out_of_time = _swap_at_the_same_time(improved, clinic, stop)
+    return Improvement(moved, 0, looked_at, out_of_time, swapped)
 
 
 def _swap_at_the_same_time(schedules: list[EpisodeSchedule], clinic: Clinic,
