@@ -199,7 +199,8 @@ def soft(schedules: list[Any]) -> dict[str, Any]:
 
     placed = [p for s in schedules for p in s.placements]
     single = [s for s in schedules if s.placements]
-    with_lead = sum(p.therapist_id == lead_of(s) for s in single for p in s.placements)
+    with_lead = sum(sum(p.therapist_id == lead for p in s.placements)
+                    for s, lead in ((s, lead_of(s)) for s in single))
     return {"in_wishes": sum(s.in_preferences for s in schedules) / max(len(placed), 1),
             "one_therapist": sum(s.single_therapist for s in single) / max(len(single), 1),
             "with_lead": with_lead / max(len(placed), 1)}

@@ -48,9 +48,7 @@ def load_config(directory: Path) -> Config:
 
 def _fingerprint(directory: Path) -> tuple[tuple[str, str], ...]:
     """Every file the loader reads, by name and a digest of its bytes."""
-    pathway_dir = directory / "pathways"
-    files = [directory / "clinic.yaml", directory / "measures.yaml",
-             *(sorted(pathway_dir.glob("*.yaml")) if pathway_dir.is_dir() else [])]
+    files = [directory / "clinic.yaml", directory / "measures.yaml", *_pathway_files(directory)]
     return tuple((file.name if file.parent == directory else f"pathways/{file.name}",
                   _digest(file)) for file in files)
 
@@ -98,7 +96,7 @@ def _load_pathways(
     directory: Path, docs: dict[str, Document], problems: list[ConfigProblem]
 ) -> tuple[dict[str, Pathway], list[str]]:
     pathway_dir = directory / "pathways"
-    files = sorted(pathway_dir.glob("*.yaml")) if pathway_dir.is_dir() else []
+    files = _pathway_files(directory)
     if not files:
         problems.append(ConfigProblem(str(pathway_dir), None, "(directory)", None,
                                       "no pathway files found",
@@ -109,6 +107,11 @@ def _load_pathways(
         if pathway is not None:
             pathways[file.stem] = pathway
     return pathways, [file.stem for file in files]
+
+
+def _pathway_files(directory: Path) -> list[Path]:
+    pathway_dir = directory / "pathways"
+    return sorted(pathway_dir.glob("*.yaml")) if pathway_dir.is_dir() else []
 
 
 def _clinic_parts(docs: dict[str, Document]) -> ClinicParts | None:

@@ -6,7 +6,8 @@ week keeps a second therapist for the rest of it even when the first could take 
 visit not with its lead (the therapist with most of its visits, the earliest first on a tie)
 to the lead: at the same time when the lead is free then; else at the lead's best time that
 day; else on another day of the visit's week, nearest first, between the episode's visits
-before and after it (their order kept) and clear of their rest days — never missing more of
+before and after it (their order kept) and clear of their rest days (not for an episode
+started by an imported visit, whose day is not among its placements) — never missing more of
 the patient's wishes than before. Every move is checked against the hard rules (``fit_at``,
 what ``check_slot`` checks, with the episode's other days and rest days) before it is kept,
 and one that does not hold leaves the visit as it was. Then two visits of different episodes
@@ -41,13 +42,14 @@ from carepath.domain.scheduling.types import (
 @dataclass(frozen=True)
 class Improvement:
     """What the phase did: visits moved to their episode's lead, episodes now with one
-    therapist, and whether the budget ran out before every episode was looked at."""
+    therapist, mixed episodes looked at in the first round, whether the budget ran out, and
+    pairs of visits at the same time that traded therapists."""
 
     moved: int = 0
     unified: int = 0
     looked_at: int = 0
     out_of_time: bool = False
-    swapped: int = 0  # pairs of visits at the same time that traded therapists
+    swapped: int = 0
 
 
 ROUNDS = 3  # a round that changes nothing ends it sooner; a fourth rarely moved anything
@@ -63,8 +65,9 @@ def improve(schedules: Sequence[EpisodeSchedule], clinic: Clinic, busy: Busy, *,
     improved, total = list(schedules), Improvement()
     for _round in range(ROUNDS):
         done = _one_round(improved, finder, clinic, zone, to_minute(not_before), stop)
-        total = Improvement(total.moved + done.moved, 0, total.looked_at or done.looked_at,
-                            done.out_of_time, total.swapped + done.swapped)
+        total = Improvement(moved=total.moved + done.moved,
+                            looked_at=total.looked_at or done.looked_at,
+                            out_of_time=done.out_of_time, swapped=total.swapped + done.swapped)
         if done.out_of_time or not (done.moved or done.swapped):
             break
     unified = sum(1 for before, after in zip(schedules, improved, strict=True)
@@ -80,12 +83,13 @@ def _one_round(improved: list[EpisodeSchedule], finder: Finder, clinic: Clinic,
         if not schedule.booked or schedule.single_therapist:
             continue
         if stop():
-            return Improvement(moved, 0, looked_at, out_of_time=True)
+            return Improvement(moved=moved, looked_at=looked_at, out_of_time=True)
         looked_at += 1
         better, count = _toward_lead(schedule, finder, zone, not_before)
         improved[index], moved = better, moved + count
     swapped, out_of_time = _swap_at_the_same_time(improved, clinic, stop)
-    return Improvement(moved, 0, looked_at, out_of_time, swapped)
+    return Improvement(moved=moved, looked_at=looked_at, out_of_time=out_of_time,
+                       swapped=swapped)
 
 
 def _swap_at_the_same_time(schedules: list[EpisodeSchedule], clinic: Clinic,
@@ -155,7 +159,8 @@ def _toward_lead(schedule: EpisodeSchedule, finder: Finder, zone: ZoneInfo,
             continue
         days = [p.start.astimezone(zone).date() for p in placements]
         episode = Neighbours(tuple(days[:index] + days[index + 1:]), gap,
-                             max(days[:index], default=None), min(days[index + 1:], default=None))
+                             max(days[:index], default=None), min(days[index + 1:], default=None),
+                             other_days=not schedule.plan.started)
         found = _with_lead(placement, lead, wishes, episode, finder, zone)
         if found is not None:
             placements[index], moved = found, moved + 1
@@ -171,9 +176,12 @@ class Neighbours:
     gap: int
     before: date | None
     after: date | None
+    # An episode started by an imported visit has a day these placements do not show (its
+    # rest days and order count from it): its visits keep their days.
+    other_days: bool = True
 
     def allow(self, day: date) -> bool:
-        return ((self.before is None or day > self.before)
+        return (self.other_days and (self.before is None or day > self.before)
                 and (self.after is None or day < self.after))
 
 
