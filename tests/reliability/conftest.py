@@ -1,6 +1,7 @@
 """Fixtures for the reliability suite, and the gate that keeps its long runs (marked
 ``slow``) out of the default ``make test``: ``make reliability`` sets
-``CAREPATH_RELIABILITY=full``; without it, ``slow`` tests here skip and say so.
+``CAREPATH_RELIABILITY=full``; without it, ``slow`` tests here skip and say so, but for
+those marked ``quick_size`` (the process races), which ``make slow`` and CI run at their quick size.
 """
 
 from __future__ import annotations
@@ -26,7 +27,8 @@ HERE = Path(__file__).parent
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     skip = pytest.mark.skip(reason="slow reliability run: use make reliability")
     for item in items:
-        if not FULL_RUN and "slow" in item.keywords and HERE in Path(str(item.path)).parents:
+        long_run = "slow" in item.keywords and "quick_size" not in item.keywords
+        if not FULL_RUN and long_run and HERE in Path(str(item.path)).parents:
             item.add_marker(skip)
 
 

@@ -5,6 +5,9 @@ enrolment (or a single enrolment) pinned to one therapist, and that therapist's 
 PostgreSQL the two used to interleave — the batch read the diary before the leave committed
 and the leave looked for visits before the batch committed — so visits landed inside the
 leave about one time in two. ``make reliability`` runs enough repetitions to catch that.
+
+Each race starts real processes and schedules a 300-visit batch: seconds of CPU per repetition,
+so the races are ``slow`` (``make slow`` and CI run them; ``make test`` leaves them out).
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ PATIENTS = 30  # a batch of 300 visits: a few seconds of scheduling on this mach
 STAGGERS = (0.2, 1.0, 0.6, 1.6, 2.4)
 HOURS = (8, 9, 10, 11, 13, 14, 15, 16)  # alvarez's hours, lunch at 12
 BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+pytestmark = [pytest.mark.slow, pytest.mark.quick_size]
 
 
 @contextmanager
