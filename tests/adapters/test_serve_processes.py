@@ -2,7 +2,8 @@
 
 The first serve is frozen with SIGSTOP until its lease expires; a second (``--standby``)
 takes over; the first is resumed. It must stop at once (exit code 9) and write nothing after
-the take-over, so every sweep in the `run` table has exactly one owner at a time.
+the take-over, so every sweep in the `run` table has exactly one owner at a time. Two
+processes and a lease to run out: seconds of waiting, so ``slow`` (``make slow`` and CI).
 """
 
 from __future__ import annotations
@@ -85,6 +86,7 @@ def _freeze_while_idle(process: subprocess.Popen[bytes], app: App, home: Path) -
         time.sleep(0.05)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgresql",
                                                             marks=pytest.mark.postgres)])
 def test_a_serve_frozen_past_its_lease_stops_and_writes_nothing(

@@ -81,6 +81,8 @@ def _states(app: App) -> list[tuple[str, str]]:
     return [(e.pathway_id, e.state) for e in rows]
 
 
+@pytest.mark.slow
+@pytest.mark.quick_size  # processes racing, as in test_races: make slow and CI run it
 @pytest.mark.parametrize("repeat", range(REPEATS))
 def test_a_relapse_and_a_completion_racing_leave_a_valid_timeline(
         any_app: App, config_dir: Path, repeat: int) -> None:
