@@ -8,8 +8,8 @@ export PREFECT_HOME ?= $(CURDIR)/var/prefect
 export PREFECT_LOGGING_LEVEL ?= WARNING
 export PREFECT_SERVER_ANALYTICS_ENABLED ?= false
 export DO_NOT_TRACK ?= 1
-# Bytecode is cached even where the shell turns it off: every worker, subprocess and served
-# process of the suite would otherwise compile carepath (and rewrite the tests) again.
+# Bytecode is cached for every target even where the shell turns it off: otherwise each test
+# worker, CLI subprocess and served process compiles carepath (and rewrites the tests) again.
 export PYTHONDONTWRITEBYTECODE :=
 
 .PHONY: demo test slow lint typecheck bench reliability docs clean

@@ -27,7 +27,7 @@ _PREFECT_HOME = tempfile.mkdtemp(prefix="carepath-prefect-")
 os.environ["PREFECT_HOME"] = _PREFECT_HOME  # never the user's Prefect home
 os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-# The flows use no Prefect blocks: registering Prefect's own cost the test server ~2 s.
+# The flows use no Prefect blocks: registering Prefect's own is seconds of the server's start.
 os.environ.setdefault("PREFECT_API_BLOCKS_REGISTER_ON_START", "false")
 os.environ.setdefault("DO_NOT_TRACK", "1")
 

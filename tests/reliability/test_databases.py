@@ -72,15 +72,22 @@ def test_a_server_that_never_answers_is_one_line_not_a_hang(
         tmp_path: Path, config_dir: Path) -> None:
     """Issue case 3: every command (and serve) hung forever on such a host. The commands run
     at once, each in its own process and home, so the suite waits out one timeout, not three."""
+    running: dict[str, subprocess.Popen[str]] = {}
     with silent_server() as port:
-        url = f"postgresql://carepath@127.0.0.1:{port}/c"
-        running = {" ".join(args): subprocess.Popen(
-            [CARPATH, *args], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-            env=_environment(tmp_path / args[0], config_dir, CAREPATH_DATABASE_URL=url,
-                             CAREPATH_DB_CONNECT_TIMEOUT="1"))
-            for args in NEVER_ANSWERED}
-        outputs = {name: (process.communicate(timeout=120)[0], process.returncode)
-                   for name, process in running.items()}
+        try:
+            for args in NEVER_ANSWERED:
+                running[" ".join(args)] = subprocess.Popen(
+                    [CARPATH, *args], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                    text=True, env=_environment(
+                        tmp_path / args[0], config_dir, CAREPATH_DB_CONNECT_TIMEOUT="1",
+                        CAREPATH_DATABASE_URL=f"postgresql://carepath@127.0.0.1:{port}/c"))
+            outputs = {name: (process.communicate(timeout=120)[0], process.returncode)
+                       for name, process in running.items()}
+        finally:  # a command that hung (or failed to start) leaves no process behind
+            for process in running.values():
+                if process.poll() is None:
+                    process.kill()
+                    process.wait()
     for name, (output, code) in outputs.items():
         assert code == 6, (name, output)
         assert "did not answer within CAREPATH_DB_CONNECT_TIMEOUT" in output, (name, output)
