@@ -144,6 +144,7 @@ def lived_demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoResult]
     relapse in week 6. Built once per run (its tests share one xdist group); read-only."""
     home = tmp_path_factory.mktemp("demo") / "var-demo"
     result = run_demo(home, start=date(2027, 3, 1), seed=7, weeks=6, say=lambda _line: None)
+    result.app.engine.dispose()  # folds the write-ahead log in: a copy of home is whole
     yield result
     result.app.engine.dispose()
 
@@ -160,9 +161,9 @@ def browser_context() -> Iterator[object]:
 # Folders whose tests share one expensive session or package fixture: each runs on one
 # pytest-xdist worker, so the fixture is built once per run, not once per worker.
 SHARED_FIXTURE_GROUPS = {
-    "flows": "demo-prefect",  # one Prefect server, and the demo lived through (lived_demo)
-    "fhir": "demo-prefect",  # the same six weeks of the demo, exported
-    "docs": "docs-demo",  # the demo home every documented command runs against
+    "flows": "demo",  # one Prefect server, and the demo lived through (lived_demo)
+    "fhir": "demo",  # the same six weeks of the demo, exported
+    "docs": "demo",  # its home: every documented command runs against a copy
 }
 
 

@@ -1,5 +1,5 @@
 """The manual cannot rot: every ``carepath`` command shown in README.md and docs/ runs here
-(in-process, through Typer's runner) against a fresh demo home, its shown output is
+(in-process, through Typer's runner) against a copy of the demo's home, its shown output is
 compared, and every config example validates.
 
 Conventions of the pages (see docs/developing.md):
@@ -30,12 +30,13 @@ from ruamel.yaml import YAML
 from typer.testing import CliRunner
 
 from carepath.cli import app as cli_app
+from carepath.demo import DemoResult
 
 ROOT = Path(__file__).resolve().parents[2]
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
-CARE = str(Path(sys.executable).with_name("carepath"))
 FENCE = re.compile(r"^```(\w*)\s*$")
 MARK = re.compile(r"^<!--\s*(not-run|config):\s*(.*?)\s*-->\s*$")
+DEMO_OUTPUTS = ("mail", "calendars", "reports")
 ASSIGNMENT = re.compile(r"^[A-Z_][A-Z0-9_]*=\S*$")
 
 
@@ -116,12 +117,11 @@ def _console_commands(block: Block) -> list[Command]:
 
 
 @pytest.fixture(scope="session")
-def demo_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The demo's clinic, two weeks in: what a newcomer has after ``make demo``."""
-    home = tmp_path_factory.mktemp("docs") / "demo"
-    subprocess.run([CARE, "demo", "--home", str(home), "--weeks", "2"], check=True,
-                   capture_output=True, env=_environment(), timeout=300)
-    return home
+def demo_home(lived_demo: DemoResult) -> Path:
+    """The demo's clinic six weeks in (the lived demo, shared with the flow and FHIR tests):
+    what a newcomer has after ``make demo``. Each command runs on its own copy of it. The
+    ``carepath demo`` command itself is run by tests/flows/test_demo.py."""
+    return lived_demo.home
 
 
 def _environment() -> dict[str, str]:
@@ -151,7 +151,9 @@ def test_documented_command_runs_as_shown(command: Command, demo_home: Path, tmp
     """In-process through Typer's runner (the process boundary is not what a page shows),
     with the environment a newcomer's shell would have: no other CAREPATH_ setting."""
     home = tmp_path / "home"
-    shutil.copytree(demo_home, home)
+    # The demo's output folders are left out: no documented command reads them, and copying
+    # its eight hundred emails for each command cost more than running the commands.
+    shutil.copytree(demo_home, home, ignore=shutil.ignore_patterns(*DEMO_OUTPUTS))
     monkeypatch.chdir(tmp_path)  # files a command writes land here
     unset = dict.fromkeys(k for k in os.environ if k.startswith("CAREPATH_"))
     env = unset | _environment() | command.env | {"CAREPATH_HOME": str(home)}

@@ -6,16 +6,17 @@ from __future__ import annotations
 import email
 from collections import defaultdict
 from collections.abc import Iterator
-from datetime import date
 from email.message import Message
 from pathlib import Path
 
 import icalendar
 import pytest
 import vobject
+from sqlalchemy import Engine
 from sqlmodel import col, select
+from typer.testing import CliRunner
 
-from carepath.adapters.db import transaction
+from carepath.adapters.db import make_engine, transaction
 from carepath.adapters.tables import (
     AppointmentRow,
     EpisodeRow,
@@ -23,8 +24,8 @@ from carepath.adapters.tables import (
     OutboxRow,
     ResourceBookingRow,
 )
-from carepath.demo import DemoResult, run_demo
-from carepath.services import App
+from carepath.cli import app as cli_app
+from carepath.demo import DemoResult
 
 
 @pytest.fixture
@@ -169,16 +170,25 @@ def test_patient_files_are_owner_only(demo: DemoResult) -> None:
 
 
 def test_the_same_seed_tells_the_same_story(tmp_path: Path, lived_demo: DemoResult) -> None:
-    """A second run with the lived demo's seed, one week long, books the same visits at the
-    same times as the lived demo's first week: the story depends on the seed alone."""
-    def bookings(app: App) -> list[tuple[str, str, str]]:
-        with transaction(app.engine) as session:
-            rows = session.exec(select(AppointmentRow).order_by(col(AppointmentRow.id))).all()
-        return [(r.patient_id, r.therapist_id, r.start_utc.isoformat()) for r in rows]
-
-    again = run_demo(tmp_path / "again", start=date(2027, 3, 1), seed=7, weeks=1,
-                     say=lambda _l: None)
-    first_week = bookings(again.app)
-    again.app.engine.dispose()
+    """``carepath demo`` with the lived demo's seed, one week long, books the same visits at
+    the same times as the lived demo's first week (the story depends on the seed alone), and
+    ends by telling the newcomer where to look and what to run next."""
+    home = tmp_path / "again"
+    done = CliRunner().invoke(cli_app, ["demo", "--home", str(home), "--weeks", "1",
+                                        "--seed", "7"], env={"COLUMNS": "200"})
+    assert done.exit_code == 0, done.output
+    assert "done in" in done.output and "(seed 7)" in done.output
+    assert f"{home / 'mail'}" in done.output and "day=2027-03-01" in done.output
+    engine = make_engine(f"sqlite:///{home / 'carepath.db'}")
+    try:
+        first_week = _bookings(engine)
+    finally:
+        engine.dispose()
     assert len(first_week) > 100
-    assert bookings(lived_demo.app)[:len(first_week)] == first_week
+    assert _bookings(lived_demo.app.engine)[:len(first_week)] == first_week
+
+
+def _bookings(engine: Engine) -> list[tuple[str, str, str]]:
+    with transaction(engine) as session:
+        rows = session.exec(select(AppointmentRow).order_by(col(AppointmentRow.id))).all()
+    return [(r.patient_id, r.therapist_id, r.start_utc.isoformat()) for r in rows]

@@ -9,6 +9,7 @@ is capped. Whatever goes wrong becomes one ``ConfigProblem`` with the line where
 
 from __future__ import annotations
 
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -102,11 +103,23 @@ def read_yaml(path: Path, problems: list[ConfigProblem]) -> Any:
     return _parse(text, shown, problems)
 
 
-def _parse(text: str, shown: str, problems: list[ConfigProblem]) -> Any:
+def _round_trip() -> YAML:
     yaml = YAML(typ="rt")
     yaml.Constructor = _Constructor
+    return yaml
+
+
+@lru_cache(maxsize=16)
+def _parsed(text: str) -> Any:
+    """The YAML of ``text``, parsed once per process: reloading a folder after one file was
+    edited parses that file only (the round-trip parser is most of what loading costs).
+    The result is shared, so it is only ever read; a text that fails is never cached."""
+    return _round_trip().load(text)
+
+
+def _parse(text: str, shown: str, problems: list[ConfigProblem]) -> Any:
     try:
-        data = yaml.load(text)
+        data = _parsed(text)
     except MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         line = mark.line + 1 if mark is not None else None
@@ -121,7 +134,7 @@ def _parse(text: str, shown: str, problems: list[ConfigProblem]) -> Any:
                                       f"U+{code:04X}", "remove it; config files are plain text"))
         return None
     except TypeError:  # ruamel cannot build a mapping whose key is a list or mapping
-        problems.append(ConfigProblem(shown, _complex_key_line(yaml, text), "(yaml)", None,
+        problems.append(ConfigProblem(shown, _complex_key_line(text), "(yaml)", None,
                                       "not valid YAML: a key is a list or a mapping",
                                       _COMPLEX_KEY_HINT))
         return None
@@ -137,9 +150,9 @@ def _parse(text: str, shown: str, problems: list[ConfigProblem]) -> Any:
     return data
 
 
-def _complex_key_line(yaml: YAML, text: str) -> int | None:
+def _complex_key_line(text: str) -> int | None:
     """The line of the first mapping key that is not a plain scalar."""
-    pending = [yaml.compose(text)]
+    pending = [_round_trip().compose(text)]
     while pending:
         node = pending.pop()
         if isinstance(node, MappingNode):
