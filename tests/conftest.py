@@ -158,21 +158,25 @@ def browser_context() -> Iterator[object]:
         yield context
 
 
-# Folders whose tests share one expensive session or package fixture: each runs on one
+# Folders (or files) whose tests share one expensive session fixture: each runs on one
 # pytest-xdist worker, so the fixture is built once per run, not once per worker.
 SHARED_FIXTURE_GROUPS = {
     "flows": "demo",  # one Prefect server, and the demo lived through (lived_demo)
     "fhir": "demo",  # the same six weeks of the demo, exported
     "docs": "demo",  # its home: every documented command runs against a copy
+    "web": "browser",  # one Chromium (browser_context) and one web clinic (clinic_template)
+    "adapters/test_email_layout_browser.py": "browser",  # the same Chromium
 }
 
 
 @pytest.hookimpl(tryfirst=True)  # before pytest-xdist turns the marker into the group
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
-        folder = item.nodeid.removeprefix("tests/").split("/", 1)[0]
-        if folder in SHARED_FIXTURE_GROUPS:
-            item.add_marker(pytest.mark.xdist_group(SHARED_FIXTURE_GROUPS[folder]))
+        path = item.nodeid.removeprefix("tests/").split("::", 1)[0]
+        group = SHARED_FIXTURE_GROUPS.get(path) or SHARED_FIXTURE_GROUPS.get(
+            path.split("/", 1)[0])
+        if group:
+            item.add_marker(pytest.mark.xdist_group(group))
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
