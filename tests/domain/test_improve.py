@@ -4,8 +4,9 @@ breaking a hard rule (checked by the independent ``hard_violations``), within it
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
+from typing import Generic, TypeVar
 from zoneinfo import ZoneInfo
 
 from hypothesis import given, settings
@@ -223,15 +224,29 @@ def test_a_crowded_batch_improved_keeps_every_rule_and_every_booking() -> None:
 
 DAYS = ["mon", "tue", "wed", "thu", "fri"]
 SKILLS = ["aquatic", "vestibular"]
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Generated(Generic[T]):
+    """A generated example and the recipe it was drawn from, which is its repr: a failing
+    example then reads as hours, skills and who sees whom when. (The objects' own reprs ran
+    to tens of kilobytes, which Hypothesis warns about; the suite turns warnings into errors.)"""
+
+    value: T
+    recipe: str
+
+    def __repr__(self) -> str:
+        return self.recipe
 
 
 @st.composite
-def crowded_clinics(draw: st.DrawFn) -> tuple[Clinic, list[EpisodeRequest]]:
+def crowded_clinics(draw: st.DrawFn) -> Generated[tuple[Clinic, list[EpisodeRequest]]]:
     """Clinics of shapes the phase was not written for: part-timers, short days, a day of
     leave, uneven skills, one to three gym places; patients with weekday wishes, one to three
     visits a week that may need a skill, with or without rest days, starting on different
     days of the first week. (Skills are what a same-time trade must check.)"""
-    staff = []
+    staff, recipe = [], []
     for index in range(draw(st.integers(2, 4))):
         days = draw(st.lists(st.sampled_from(DAYS), min_size=2, max_size=5, unique=True))
         hours = draw(st.sampled_from(["08:00-17:00", "08:00-12:00", "12:00-17:00"]))
@@ -241,28 +256,34 @@ def crowded_clinics(draw: st.DrawFn) -> tuple[Clinic, list[EpisodeRequest]]:
         skills = draw(st.sets(st.sampled_from(SKILLS)))
         staff.append(therapist(f"t{index}", skills=sorted(skills), days=days, hours=hours,
                                leave=leave))
+        recipe.append(f"t{index} {days} {hours} leave={leave} skills={sorted(skills)}")
+    places = draw(st.integers(1, 3))
     clinic = make_clinic(therapists=staff, resources=[{
-        "id": "gym", "name": "Gym", "provides": ["gym"], "capacity": draw(st.integers(1, 3))}])
+        "id": "gym", "name": "Gym", "provides": ["gym"], "capacity": places}])
+    recipe.append(f"gym places {places}")
     requests = []
     for index in range(draw(st.integers(4, 16))):
         per_week = draw(st.integers(1, 3))
         needs = {"resources": ["gym"],
                  "skills": sorted(draw(st.sets(st.sampled_from(SKILLS), max_size=1)))}
+        rest = draw(st.integers(0, 1))
         pathway = make_pathway([{"weeks": "1-2", "visit": "visit", "per_week": per_week}],
-                               rest=draw(st.integers(0, 1)), weeks=2, max_weeks=3, needs=needs)
+                               rest=rest, weeks=2, max_weeks=3, needs=needs)
         wishes = PatientPreferences(weekdays=tuple(sorted(draw(st.sets(st.integers(0, 4),
                                                                        max_size=3)))))
         start = MONDAY + timedelta(days=draw(st.integers(0, 4)))
         requests.append(EpisodeRequest(str(index), f"p{index}",
                                        plan_episode(pathway, start, wishes)))
-    return clinic, requests
+        recipe.append(f"p{index} {per_week}/week rest {rest} skills={needs['skills']} "
+                      f"weekdays={wishes.weekdays} from {start:%a}")
+    return Generated((clinic, requests), "; ".join(recipe))
 
 
 @settings(max_examples=40, deadline=None)
 @given(crowded_clinics())
 def test_on_any_clinic_the_phase_breaks_no_rule_and_books_the_same(
-        shape: tuple[Clinic, list[EpisodeRequest]]) -> None:
-    clinic, requests = shape
+        shape: Generated[tuple[Clinic, list[EpisodeRequest]]]) -> None:
+    clinic, requests = shape.value
     schedules, better, report = _batch_then_improve(clinic, requests)
     assert [[p.requirement.seq for p in s.placements] for s in better] == [
         [p.requirement.seq for p in s.placements] for s in schedules]
@@ -278,7 +299,7 @@ def test_on_any_clinic_the_phase_breaks_no_rule_and_books_the_same(
 
 
 @st.composite
-def random_diaries(draw: st.DrawFn) -> tuple[Clinic, list[EpisodeSchedule], Busy]:
+def random_diaries(draw: st.DrawFn) -> Generated[tuple[Clinic, list[EpisodeSchedule], Busy]]:
     """Valid diaries the batch would not write: each visit of Mon/Wed/Fri at 09:00 or 10:00
     with any qualified therapist free then, so many visits share a time with crossed
     therapists — what a same-time trade works on."""
@@ -310,14 +331,18 @@ def random_diaries(draw: st.DrawFn) -> tuple[Clinic, list[EpisodeSchedule], Busy
             placements.append(placement)
         schedules.append(EpisodeSchedule(plan, tuple(placements), key=str(index),
                                          patient_id=f"p{index}"))
-    return clinic, schedules, busy
+    staff_recipe = " ".join(f"{t.id}{sorted(t.skills)}" for t in clinic.therapists)
+    visits = "; ".join(f"{s.patient_id}{list(s.plan.requirements[0].skills)}: "
+                       + ", ".join(f"{p.start:%a %H:%M} {p.therapist_id}" for p in s.placements)
+                       for s in schedules)
+    return Generated((clinic, schedules, busy), f"{hours}; {staff_recipe}; {visits}")
 
 
 @settings(max_examples=60, deadline=None)
 @given(random_diaries())
 def test_trades_and_moves_on_random_diaries_break_no_rule(
-        shape: tuple[Clinic, list[EpisodeSchedule], Busy]) -> None:
-    clinic, schedules, busy = shape
+        diaries: Generated[tuple[Clinic, list[EpisodeSchedule], Busy]]) -> None:
+    clinic, schedules, busy = diaries.value
     before = [(s.patient_id, s.plan, p) for s in schedules for p in s.placements]
     assert hard_violations(before, clinic) == []  # the generator writes valid diaries
     better, report = improve(schedules, clinic, busy, zone=NEW_YORK, not_before=DAWN,
