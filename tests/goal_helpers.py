@@ -1,4 +1,5 @@
-"""Shared set-up for goal tests: a patient, an active episode, visits, and a small booker."""
+"""Shared set-up for goal tests: a patient, an active episode, visits, and a booker that
+records what it was asked."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from carepath.adapters.tables import AppointmentRow, EpisodeRow
 from carepath.domain.timeutil import local_datetime
 from carepath.services import App
 from carepath.services.patients import add_patient
+from carepath.services.reassessment import book_with_scheduling
 
 NEW_YORK = ZoneInfo("America/New_York")
 
@@ -56,8 +58,8 @@ def _insert(session: Session, app: App, episode_id: int, visit_type: str, start:
     return row.id
 
 
-class FirstMorningBooker:
-    """Books 10:00 on the first allowed day with the asked therapist; records each call."""
+class RecordingBooker:
+    """The engine's booker (``book_with_scheduling``), recording each call it is given."""
 
     def __init__(self) -> None:
         self.calls: list[dict[str, object]] = []
@@ -65,12 +67,10 @@ class FirstMorningBooker:
     def __call__(self, session: Session, app: App, *, episode_id: int, visit_type: str,
                  not_before: date, not_after: date,
                  therapist_id: str | None) -> AppointmentRow:
-        self.calls.append({"episode_id": episode_id, "visit_type": visit_type,
-                           "not_before": not_before, "not_after": not_after,
-                           "therapist_id": therapist_id})
-        ident = _insert(session, app, episode_id, visit_type,
-                        local_datetime(not_before, time(10, 0), NEW_YORK),
-                        tag=f"-{id(self)}-{len(self.calls)}")
-        row = session.get(AppointmentRow, ident)
-        assert row is not None
-        return row
+        asked: dict[str, object] = {
+            "episode_id": episode_id, "visit_type": visit_type, "not_before": not_before,
+            "not_after": not_after, "therapist_id": therapist_id}
+        self.calls.append(asked)
+        return book_with_scheduling(session, app, episode_id=episode_id, visit_type=visit_type,
+                                    not_before=not_before, not_after=not_after,
+                                    therapist_id=therapist_id)

@@ -106,7 +106,7 @@ def _level_two_from_the_shell_home(shell: Path, config_dir: Path) -> int:
     from carepath.adapters.tables import EscalationRow
     from carepath.config.settings import Settings
     from carepath.services.goals import record_measurement, review_all
-    from goal_helpers import FirstMorningBooker, active_episode, visit
+    from goal_helpers import active_episode, visit
 
     home = shell / "home"
     start = SystemClock().now() - timedelta(days=50)
@@ -117,9 +117,9 @@ def _level_two_from_the_shell_home(shell: Path, config_dir: Path) -> int:
     for days, value in ((0, "40"), (7, "41"), (14, "41"), (28, "40")):
         record_measurement(app, episode, "bbs", value, at=start + timedelta(days=days, hours=3),
                            appointment_id=evaluation if days == 0 else None)
-    review_all(app, now=start + timedelta(days=28, hours=6), book=FirstMorningBooker())
+    review_all(app, now=start + timedelta(days=28, hours=6))
     record_measurement(app, episode, "bbs", "41", at=start + timedelta(days=40))
-    review_all(app, now=start + timedelta(days=42, hours=6), book=FirstMorningBooker())
+    review_all(app, now=start + timedelta(days=42, hours=6))
     with transaction(app.engine) as session:
         [row] = session.exec(select(EscalationRow).where(EscalationRow.level == 2))
     app.engine.dispose()

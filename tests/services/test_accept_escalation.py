@@ -17,7 +17,7 @@ from carepath.services.escalations import (
 )
 from carepath.services.goals import record_measurement, review_all
 from carepath.services.scheduling import therapist_leave
-from goal_helpers import NEW_YORK, FirstMorningBooker, active_episode, visit
+from goal_helpers import NEW_YORK, active_episode, visit
 
 
 def _at(day: int, hour: int = 10) -> datetime:
@@ -32,8 +32,8 @@ def _level_two(app: App) -> int:
     for day, value in ((1, "40"), (8, "41"), (15, "41"), (29, "40"), (42, "41")):
         record_measurement(app, episode, "bbs", value, at=_at(day, 9 if day == 1 else 10),
                            appointment_id=evaluation if day == 1 else None)
-    review_all(app, now=_at(29), book=FirstMorningBooker())
-    review_all(app, now=_at(43), book=FirstMorningBooker())
+    review_all(app, now=_at(29))
+    review_all(app, now=_at(43))
     with transaction(app.engine) as session:
         [row] = session.exec(select(EscalationRow).where(EscalationRow.level == 2))
     assert row.proposed_pathway == "progression-review" and row.id is not None

@@ -8,7 +8,7 @@ from carepath.services.escalations import dismiss_escalation, list_escalations
 from carepath.services.goals import record_measurement, record_recovery, review_all
 from carepath.services.patients import add_patient
 from carepath.services.report import render_episode_report
-from goal_helpers import NEW_YORK, FirstMorningBooker, active_episode
+from goal_helpers import NEW_YORK, active_episode
 
 
 def test_markup_typed_by_people_is_shown_not_run(app: App) -> None:
@@ -20,7 +20,7 @@ def test_markup_typed_by_people_is_shown_not_run(app: App) -> None:
         record_measurement(app, episode, "bbs", value, at=datetime(2027, 3, day, 10,
                                                                    tzinfo=NEW_YORK))
     record_recovery(app, episode, False, at=datetime(2027, 3, 16, 12, tzinfo=NEW_YORK))
-    review_all(app, now=app.clock.now(), book=FirstMorningBooker())
+    review_all(app, now=app.clock.now())
     [escalation] = list_escalations(app)
     dismiss_escalation(app, escalation.id, "<script>alert(1)</script>")
     html = render_episode_report(app, episode)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 from collections.abc import Iterator
 from datetime import date, datetime
+from email.message import EmailMessage
 from html.parser import HTMLParser
 from typing import Any
 
@@ -21,7 +22,7 @@ from carepath.services.goals import record_measurement, record_recovery, review_
 from carepath.services.measure_charts import episode_charts
 from carepath.services.outbox import dispatch
 from carepath.testing import Inbox, smtp_server
-from goal_helpers import NEW_YORK, FirstMorningBooker, active_episode, visit
+from goal_helpers import NEW_YORK, active_episode, visit
 
 
 class Images(HTMLParser):
@@ -67,7 +68,7 @@ def stall_and_deliver(app: App, inbox: tuple[Inbox, int]) -> int:
     for value, day in (("10.0", 1), ("9.6", 8), ("9.8", 15), ("9.7", 29)):
         record_measurement(app, episode, "t25fw", value, at=_at(day),
                            appointment_id=evaluation if day == 1 else None)
-    review_all(app, now=_at(29, 12), book=FirstMorningBooker())
+    review_all(app, now=_at(29, 12))
     transport = SmtpTransport(SmtpOptions(host="127.0.0.1", port=inbox[1], security="none",
                                           timeout=5))
     dispatch(app, transport)
@@ -77,11 +78,18 @@ def stall_and_deliver(app: App, inbox: tuple[Inbox, int]) -> int:
 THERAPIST = "d.chen@riverside-rehab.example"
 
 
+def escalation_email(inbox: Inbox) -> EmailMessage:
+    """The therapist's escalation email (the reassessment it booked sends an invite too)."""
+    (message,) = [m for m in inbox.to(THERAPIST)
+                  if str(m["Subject"]).startswith("Action needed: escalation")]
+    return message
+
+
 def test_the_escalation_email_shows_each_chart_inline_by_content_id(
         app: App, inbox: tuple[Inbox, int]) -> None:
     """alternative → (text, related → (HTML, PNG…)); every <img> points at one PNG's Content-ID."""
     stall_and_deliver(app, inbox)
-    (message, *_) = inbox[0].to(THERAPIST)
+    message = escalation_email(inbox[0])
     assert message.get_content_type() == "multipart/alternative"
     text, related = message.iter_parts()
     assert (text.get_content_type(), related.get_content_type()) == (
@@ -107,7 +115,7 @@ def test_each_picture_is_the_reports_chart_and_says_its_values_in_words(
         app: App, inbox: tuple[Inbox, int]) -> None:
     """The PNG is drawn from the report's spec; alt and plain text give the values, band, target."""
     episode = stall_and_deliver(app, inbox)
-    (message, *_) = inbox[0].to(THERAPIST)
+    message = escalation_email(inbox[0])
     _, related = message.iter_parts()
     html, *parts = related.iter_parts()
     pngs, _ = wide_and_phone(parts)
@@ -135,7 +143,7 @@ def test_an_escalation_without_measures_carries_no_picture(
     app.clock = FixedClock(_at(20))
     record_recovery(app, episode, False, at=_at(15))
     record_recovery(app, episode, False, at=_at(17))
-    review_all(app, now=_at(20), book=FirstMorningBooker())
+    review_all(app, now=_at(20))
     dispatch(app, SmtpTransport(SmtpOptions(host="127.0.0.1", port=inbox[1], security="none",
                                             timeout=5)))
     (message,) = inbox[0].to(THERAPIST)

@@ -29,7 +29,8 @@ from carepath.domain.goals.review import EpisodeFacts, ReviewDecision
 from carepath.services import App
 from carepath.services.escalation_apply import apply_decision
 from carepath.services.outbox import list_outbox, show
-from goal_helpers import NEW_YORK, FirstMorningBooker, active_episode, visit
+from carepath.services.reassessment import book_with_scheduling
+from goal_helpers import NEW_YORK, active_episode, visit
 
 NOW = datetime(2027, 3, 29, 12, tzinfo=NEW_YORK)
 BERG = MeasureEvidence("bbs", "Berg Balance Scale", "points", "40", "43", 37.0, 43.0,
@@ -64,7 +65,7 @@ def test_every_kind_renders_without_placeholders_and_once_per_recipient(
     facts = EpisodeFacts(episode, app.config.pathway("post-relapse"), "chen", ())
     with transaction(app.engine) as session:
         [opened] = apply_decision(session, app, _decision(episode, kind, level), facts,
-                                  FirstMorningBooker(), now=NOW)
+                                  book_with_scheduling, now=NOW)
     entries = [e for e in list_outbox(app) if e.kind.startswith("escalation")]
     recipients = [e.recipient for e in entries]
     assert len(recipients) == len(set(recipients)) >= 1
@@ -102,8 +103,8 @@ def test_the_demo_like_stall_gives_one_email_per_recipient_per_level(app: App) -
                            appointment_id=evaluation if days == 0 else None)
         record_measurement(app, episode, "t25fw", walk, at=at,
                            appointment_id=evaluation if days == 0 else None)
-    first = review_all(app, now=start + timedelta(days=28, hours=3), book=FirstMorningBooker())
-    second = review_all(app, now=start + timedelta(days=42, hours=3), book=FirstMorningBooker())
+    first = review_all(app, now=start + timedelta(days=28, hours=3))
+    second = review_all(app, now=start + timedelta(days=42, hours=3))
     assert [e.level for e in first.escalations + second.escalations] == [1, 2]
     sent = sorted((e.kind, e.recipient) for e in list_outbox(app)
                   if e.kind.startswith("escalation"))

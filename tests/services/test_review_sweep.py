@@ -16,7 +16,8 @@ from carepath.services.escalations import dismiss_escalation, get_escalation
 from carepath.services.events import EscalationRaised
 from carepath.services.goals import record_measurement, record_recovery, review_all
 from carepath.services.patients import add_patient
-from goal_helpers import NEW_YORK, FirstMorningBooker, active_episode, visit
+from carepath.services.reassessment import book_with_scheduling
+from goal_helpers import NEW_YORK, RecordingBooker, active_episode, visit
 
 
 @pytest.fixture
@@ -59,7 +60,7 @@ def test_a_stall_gives_one_level_one_escalation_with_a_booked_reassessment(
         app: App, raised: list[EscalationRaised]) -> None:
     """The therapist's reassessment is booked within 5 days and messaging is told once."""
     episode = _stalled_episode(app)
-    booker = FirstMorningBooker()
+    booker = RecordingBooker()
     assert review_all(app, now=_at(28), book=booker).escalations == []  # one review so far
     report = review_all(app, now=_at(29), book=booker)
     [escalation] = _escalations(app)
@@ -79,8 +80,8 @@ def test_a_stall_gives_one_level_one_escalation_with_a_booked_reassessment(
 def test_the_escalation_stores_the_reviews_typed_decision(app: App) -> None:
     """What the review decided is what the row stores, read back as the same values."""
     _stalled_episode(app)
-    review_all(app, now=_at(28), book=FirstMorningBooker())
-    review_all(app, now=_at(29), book=FirstMorningBooker())
+    review_all(app, now=_at(28))
+    review_all(app, now=_at(29))
     [escalation] = _escalations(app)
     stored = json.loads(escalation.evidence)
     assert stored["version"] == 2 and stored["opened"]["key"] == escalation.dedupe_key
@@ -95,7 +96,7 @@ def test_rerunning_the_sweep_escalates_nothing_new(app: App,
                                                    raised: list[EscalationRaised]) -> None:
     """The same stall never escalates twice, however often the sweep runs."""
     _stalled_episode(app)
-    booker = FirstMorningBooker()
+    booker = RecordingBooker()
     review_all(app, now=_at(29), book=booker)
     again = review_all(app, now=_at(30), book=booker)
     assert again.escalations == [] and len(_escalations(app)) == 1
@@ -106,36 +107,36 @@ def test_a_stall_persisting_after_the_reassessment_climbs_to_level_two(app: App)
     """No real change at the reassessment (30 March): a case review, the physician, a
     pathway proposal — not before the reassessment has taken place."""
     episode = _stalled_episode(app)
-    review_all(app, now=_at(29), book=FirstMorningBooker())
+    review_all(app, now=_at(29))
     [first] = _escalations(app)
-    assert review_all(app, now=_at(29, 18), book=FirstMorningBooker()).escalations == []
+    assert review_all(app, now=_at(29, 18)).escalations == []
     with transaction(app.engine) as session:
         reassessment = session.get(AppointmentRow, first.appointment_id)
         assert reassessment is not None
         reassessment.status = "completed"
         session.add(reassessment)
     app.clock = FixedClock(_at(43))
-    assert review_all(app, now=_at(30, 10), book=FirstMorningBooker()).escalations == []
+    assert review_all(app, now=_at(30, 10)).escalations == []
     record_measurement(app, episode, "bbs", "41", at=_at(30, 11),
                        appointment_id=reassessment.id)
-    review_all(app, now=_at(30, 12), book=FirstMorningBooker())
+    review_all(app, now=_at(30, 12))
     second = _escalations(app)[1]
     assert (second.level, second.kind, second.status) == (2, "stall", "open")
     assert second.assigned_to == "alvarez" and second.proposed_pathway == "progression-review"
     actions = get_escalation(app, second.id or 0).evidence["actions"]
     assert "wrote to the referring physician" in actions
-    assert review_all(app, now=_at(44), book=FirstMorningBooker()).escalations == []
+    assert review_all(app, now=_at(44)).escalations == []
 
 
 def test_a_dismissed_stall_stays_quiet(app: App) -> None:
     """A clinician's dismissal, with its reason, stops the climb to level 2."""
     episode = _stalled_episode(app)
-    review_all(app, now=_at(29), book=FirstMorningBooker())
+    review_all(app, now=_at(29))
     [first] = _escalations(app)
     dismiss_escalation(app, first.id or 0, "plateau expected after this relapse")
     app.clock = FixedClock(_at(43))
     record_measurement(app, episode, "bbs", "41", at=_at(42))
-    assert review_all(app, now=_at(43), book=FirstMorningBooker()).escalations == []
+    assert review_all(app, now=_at(43)).escalations == []
 
 
 def test_when_no_slot_is_free_the_escalation_stays_open_and_says_why(app: App) -> None:
@@ -156,7 +157,7 @@ def test_when_no_slot_is_free_the_escalation_stays_open_and_says_why(app: App) -
 def test_goal_verdicts_are_saved_by_the_sweep(app: App) -> None:
     """After a sweep each goal row carries its latest verdict."""
     _stalled_episode(app)
-    review_all(app, now=_at(29), book=FirstMorningBooker())
+    review_all(app, now=_at(29))
     with transaction(app.engine) as session:
         statuses = {g.measure_id: g.status for g in session.exec(select(GoalRow))}
     assert statuses == {"bbs": "no_change", "msws12": "pending", "t25fw": "pending"}
@@ -169,7 +170,7 @@ def test_two_hour_rule_failures_hold_progression_without_a_booking(app: App) -> 
     record_recovery(app, episode, False, at=_at(3))
     record_recovery(app, episode, True, at=_at(5))
     record_recovery(app, episode, False, at=_at(8))
-    booker = FirstMorningBooker()
+    booker = RecordingBooker()
     review_all(app, now=_at(10), book=booker)
     [escalation] = _escalations(app)
     assert escalation.kind == "two_hour" and booker.calls == []
@@ -180,11 +181,9 @@ def test_reviewing_one_episode_leaves_the_others(app: App) -> None:
     """`carepath review --episode ID` looks at that episode only."""
     stalled = _stalled_episode(app)
     other = active_episode(app, patient="MRN2")
-    report = review_all(app, now=_at(29) + timedelta(minutes=1), episode_id=other,
-                        book=FirstMorningBooker())
+    report = review_all(app, now=_at(29) + timedelta(minutes=1), episode_id=other)
     assert report.episodes == 1 and report.escalations == []
-    assert review_all(app, now=_at(29), episode_id=stalled,
-                      book=FirstMorningBooker()).escalations[0].episode_id == stalled
+    assert review_all(app, now=_at(29), episode_id=stalled).escalations[0].episode_id == stalled
 
 
 
@@ -270,10 +269,10 @@ def test_accepting_a_level_two_proposal_enrols_in_the_proposed_pathway(app: App)
     from carepath.services.escalations import accept_escalation
 
     episode = _stalled_episode(app)
-    review_all(app, now=_at(29), book=FirstMorningBooker())
+    review_all(app, now=_at(29))
     app.clock = FixedClock(_at(43))
     record_measurement(app, episode, "bbs", "41", at=_at(42))
-    review_all(app, now=_at(43), book=FirstMorningBooker())
+    review_all(app, now=_at(43))
     second = _escalations(app)[1]
     new_episode = accept_escalation(app, second.id or 0)
     with transaction(app.engine) as session:
@@ -285,8 +284,8 @@ def test_accepting_a_level_two_proposal_enrols_in_the_proposed_pathway(app: App)
 def test_the_sweep_runs_the_same_on_each_backend(any_app: App) -> None:
     """SQLite and PostgreSQL: one stall, one escalation, verdicts saved, nothing on re-run."""
     episode = _stalled_episode(any_app)
-    first = review_all(any_app, now=_at(29), book=FirstMorningBooker())
-    again = review_all(any_app, now=_at(30), book=FirstMorningBooker())
+    first = review_all(any_app, now=_at(29))
+    again = review_all(any_app, now=_at(30))
     assert [(e.episode_id, e.kind, e.status) for e in first.escalations] == [
         (episode, "stall", "scheduled")]
     assert again.escalations == [] and first.verdicts["no_change"] == 1
@@ -301,8 +300,8 @@ def test_two_sweeps_racing_write_one_escalation(any_app: App) -> None:
     with transaction(any_app.engine) as session:
         [stale] = load_facts(session, any_app)
     decision = review_episode(stale.facts, any_app.config.measures, now=_at(29))
-    review_all(any_app, now=_at(29), book=FirstMorningBooker())
+    review_all(any_app, now=_at(29))
     with transaction(any_app.engine) as session:
-        late = _apply_one(session, any_app, decision, stale.facts, FirstMorningBooker(),
+        late = _apply_one(session, any_app, decision, stale.facts, book_with_scheduling,
                           _at(29))
     assert late == [] and len(_escalations(any_app)) == 1
