@@ -56,7 +56,7 @@ def test_a_server_that_cannot_start_is_unavailable_but_a_failing_test_stays_a_fa
         taken.listen()
         port = taken.getsockname()[1]
         with pytest.raises(pytest.fail.Exception, match="aiosmtpd could not start.*in use"), \
-                running("aiosmtpd", smtp_server(Inbox(), port=port, ready_timeout=1.0)):
+                running("aiosmtpd", smtp_server(Inbox(), port=port, ready_timeout=0.2)):
             pass  # pragma: no cover
     with pytest.raises(OSError, match="the test's own"), \
             running("aiosmtpd", smtp_server(Inbox())) as port:
