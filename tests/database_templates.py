@@ -58,8 +58,8 @@ BEGIN
       EXECUTE 'DELETE FROM ' || name;
     END IF;
   END LOOP;
-  PERFORM setval(oid::regclass, 1, false) FROM pg_class
-   WHERE relkind = 'S' AND relnamespace = 'public'::regnamespace;
+  PERFORM setval(s.seqrelid, s.seqstart, false) FROM pg_sequence s
+    JOIN pg_class c ON c.oid = s.seqrelid WHERE c.relnamespace = 'public'::regnamespace;
 END $$
 """
 

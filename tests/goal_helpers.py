@@ -3,7 +3,7 @@ records what it was asked."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import date, time, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlmodel import Session
@@ -37,25 +37,20 @@ def active_episode(app: App, patient: str = "MRN1", pathway: str = "post-relapse
 def visit(app: App, episode_id: int, day: date, visit_type: str = "evaluation",
           status: str = "completed", at: time = time(9, 0)) -> int:
     """An appointment of the episode on ``day`` (New York wall time)."""
-    with transaction(app.engine) as session:
-        return _insert(session, app, episode_id, visit_type, local_datetime(day, at, NEW_YORK),
-                       status)
-
-
-def _insert(session: Session, app: App, episode_id: int, visit_type: str, start: datetime,
-            status: str = "booked", tag: str = "") -> int:
-    episode = session.get(EpisodeRow, episode_id)
-    assert episode is not None and episode.therapist_id is not None
+    start = local_datetime(day, at, NEW_YORK)
     now = app.clock.now()
-    row = AppointmentRow(uid=f"test-{episode_id}-{start.isoformat()}{tag}", episode_id=episode_id,
-                         patient_id=episode.patient_id, therapist_id=episode.therapist_id,
-                         visit_type=visit_type, visit_name=visit_type, start_utc=start,
-                         end_utc=start + timedelta(minutes=60), status=status, created_at=now,
-                         updated_at=now)
-    session.add(row)
-    session.flush()
-    assert row.id is not None
-    return row.id
+    with transaction(app.engine) as session:
+        episode = session.get(EpisodeRow, episode_id)
+        assert episode is not None and episode.therapist_id is not None
+        row = AppointmentRow(uid=f"test-{episode_id}-{start.isoformat()}", episode_id=episode_id,
+                             patient_id=episode.patient_id, therapist_id=episode.therapist_id,
+                             visit_type=visit_type, visit_name=visit_type, start_utc=start,
+                             end_utc=start + timedelta(minutes=60), status=status,
+                             created_at=now, updated_at=now)
+        session.add(row)
+        session.flush()
+        assert row.id is not None
+        return row.id
 
 
 class RecordingBooker:
