@@ -12,16 +12,19 @@ from carepath.adapters.clock import SystemClock
 from carepath.bootstrap import open_app
 from carepath.cli import app as cli
 from carepath.config.settings import Settings
+from database_templates import copy_sqlite
 
 runner = CliRunner()
 
 
 @pytest.fixture
-def home(tmp_path: Path, config_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+def home(tmp_path: Path, config_dir: Path, sqlite_template: Path,
+         monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """A fresh CAREPATH_HOME with one active post-relapse episode (id 1) for patient MRN1."""
     from goal_helpers import active_episode
 
     home = tmp_path / "home"
+    copy_sqlite(sqlite_template, home / "carepath.db")
     monkeypatch.setenv("CAREPATH_HOME", str(home))
     monkeypatch.setenv("CAREPATH_CONFIG_DIR", str(config_dir))
     monkeypatch.delenv("CAREPATH_DATABASE_URL", raising=False)

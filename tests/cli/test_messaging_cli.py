@@ -24,14 +24,16 @@ from carepath.bootstrap import open_app
 from carepath.cli import app
 from carepath.config.settings import Settings
 from carepath.services.messaging_testing import add_patient_row, book, weekly
+from database_templates import copy_sqlite
 
 runner = CliRunner()
 NY = ZoneInfo("America/New_York")
 
 
 @pytest.fixture
-def env(tmp_path: Path, config_dir: Path) -> Iterator[dict[str, str]]:
+def env(tmp_path: Path, config_dir: Path, sqlite_template: Path) -> Iterator[dict[str, str]]:
     """A home with one patient and three booked visits (queued on the wall clock)."""
+    copy_sqlite(sqlite_template, tmp_path / "home" / "carepath.db")
     values = {"COLUMNS": "240", "CAREPATH_HOME": str(tmp_path / "home"),
               "CAREPATH_CONFIG_DIR": str(config_dir), "CAREPATH_ACTOR": "cli-test"}
     application = open_app(Settings.from_env({**os.environ, **values}))

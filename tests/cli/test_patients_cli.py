@@ -10,6 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from carepath.cli import app
+from database_templates import copy_sqlite
 
 runner = CliRunner()
 HEADER = ("id,name,email,phone,preferred_weekdays,time_windows,heat_sensitive,"
@@ -17,8 +18,9 @@ HEADER = ("id,name,email,phone,preferred_weekdays,time_windows,heat_sensitive,"
 
 
 @pytest.fixture
-def env(tmp_path: Path, config_dir: Path) -> dict[str, str]:
-    """A fresh home folder (SQLite inside) and the example config."""
+def env(tmp_path: Path, config_dir: Path, sqlite_template: Path) -> dict[str, str]:
+    """A fresh home folder (SQLite inside, at the newest schema) and the example config."""
+    copy_sqlite(sqlite_template, tmp_path / "home" / "carepath.db")
     return {"COLUMNS": "240", "CAREPATH_HOME": str(tmp_path / "home"),
             "CAREPATH_CONFIG_DIR": str(config_dir), "CAREPATH_ACTOR": "cli-test"}
 

@@ -15,13 +15,16 @@ from availability import running
 from bench.load import contested_bookings, drain_outbox, open_app
 from carepath.services import App
 from carepath.testing import overlapping_bookings
+from database_templates import copy_sqlite
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def load_app(request: pytest.FixtureRequest, tmp_path: Path, config_dir: Path) -> Iterator[App]:
+def load_app(request: pytest.FixtureRequest, tmp_path: Path, config_dir: Path,
+             sqlite_template: Path) -> Iterator[App]:
     """An app on a fresh database of each backend, clock at 2027-02-22."""
     if request.param == "sqlite":
-        app = open_app(tmp_path / "home", f"sqlite:///{tmp_path}/home/c.db", config_dir)
+        app = open_app(tmp_path / "home", copy_sqlite(sqlite_template, tmp_path / "home" / "c.db"),
+                       config_dir)
         yield app
         app.engine.dispose()
         return
