@@ -15,7 +15,13 @@ from sqlmodel import select
 from typer.testing import CliRunner
 
 from carepath.adapters.db import transaction
-from carepath.adapters.tables import AppointmentRow, EpisodeRow, OutboxRow, PatientRow
+from carepath.adapters.tables import (
+    AppointmentRow,
+    EpisodeRow,
+    OutboxRow,
+    PatientRow,
+    ResourceBookingRow,
+)
 from carepath.cli import app as cli_app
 from carepath.demo import DemoResult
 from carepath.domain.patients import Patient, parse_patient
@@ -24,6 +30,7 @@ from carepath.errors import InputError
 from carepath.fhir import codes, mappers
 from carepath.fhir.import_service import import_document
 from carepath.fhir.importing import patient_fields
+from carepath.services import App
 from fhir_helpers import export_json, fresh_app, resources
 
 ROUND_TRIP = ("Patient", "EpisodeOfCare", "Appointment", "Observation")
@@ -75,7 +82,9 @@ def test_a_restore_sends_nothing(lived: DemoResult, bundle: dict[str, Any],
 
 def test_importing_the_same_bundle_twice_updates_in_place(
         lived: DemoResult, bundle: dict[str, Any], tmp_path: Path) -> None:
-    """The second import changes what changed (a renamed patient) and duplicates nothing."""
+    """The second import changes what changed (a renamed patient) and duplicates nothing:
+    every appointment holds the rooms and equipment units it held in the clinic exported
+    (those it holds still: a cancelled visit's released units are not exported)."""
     empty = fresh_app(tmp_path / "restored", lived)
     import_document(empty, bundle)
     changed = copy.deepcopy(bundle)
@@ -88,6 +97,15 @@ def test_importing_the_same_bundle_twice_updates_in_place(
         assert row is not None and row.name == "Renamed Person"
         assert len(session.exec(select(AppointmentRow)).all()) == len(
             list(resources(bundle, "Appointment")))
+    restored = _units(empty)
+    assert len(restored) > 500 and restored == [u for u in _units(lived.app) if u[-1]]
+
+
+def _units(app: App) -> list[tuple[object, ...]]:
+    """Every room and equipment unit held, as (appointment, resource, unit, times, active)."""
+    with transaction(app.engine) as session:
+        return sorted((r.appointment_id, r.resource_id, r.unit, r.start_utc, r.end_utc,
+                       r.active) for r in session.exec(select(ResourceBookingRow)))
 
 
 def referral(patient: str, pathway: str, start: str, **extra: Any) -> dict[str, Any]:

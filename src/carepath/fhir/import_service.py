@@ -13,13 +13,14 @@ pathway and first day) is left alone, so importing the same file twice enrols on
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import text
-from sqlmodel import Session, select
+from sqlalchemy import delete, text
+from sqlmodel import Session, SQLModel, col, select
 
 from carepath.adapters.db import transaction
 from carepath.adapters.tables import (
@@ -52,6 +53,8 @@ from carepath.services.enrolment_store import (
 from carepath.services.patients import from_row, to_row
 
 MAX_BYTES = 200_000_000
+CHUNK = 500  # ids per IN (...) list: well under SQLite's and PostgreSQL's parameter limits
+RowT = TypeVar("RowT", bound=SQLModel)
 
 
 @dataclass
@@ -88,20 +91,19 @@ def import_document(app: App, document: Any, *, source: str = "bundle") -> FhirI
     """Import a Bundle or one resource (see the module docstring)."""
     plan = plan_import(document, measure_ids=set(app.config.measures))
     with transaction(app.engine) as session:
-        plan.problems += _check(app, session, plan)
+        stored = _stored(session, plan)
+        plan.problems += _check(app, stored, plan)
         if plan.problems:
             raise InputError(source, f"{len(plan.problems)} problem(s), nothing imported:\n  "
                              + "\n  ".join(plan.problems), "fix the resources and import again")
         result = FhirImportResult(ignored=plan.ignored)
-        _save_patients(app, session, plan, result)
+        _save_patients(app, session, stored, plan, result)
         for episode in sorted(plan.episodes, key=lambda e: e.id):
-            _save_episode(app, session, episode)
+            _save_episode(app, session, stored, episode)
         session.flush()
-        for visit in plan.appointments:
-            _save_appointment(app, session, visit)
-        session.flush()
+        _save_appointments(app, session, stored, plan.appointments)
         for reading in plan.measurements:
-            _save_measurement(session, reading)
+            _save_measurement(session, stored, reading)
         session.flush()
         result.episodes, result.appointments = len(plan.episodes), len(plan.appointments)
         result.measurements = len(plan.measurements)
@@ -114,18 +116,63 @@ def import_document(app: App, document: Any, *, source: str = "bundle") -> FhirI
     return result
 
 
+# -- what the database already holds ------------------------------------------------------------
+
+@dataclass
+class _Stored:
+    """The rows the document names that the database already holds, read up front in a few
+    queries (a restore of a clinic is thousands of resources: one lookup each was most of
+    its time). Rows are the session's own, so updating one updates the database."""
+
+    patients: dict[str, PatientRow]
+    episodes: dict[int, EpisodeRow]
+    appointments: dict[int, AppointmentRow]
+    appointment_by_uid: dict[str, AppointmentRow]
+    measurements: dict[int, MeasurementRow]
+
+
+def _stored(session: Session, plan: ImportPlan) -> _Stored:
+    patient_ids = {p.id for _, p in plan.patients if p is not None}
+    patient_ids |= {r.patient_id for r in plan.referrals}
+    patient_ids |= {e.patient_id for e in plan.episodes} | {a.patient_id
+                                                           for a in plan.appointments}
+    episode_ids = {e.id for e in plan.episodes} | {m.episode_id for m in plan.measurements}
+    episode_ids |= {a.episode_id for a in plan.appointments if a.episode_id is not None}
+    appointments = {row.id: row for row in _rows(
+        session, AppointmentRow, AppointmentRow.id, {a.id for a in plan.appointments})
+        if row.id is not None}
+    by_uid = {row.uid: row for row in _rows(
+        session, AppointmentRow, AppointmentRow.uid, {a.uid for a in plan.appointments})}
+    return _Stored(
+        patients={row.id: row for row in _rows(session, PatientRow, PatientRow.id,
+                                               patient_ids)},
+        episodes={row.id: row for row in _rows(session, EpisodeRow, EpisodeRow.id,
+                                               episode_ids) if row.id is not None},
+        appointments=appointments, appointment_by_uid=by_uid,
+        measurements={row.id: row for row in _rows(
+            session, MeasurementRow, MeasurementRow.id, {m.id for m in plan.measurements})
+            if row.id is not None})
+
+
+def _rows(session: Session, model: type[RowT], key: Any, values: Iterable[Any]) -> Iterator[RowT]:
+    """The rows of ``model`` whose ``key`` is one of ``values``, CHUNK values a query."""
+    wanted = sorted(values)
+    for start in range(0, len(wanted), CHUNK):
+        yield from session.exec(select(model).where(col(key).in_(wanted[start:start + CHUNK])))
+
+
 # -- checks that need the config or the database -----------------------------------------------
 
-def _check(app: App, session: Session, plan: ImportPlan) -> list[str]:
+def _check(app: App, stored: _Stored, plan: ImportPlan) -> list[str]:
     problems: list[str] = []
     bundle_patients = {p.id for _, p in plan.patients if p is not None}
     episodes = {e.id: e.patient_id for e in plan.episodes}
 
     def patient_known(patient_id: str) -> bool:
-        return patient_id in bundle_patients or session.get(PatientRow, patient_id) is not None
+        return patient_id in bundle_patients or patient_id in stored.patients
 
     def episode_known(episode_id: int) -> bool:
-        return episode_id in episodes or session.get(EpisodeRow, episode_id) is not None
+        return episode_id in episodes or episode_id in stored.episodes
 
     therapists = {t.id for t in app.config.clinic.therapists}
     resources = {r.id for r in app.config.clinic.resources}
@@ -135,11 +182,11 @@ def _check(app: App, session: Session, plan: ImportPlan) -> list[str]:
             problems.append(f"{r.where}.subject: patient {r.patient_id} is neither in the "
                             "bundle nor in carepath")
     for e in plan.episodes:
-        problems += [f"{e.where}.{p}" for p in _episode_problems(app, session, e, therapists)]
+        problems += [f"{e.where}.{p}" for p in _episode_problems(app, stored, e, therapists)]
         if not patient_known(e.patient_id):
             problems.append(f"{e.where}.patient: patient {e.patient_id} is not in the bundle")
     for a in plan.appointments:
-        problems += [f"{a.where}.{p}" for p in _appointment_problems(session, a, therapists,
+        problems += [f"{a.where}.{p}" for p in _appointment_problems(stored, a, therapists,
                                                                      resources)]
         if not patient_known(a.patient_id):
             problems.append(f"{a.where}.participant: patient {a.patient_id} is not in the bundle")
@@ -149,7 +196,7 @@ def _check(app: App, session: Session, plan: ImportPlan) -> list[str]:
     for m in plan.measurements:
         if not episode_known(m.episode_id):
             problems.append(f"{m.where}.basedOn: episode {m.episode_id} is not in the bundle")
-        existing = session.get(MeasurementRow, m.id)
+        existing = stored.measurements.get(m.id)
         if existing is not None and existing.episode_id != m.episode_id:
             problems.append(f"{m.where}.identifier: measurement {m.id} belongs to another "
                             "episode here; restore into an empty database")
@@ -170,21 +217,21 @@ def _referral_problems(app: App, r: Referral, therapists: set[str]) -> list[str]
     return problems
 
 
-def _episode_problems(app: App, session: Session, e: RestoredEpisode,
+def _episode_problems(app: App, stored: _Stored, e: RestoredEpisode,
                       therapists: set[str]) -> list[str]:
     problems = []
     if e.pathway_id not in app.config.pathways:
         problems.append(f"extension(pathway): pathway {e.pathway_id!r} is not configured")
     if e.therapist_id is not None and e.therapist_id not in therapists:
         problems.append(f"careManager: therapist {e.therapist_id!r} is not in the clinic config")
-    existing = session.get(EpisodeRow, e.id)
+    existing = stored.episodes.get(e.id)
     if existing is not None and existing.patient_id != e.patient_id:
         problems.append(f"identifier: episode {e.id} belongs to another patient here; "
                         "restore into an empty database")
     return problems
 
 
-def _appointment_problems(session: Session, a: RestoredAppointment, therapists: set[str],
+def _appointment_problems(stored: _Stored, a: RestoredAppointment, therapists: set[str],
                           resources: set[str]) -> list[str]:
     problems = []
     if a.therapist_id not in therapists:
@@ -193,8 +240,7 @@ def _appointment_problems(session: Session, a: RestoredAppointment, therapists: 
                  for r, _ in a.units if r not in resources]
     if a.end <= a.start:
         problems.append("end: must be after start")
-    by_uid = session.exec(select(AppointmentRow).where(AppointmentRow.uid == a.uid)).first()
-    by_id = session.get(AppointmentRow, a.id)
+    by_uid, by_id = stored.appointment_by_uid.get(a.uid), stored.appointments.get(a.id)
     if (by_uid is not None and by_uid.id != a.id) or (by_id is not None and by_id.uid != a.uid):
         problems.append("identifier: this appointment has another id here; restore into an "
                         "empty database")
@@ -203,11 +249,11 @@ def _appointment_problems(session: Session, a: RestoredAppointment, therapists: 
 
 # -- writing -------------------------------------------------------------------------------------
 
-def _save_patients(app: App, session: Session, plan: ImportPlan,
+def _save_patients(app: App, session: Session, stored: _Stored, plan: ImportPlan,
                    result: FhirImportResult) -> None:
     for _where, patient in plan.patients:
         assert patient is not None
-        existing = session.get(PatientRow, patient.id)
+        existing = stored.patients.get(patient.id)
         if existing is not None and from_row(existing) == patient:
             result.unchanged += 1
             continue
@@ -219,9 +265,9 @@ def _save_patients(app: App, session: Session, plan: ImportPlan,
     session.flush()
 
 
-def _save_episode(app: App, session: Session, e: RestoredEpisode) -> None:
+def _save_episode(app: App, session: Session, stored: _Stored, e: RestoredEpisode) -> None:
     now = app.clock.now()
-    row = session.get(EpisodeRow, e.id) or EpisodeRow(
+    row = stored.episodes.get(e.id) or EpisodeRow(
         id=e.id, patient_id=e.patient_id, pathway_id=e.pathway_id,
         pathway_version=e.pathway_version, start_date=e.start_date, created_at=now,
         updated_at=now)
@@ -231,9 +277,28 @@ def _save_episode(app: App, session: Session, e: RestoredEpisode) -> None:
     session.add(row)
 
 
-def _save_appointment(app: App, session: Session, a: RestoredAppointment) -> None:
+def _save_appointments(app: App, session: Session, stored: _Stored,
+                       appointments: list[RestoredAppointment]) -> None:
+    """The appointments, then their rooms and equipment: a restored appointment's units are
+    the bundle's (the ones it had here are deleted first, in one statement per chunk)."""
+    for a in appointments:
+        _save_appointment(app, session, stored, a)
+    session.flush()
+    known = sorted(a.id for a in appointments if a.id in stored.appointments)
+    for start in range(0, len(known), CHUNK):
+        session.exec(delete(ResourceBookingRow).where(
+            col(ResourceBookingRow.appointment_id).in_(known[start:start + CHUNK])))
+    for a in appointments:
+        session.add_all(ResourceBookingRow(
+            appointment_id=a.id, resource_id=resource, unit=unit, start_utc=a.start,
+            end_utc=a.end, active=a.status in ACTIVE_STATUSES) for resource, unit in a.units)
+    session.flush()
+
+
+def _save_appointment(app: App, session: Session, stored: _Stored,
+                      a: RestoredAppointment) -> None:
     now = app.clock.now()
-    row = session.get(AppointmentRow, a.id) or AppointmentRow(
+    row = stored.appointments.get(a.id) or AppointmentRow(
         id=a.id, uid=a.uid, patient_id=a.patient_id, therapist_id=a.therapist_id,
         visit_type=a.visit_type, visit_name=a.visit_name, start_utc=a.start, end_utc=a.end,
         created_at=now, updated_at=now)
@@ -245,19 +310,10 @@ def _save_appointment(app: App, session: Session, a: RestoredAppointment) -> Non
         setattr(row, name, value)
     row.start_utc, row.end_utc, row.updated_at = a.start, a.end, now
     session.add(row)
-    session.flush()
-    for old in session.exec(select(ResourceBookingRow).where(
-            ResourceBookingRow.appointment_id == a.id)):
-        session.delete(old)
-    session.flush()
-    for resource, unit in a.units:
-        session.add(ResourceBookingRow(appointment_id=a.id, resource_id=resource, unit=unit,
-                                       start_utc=a.start, end_utc=a.end,
-                                       active=a.status in ACTIVE_STATUSES))
 
 
-def _save_measurement(session: Session, m: RestoredMeasurement) -> None:
-    row = session.get(MeasurementRow, m.id) or MeasurementRow(
+def _save_measurement(session: Session, stored: _Stored, m: RestoredMeasurement) -> None:
+    row = stored.measurements.get(m.id) or MeasurementRow(
         id=m.id, episode_id=m.episode_id, measure_id=m.measure_id, value=m.value,
         taken_at=m.taken_at)
     row.measure_id, row.value, row.raw, row.taken_at = m.measure_id, m.value, m.raw, m.taken_at
