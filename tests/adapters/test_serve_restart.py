@@ -21,6 +21,7 @@ from carepath.config.settings import Settings
 from carepath.services import App
 from carepath.services.messaging_testing import PlannedVisit, add_patient_row, book
 from carepath.testing import serve_process
+from clinic_variants import round_the_clock
 
 DEADLINE_SECONDS = 90
 
@@ -54,20 +55,24 @@ def _reminders(home: Path) -> Counter[str]:
 
 
 def _visit(hours_from_now: float, therapist: str) -> PlannedVisit:
-    start = datetime.now(UTC).replace(second=0, microsecond=0) + timedelta(hours=hours_from_now)
-    return PlannedVisit(start=start, therapist_id=therapist, resources=("treatment-1",))
+    start = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) + timedelta(
+        hours=hours_from_now)
+    return PlannedVisit(start=start, therapist_id=therapist)
 
 
 def test_killed_serve_restarts_without_losing_or_doubling_reminders(
     tmp_path: Path, config_dir: Path
 ) -> None:
     """Kill -9 after the first sweeps, add more due work, restart: one reminder per visit."""
+    config_dir = round_the_clock(config_dir, tmp_path / "config")  # booked on the wall clock
     home = tmp_path / "home"
     settings = Settings.from_env({"CAREPATH_HOME": str(home),
                                   "CAREPATH_CONFIG_DIR": str(config_dir)})
     app = open_app(settings, SystemClock())
     add_patient_row(app, "P1", "Jane Doe", "jane@example.org")
-    book(app, "P1", [_visit(3, "alvarez"), _visit(6, "chen")])
+    book(app, "P1", [_visit(3, "alvarez")])
+    add_patient_row(app, "P3", "Ann Poe", "ann@example.org")  # a pathway rests a day between
+    book(app, "P3", [_visit(6, "chen")])                      # one patient's visits
 
     first = serve_process(home, config_dir, output=subprocess.PIPE)
     _wait_until(lambda: _succeeded(app, "dispatch_outbox") >= 1 and len(_reminders(home)) >= 2,

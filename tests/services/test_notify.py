@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import email
-from datetime import datetime
+from datetime import datetime, timedelta
 from email import policy
 from email.message import EmailMessage
 from zoneinfo import ZoneInfo
@@ -13,7 +13,7 @@ from icalendar import Calendar
 from sqlmodel import select
 
 from carepath.adapters.db import transaction
-from carepath.adapters.tables import AppointmentRow, AuditRow
+from carepath.adapters.tables import AppointmentRow, AuditRow, PatientRow
 from carepath.services import App
 from carepath.services.events import AppointmentCancelled, AppointmentsBooked, publish
 from carepath.services.messaging_testing import (
@@ -28,8 +28,7 @@ from carepath.services.outbox import list_outbox, show
 
 NY = ZoneInfo("America/New_York")
 MONDAY_9 = datetime(2027, 3, 8, 9, 0, tzinfo=NY)
-REVIEW = PlannedVisit(datetime(2027, 3, 30, 10, 0, tzinfo=NY), 90, "okafor", "review",
-                      "Mobility and assistive-device review", ("family-room",), True)
+REVIEW = PlannedVisit(datetime(2027, 3, 30, 10, 0, tzinfo=NY), "okafor", "review")
 
 
 def kinds(app: App) -> list[tuple[str, str]]:
@@ -85,8 +84,17 @@ def test_a_digest_clinic_sends_one_email_per_therapist_at_enrolment(
 
 
 def test_a_caregiver_with_consent_gets_only_the_caregiver_visits(app: App, patient: str) -> None:
-    """The caregiver's copy lists the progression review, not the treatment sessions."""
-    book(app, patient, [*weekly(MONDAY_9, 2), REVIEW])
+    """In a clinic that invites the caregiver to the evaluation, the caregiver's copy lists
+    the evaluation, not the treatment sessions."""
+    pathway = app.config.pathways["post-relapse"]
+    evaluation = pathway.visit_types["evaluation"].model_copy(
+        update={"caregiver_invited": True})
+    invited = pathway.model_copy(update={"visit_types": {
+        **pathway.visit_types, "evaluation": evaluation}})
+    app.config = app.config.model_copy(update={"pathways": {
+        **app.config.pathways, "post-relapse": invited}})
+    book(app, patient, [PlannedVisit(MONDAY_9, visit_type="evaluation"),
+                        *weekly(MONDAY_9 + timedelta(days=2), 2)])
     (copy,) = [e for e in list_outbox(app) if e.kind == "caregiver.schedule"]
     assert copy.recipient == "family@patients.example"
     assert len(calendar_of(mime(app, copy.id), "schedule.ics").walk("VEVENT")) == 1
@@ -132,7 +140,7 @@ def test_cancelling_sends_cancel_and_a_patient_email_with_the_cancelled_object(
     """METHOD:CANCEL to the therapist, and to the patient too: an iMIP CANCEL for the UID the
     schedule gave them, SEQUENCE up, the clinic as ORGANIZER and the patient as ATTENDEE."""
     ids = book(app, patient, weekly(MONDAY_9, 2))
-    cancel(app, ids[1])
+    cancel(app, ids[1], "cancelled")
     entries = list(reversed(list_outbox(app)))
     invite, notice = entries[-2], entries[-1]
     assert (invite.kind, notice.kind) == ("invite.cancel", "patient.cancelled")
@@ -179,9 +187,13 @@ def test_a_booking_that_rolls_back_leaves_no_message(app: App, patient: str) -> 
 
 def test_subjects_carry_no_clinical_detail(app: App, patient: str) -> None:
     """No visit type, no diagnosis in any subject line."""
-    ids = book(app, patient, [*weekly(MONDAY_9, 2), REVIEW])
+    ids = book(app, patient, weekly(MONDAY_9, 2))
+    add_patient_row(app, "MRN2", "Ben Garcia", "ben@patients.example",
+                    caregiver_email="family@patients.example", consent=True)
+    (review,) = book(app, "MRN2", [REVIEW])
     reschedule(app, ids[0], datetime(2027, 3, 9, 9, 0, tzinfo=NY))
-    cancel(app, ids[1])
+    cancel(app, ids[1], "cancelled")
+    cancel(app, review, "cancelled")
     for entry in list_outbox(app):
         lowered = entry.subject.lower()
         assert "treatment" not in lowered and "review" not in lowered
@@ -191,7 +203,10 @@ def test_subjects_carry_no_clinical_detail(app: App, patient: str) -> None:
 def test_an_address_that_cannot_be_used_skips_that_email_but_keeps_the_booking(
         app: App) -> None:
     """A stored address carepath cannot write safely is audited and skipped; visits stay."""
-    add_patient_row(app, "MRN3", "Cara Lee", "cara:lee@patients.example")
+    now = app.clock.now()  # an address stored before addresses were checked: written as a row
+    with transaction(app.engine) as session:
+        session.add(PatientRow(id="MRN3", name="Cara Lee", email="cara:lee@patients.example",
+                               created_at=now, updated_at=now))
     ids = book(app, "MRN3", weekly(MONDAY_9, 1))
     assert len(ids) == 1
     assert [k for k, _ in kinds(app)] == ["invite.request"]

@@ -124,7 +124,7 @@ def test_cancelling_one_visit_still_sends_the_single_cancellation(app: App) -> N
     add_patient_row(app, "MRN1", "Ava Thompson", "ava@patients.example")
     ids = book(app, "MRN1", weekly(datetime(2027, 3, 8, 9, 0, tzinfo=NEW_YORK), 3))
     before = last_id(app)
-    cancel(app, ids[1])
+    cancel(app, ids[1], "cancelled")
     assert [e.kind for e in since(app, before)] == ["invite.cancel", "patient.cancelled"]
 
 
@@ -157,7 +157,7 @@ def test_a_patient_without_an_email_address_is_on_record_not_skipped_silently(
     """Schedule and cancellation: nothing queued for the patient, an audit entry says why."""
     add_patient_row(app, "MRN9", "Dana Noaddress")
     ids = book(app, "MRN9", weekly(datetime(2027, 3, 8, 9, 0, tzinfo=NEW_YORK), 2))
-    cancel(app, ids[0])
+    cancel(app, ids[0], "cancelled")
     assert all(not e.kind.startswith("patient.") for e in list_outbox(app))
     assert [(s["patient"], s["reason"]) for s in skipped(app)] == [
         ("MRN9", "patient has no email: schedule not sent"),

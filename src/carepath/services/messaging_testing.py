@@ -1,111 +1,96 @@
-"""Test helpers for messaging: appointments written straight into the tables.
+"""Visits at exact times for the messaging tests and benchmark, booked by the engine.
 
-Real code used by the messaging tests and benchmark, which need visits at exact times without
-running the scheduler: each helper writes rows the way scheduling does and publishes the
-matching event in the same transaction, so the handlers queue their messages exactly as in
-production.
+The messaging tests need visits at times they name (Monday 9:00, three weeks running), not
+wherever the scheduler would put them. ``book`` checks each visit at its time exactly as
+the engine checks a booking (opening hours, the therapist's hours, skills and leave, a free
+room or device unit, the patient's other visits, the pathway's rest days) and saves the
+episode by the enrolment's own path: the timeline claim, the units, the audit and the
+booking event in the same transaction, so the handlers queue their messages as in
+production. A time the engine would refuse raises the engine's error. ``reschedule`` and
+``cancel`` are the engine's own.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
-
-from sqlmodel import Session, select
+from datetime import datetime, timedelta
 
 from carepath.adapters.db import transaction
-from carepath.adapters.tables import (
-    AppointmentRow,
-    EpisodeRow,
-    PatientRow,
-    ResourceBookingRow,
-)
-from carepath.errors import NotFound
+from carepath.domain.config.models import Pathway
+from carepath.domain.scheduling import VisitRequest, check_slot
+from carepath.domain.scheduling.one_visit import requirement_for
+from carepath.domain.scheduling.planning import plan_episode
+from carepath.domain.scheduling.types import EpisodeSchedule, Placement, Unplaced
+from carepath.domain.timeutil import week_start
+from carepath.errors import InputError
 from carepath.services import App
-from carepath.services.events import (
-    AppointmentCancelled,
-    AppointmentChanged,
-    AppointmentsBooked,
-    publish,
-)
+from carepath.services.booking_store import clinic_with_leave, clinic_zone, load_busy
+from carepath.services.enrolment_store import save_enrolment
+from carepath.services.patients import add_patient
+from carepath.services.scheduling_changes import cancel, refusal, reschedule
+
+__all__ = ["PlannedVisit", "add_patient_row", "book", "cancel", "reschedule", "weekly"]
 
 
 @dataclass(frozen=True)
 class PlannedVisit:
     start: datetime
-    minutes: int = 45
     therapist_id: str = "alvarez"
     visit_type: str = "treatment"
-    visit_name: str = "Treatment session"
-    resources: tuple[str, ...] = ("treatment-1",)
-    caregiver_invited: bool = False
 
 
 def add_patient_row(app: App, patient_id: str, name: str, email: str | None = None, *,
                     caregiver_email: str | None = None, consent: bool = False) -> None:
-    now = app.clock.now()
-    with transaction(app.engine) as session:
-        session.add(PatientRow(id=patient_id, name=name, email=email,
-                               caregiver_email=caregiver_email, caregiver_consent=consent,
-                               created_at=now, updated_at=now))
+    """A patient, added as ``carepath patients add`` adds one (values checked)."""
+    add_patient(app, {"id": patient_id, "name": name, "email": email,
+                      "caregiver_email": caregiver_email,
+                      "caregiver_consent": "yes" if consent else "no"})
 
 
 def book(app: App, patient_id: str, visits: Sequence[PlannedVisit], *,
-         reason: str = "enrolment", pathway_id: str = "post-relapse") -> list[int]:
-    """An episode with these visits, booked in one transaction; returns the appointment ids."""
-    now = app.clock.now()
+         reason: str = "enrolment") -> list[int]:
+    """One episode of the pathway that offers these visit types, holding exactly these
+    visits (in time order); returns the appointment ids in that order."""
+    if list(visits) != sorted(visits, key=lambda v: v.start):
+        raise ValueError("visits must be in time order")
+    pathway_id, pathway = _pathway_of(app, visits)
+    zone = clinic_zone(app)
+    days = [v.start.astimezone(zone).date() for v in visits]
     with transaction(app.engine) as session:
-        episode = EpisodeRow(patient_id=patient_id, pathway_id=pathway_id, pathway_version=1,
-                             state="active", start_date=_first_day(visits), created_at=now,
-                             updated_at=now)
-        session.add(episode)
-        session.flush()
-        ids = []
-        for seq, planned in enumerate(visits, start=1):
-            row = _appointment(app, episode.id, patient_id, seq, planned)
-            session.add(row)
-            session.flush()
-            assert row.id is not None
-            ids.append(row.id)
-            for resource_id in planned.resources:
-                session.add(ResourceBookingRow(appointment_id=row.id, resource_id=resource_id,
-                                               start_utc=row.start_utc, end_utc=row.end_utc))
-        publish(session, app, AppointmentsBooked(tuple(ids), episode.id, reason))
-    return ids
+        busy = load_busy(session, visits[0].start - timedelta(days=2),
+                         visits[-1].start + timedelta(days=2), patients=[patient_id])
+        clinic, placements = clinic_with_leave(session, app), list[Placement]()
+        for seq, (planned, day) in enumerate(zip(visits, days, strict=True), start=1):
+            visit = pathway.visit_types[planned.visit_type]
+            monday = week_start(day)  # the visit's week is its window, as in a plan
+            week = (monday - week_start(days[0])).days // 7 + 1
+            request = VisitRequest(
+                requirement_for(visit, planned.visit_type, monday, monday + timedelta(days=6),
+                                seq=seq, week=week),
+                patient_id=patient_id, episode_days=tuple(days[:seq - 1]),
+                min_rest_days=pathway.min_rest_days, same_day_visits=pathway.same_day_visits,
+                therapist_id=planned.therapist_id)
+            placed = check_slot(request, clinic, busy, zone=zone, start=planned.start)
+            if isinstance(placed, Unplaced):
+                raise refusal(f"{planned.visit_type} at {planned.start:%Y-%m-%d %H:%M} with "
+                              f"{planned.therapist_id}", placed)
+            placements.append(placed)
+        plan = plan_episode(pathway, days[0],
+                            open_weekdays=app.config.clinic.opening_hours.open_weekdays())
+        schedule = EpisodeSchedule(plan, tuple(placements))
+        return list(save_enrolment(session, app, schedule, patient_id,
+                                   reason=reason).appointment_ids)
 
 
-def reschedule(app: App, appointment_id: int, start: datetime, *,
-               therapist_id: str | None = None, reason: str = "rescheduled") -> None:
-    """Move a visit (and, optionally, to another therapist): SEQUENCE rises by one."""
-    with transaction(app.engine) as session:
-        row = _get(session, appointment_id)
-        previous_start, previous_therapist = row.start_utc, row.therapist_id
-        length = row.end_utc - row.start_utc
-        row.start_utc, row.end_utc = start, start + length
-        row.therapist_id = therapist_id or row.therapist_id
-        row.sequence += 1
-        row.updated_at = app.clock.now()
-        session.add(row)
-        for booking in session.exec(select(ResourceBookingRow).where(
-                ResourceBookingRow.appointment_id == appointment_id)):
-            booking.start_utc, booking.end_utc = row.start_utc, row.end_utc
-            session.add(booking)
-        publish(session, app, AppointmentChanged(appointment_id, previous_start,
-                                                 previous_therapist, reason))
-
-
-def cancel(app: App, appointment_id: int, *, reason: str = "cancelled") -> None:
-    """Cancel a visit: status cancelled, SEQUENCE up by one, its rooms released."""
-    with transaction(app.engine) as session:
-        row = _get(session, appointment_id)
-        row.status, row.sequence, row.updated_at = "cancelled", row.sequence + 1, app.clock.now()
-        session.add(row)
-        for booking in session.exec(select(ResourceBookingRow).where(
-                ResourceBookingRow.appointment_id == appointment_id)):
-            booking.active = False
-            session.add(booking)
-        publish(session, app, AppointmentCancelled(appointment_id, reason))
+def _pathway_of(app: App, visits: Sequence[PlannedVisit]) -> tuple[str, Pathway]:
+    """The one configured pathway whose visit types include every visit's."""
+    wanted = {v.visit_type for v in visits}
+    for pathway_id, pathway in app.config.pathways.items():
+        if wanted <= set(pathway.visit_types):
+            return pathway_id, pathway
+    raise InputError(f"visit types {sorted(wanted)}", "not all in one pathway",
+                     "book each pathway's visits as their own episode")
 
 
 def weekly(first: datetime, count: int, **fields: object) -> list[PlannedVisit]:
@@ -117,25 +102,3 @@ def weekly(first: datetime, count: int, **fields: object) -> list[PlannedVisit]:
 def _same_wall_clock(first: datetime, weeks: int) -> datetime:
     naive = first.replace(tzinfo=None) + timedelta(weeks=weeks)
     return naive.replace(tzinfo=first.tzinfo)
-
-
-def _appointment(app: App, episode_id: int | None, patient_id: str, seq: int,
-                 planned: PlannedVisit) -> AppointmentRow:
-    now = app.clock.now()
-    return AppointmentRow(
-        uid=f"appt-{episode_id}-{seq}@{app.config.clinic.organizer_email.rpartition('@')[2]}",
-        episode_id=episode_id, patient_id=patient_id, therapist_id=planned.therapist_id,
-        visit_type=planned.visit_type, visit_name=planned.visit_name, seq=seq,
-        start_utc=planned.start, end_utc=planned.start + timedelta(minutes=planned.minutes),
-        caregiver_invited=planned.caregiver_invited, created_at=now, updated_at=now)
-
-
-def _get(session: Session, appointment_id: int) -> AppointmentRow:
-    row = session.get(AppointmentRow, appointment_id)
-    if row is None:
-        raise NotFound("appointment", appointment_id)
-    return row
-
-
-def _first_day(visits: Sequence[PlannedVisit]) -> date:
-    return min(v.start for v in visits).date()
