@@ -1,56 +1,86 @@
-"""Shared set-up for goal tests: a patient, an active episode, visits, and a booker that
-records what it was asked."""
+"""Shared set-up for goal tests, all through the engine: a patient enrolled, a visit done,
+a week away, and a booker that records what it was asked."""
 
 from __future__ import annotations
 
-from datetime import date, time, timedelta
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date, time
 from zoneinfo import ZoneInfo
 
 from sqlmodel import Session
 
+from carepath.adapters.clock import FixedClock
 from carepath.adapters.db import transaction
-from carepath.adapters.tables import AppointmentRow, EpisodeRow
+from carepath.adapters.tables import AppointmentRow
 from carepath.domain.timeutil import local_datetime
 from carepath.services import App
+from carepath.services.booking_store import episode_appointments
 from carepath.services.patients import add_patient
 from carepath.services.reassessment import book_with_scheduling
+from carepath.services.scheduling import enroll
+from carepath.services.scheduling_changes import cancel, complete, no_show, reschedule
 
 NEW_YORK = ZoneInfo("America/New_York")
 
 
 def active_episode(app: App, patient: str = "MRN1", pathway: str = "post-relapse",
                    start: date = date(2027, 3, 1), therapist: str = "chen") -> int:
-    """A patient with a referring physician, enrolled in an active episode."""
+    """A patient with a referring physician, enrolled by the engine in ``pathway`` from
+    ``start`` with ``therapist`` (what they cannot do is wait-listed, as ``carepath enroll
+    --partial`` does). A start before the clock's day is enrolled as on that morning: the
+    test's clock is set back for the enrolment and forward again after."""
     add_patient(app, {"id": patient, "name": "Jane Doe", "email": f"{patient}@example.org",
                       "physician_email": "dr.smith@example.org"})
-    now = app.clock.now()
-    with transaction(app.engine) as session:
-        episode = EpisodeRow(patient_id=patient, pathway_id=pathway, pathway_version=1,
-                             state="active", start_date=start, therapist_id=therapist,
-                             created_at=now, updated_at=now)
-        session.add(episode)
-        session.flush()
-        assert episode.id is not None
-        return episode.id
+    with _morning_of(app, start):
+        return enroll(app, patient, pathway, start, therapist_id=therapist,
+                      partial=True).episode_id
 
 
-def visit(app: App, episode_id: int, day: date, visit_type: str = "evaluation",
-          status: str = "completed", at: time = time(9, 0)) -> int:
-    """An appointment of the episode on ``day`` (New York wall time)."""
-    start = local_datetime(day, at, NEW_YORK)
-    now = app.clock.now()
+@contextmanager
+def _morning_of(app: App, day: date) -> Iterator[None]:
+    clock, now = app.clock, app.clock.now()
+    if not isinstance(clock, FixedClock) or now.astimezone(NEW_YORK).date() <= day:
+        yield
+        return
+    clock.set(local_datetime(day, time(7, 0), NEW_YORK))
+    try:
+        yield
+    finally:
+        clock.set(now)
+
+
+def visit(app: App, episode_id: int, day: date | None = None, visit_type: str = "evaluation",
+          status: str = "completed", at: time | None = None) -> int:
+    """The episode's first booked ``visit_type`` visit, on ``day`` (default: where the plan
+    has it): moved there by the engine (to ``at``, New York wall time, or to its own time of
+    day) when the plan has it elsewhere, then marked ``status`` ("completed", "no_show", or
+    left "booked")."""
     with transaction(app.engine) as session:
-        episode = session.get(EpisodeRow, episode_id)
-        assert episode is not None and episode.therapist_id is not None
-        row = AppointmentRow(uid=f"test-{episode_id}-{start.isoformat()}", episode_id=episode_id,
-                             patient_id=episode.patient_id, therapist_id=episode.therapist_id,
-                             visit_type=visit_type, visit_name=visit_type, start_utc=start,
-                             end_utc=start + timedelta(minutes=60), status=status,
-                             created_at=now, updated_at=now)
-        session.add(row)
-        session.flush()
-        assert row.id is not None
-        return row.id
+        row = next((a for a in episode_appointments(session, episode_id)
+                    if a.visit_type == visit_type and a.status == "booked"), None)
+    assert row is not None and row.id is not None, f"no booked {visit_type} in {episode_id}"
+    booked = row.start_utc.astimezone(NEW_YORK)
+    wanted = local_datetime(day or booked.date(), at or booked.time(), NEW_YORK)
+    if wanted != booked:
+        reschedule(app, row.id, wanted)
+    if status == "completed":
+        complete(app, row.id)
+    elif status == "no_show":
+        no_show(app, row.id)
+    return row.id
+
+
+def away(app: App, episode_id: int, first: date, last: date) -> list[int]:
+    """The patient is away from ``first`` to ``last``: the engine cancels the episode's
+    visits on those days (and, not rebooked, they leave the episode short of its cadence)."""
+    with transaction(app.engine) as session:
+        ids = [a.id for a in episode_appointments(session, episode_id)
+               if a.status == "booked" and a.id is not None
+               and first <= a.start_utc.astimezone(NEW_YORK).date() <= last]
+    for appointment_id in ids:
+        cancel(app, appointment_id, "patient away")
+    return ids
 
 
 class RecordingBooker:

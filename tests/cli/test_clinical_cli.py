@@ -6,13 +6,17 @@ from __future__ import annotations
 
 import email
 import json
-from datetime import timedelta
+from datetime import date, timedelta
 from email import policy
 from pathlib import Path
 from typing import Any
 
-from carepath.adapters.clock import SystemClock
+from carepath.adapters.clock import FixedClock, SystemClock
+from carepath.adapters.db import transaction
+from carepath.adapters.tables import AppointmentRow
 from carepath.bootstrap import open_app
+from carepath.errors import InputError
+from carepath.services import App
 from cli_helpers import invoke
 
 
@@ -102,18 +106,19 @@ def _level_two_from_the_shell_home(shell: Path, config_dir: Path) -> int:
     reassessment — a level-2 escalation proposing the progression review."""
     from sqlmodel import select
 
-    from carepath.adapters.db import transaction
     from carepath.adapters.tables import EscalationRow
     from carepath.config.settings import Settings
     from carepath.services.goals import record_measurement, review_all
-    from goal_helpers import active_episode, visit
+    from goal_helpers import visit
 
     home = shell / "home"
-    start = SystemClock().now() - timedelta(days=50)
-    app = open_app(Settings(home=home, config_dir=config_dir,
-                            database_url=f"sqlite:///{home / 'carepath.db'}"), SystemClock())
-    episode = active_episode(app, patient="MRN9", start=start.date())
-    evaluation = visit(app, episode, start.date())
+    now = SystemClock().now()  # the commands below run on the wall clock; the history is
+    app = open_app(Settings(home=home, config_dir=config_dir,  # written with it held still
+                            database_url=f"sqlite:///{home / 'carepath.db'}"), FixedClock(now))
+    episode = _enrolled_from(app, (now - timedelta(days=50)).date())
+    evaluation = visit(app, episode)  # where the engine booked it
+    with transaction(app.engine) as session:
+        start = session.get(AppointmentRow, evaluation).start_utc  # type: ignore[union-attr]
     for days, value in ((0, "40"), (7, "41"), (14, "41"), (28, "40")):
         record_measurement(app, episode, "bbs", value, at=start + timedelta(days=days, hours=3),
                            appointment_id=evaluation if days == 0 else None)
@@ -125,6 +130,20 @@ def _level_two_from_the_shell_home(shell: Path, config_dir: Path) -> int:
     app.engine.dispose()
     assert row.id is not None
     return row.id
+
+
+def _enrolled_from(app: App, day: date) -> int:
+    """MRN9 enrolled by the engine on the first day from ``day`` the clinic lets an episode
+    start (a holiday or closure moves it on)."""
+    from goal_helpers import active_episode
+
+    for offset in range(14):
+        try:
+            return active_episode(app, patient="MRN9", start=day + timedelta(days=offset))
+        except InputError as error:
+            if "the clinic is" not in str(error):
+                raise
+    raise AssertionError(f"no day in the two weeks from {day} opens an episode")
 
 
 def test_accept_that_cannot_book_fails_loudly_and_leaves_the_escalation_open(

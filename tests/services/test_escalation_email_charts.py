@@ -79,7 +79,8 @@ THERAPIST = "d.chen@riverside-rehab.example"
 
 
 def escalation_email(inbox: Inbox) -> EmailMessage:
-    """The therapist's escalation email (the reassessment it booked sends an invite too)."""
+    """The therapist's escalation email (the enrolment's and the reassessment's invites went
+    to them too)."""
     (message,) = [m for m in inbox.to(THERAPIST)
                   if str(m["Subject"]).startswith("Action needed: escalation")]
     return message
@@ -146,6 +147,6 @@ def test_an_escalation_without_measures_carries_no_picture(
     review_all(app, now=_at(20))
     dispatch(app, SmtpTransport(SmtpOptions(host="127.0.0.1", port=inbox[1], security="none",
                                             timeout=5)))
-    (message,) = inbox[0].to(THERAPIST)
+    message = escalation_email(inbox[0])
     assert [p.get_content_type() for p in message.iter_parts()] == ["text/plain", "text/html"]
     assert not any(p.get_content_maintype() == "image" for p in message.walk())

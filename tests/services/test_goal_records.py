@@ -22,7 +22,7 @@ from goal_helpers import NEW_YORK, active_episode, visit
 
 def test_goals_come_from_the_pathway_with_the_evaluation_as_baseline(app: App) -> None:
     """Post-relapse goals are T25FW, Berg and MSWS-12; the evaluation value is the baseline."""
-    episode = active_episode(app)
+    episode = active_episode(app, start=date(2027, 2, 22))
     evaluation = visit(app, episode, date(2027, 2, 22))
     record_measurement(app, episode, "bbs", "38", at=datetime(2027, 2, 20, 9, tzinfo=NEW_YORK))
     record_measurement(app, episode, "bbs", "40", at=datetime(2027, 2, 22, 9, tzinfo=NEW_YORK),
@@ -47,7 +47,7 @@ def test_recording_a_value_reclassifies_its_goal(app: App) -> None:
 def test_a_typo_is_refused_and_nothing_is_stored(app: App) -> None:
     """A T25FW of 900 s, a future time or another episode's visit stores nothing."""
     episode = active_episode(app)
-    other = active_episode(app, patient="MRN2")
+    other = active_episode(app, patient="MRN2", start=date(2027, 2, 22))
     elsewhere = visit(app, other, date(2027, 2, 22))
     with pytest.raises(InputError, match="outside the valid range"):
         record_measurement(app, episode, "t25fw", "900")

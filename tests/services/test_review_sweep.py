@@ -15,9 +15,10 @@ from carepath.services import App
 from carepath.services.escalations import dismiss_escalation, get_escalation
 from carepath.services.events import EscalationRaised
 from carepath.services.goals import record_measurement, record_recovery, review_all
-from carepath.services.patients import add_patient
 from carepath.services.reassessment import book_with_scheduling
-from goal_helpers import NEW_YORK, RecordingBooker, active_episode, visit
+from carepath.services.review import ReviewReport
+from carepath.services.scheduling_changes import complete
+from goal_helpers import NEW_YORK, RecordingBooker, active_episode, away, visit
 
 
 @pytest.fixture
@@ -40,9 +41,16 @@ def _at(day: int, hour: int = 10) -> datetime:
 
 def _stalled_episode(app: App) -> int:
     """Berg 40 at the evaluation (1 March), then 41, 41 and 40: the planned reviews of
-    15 and 29 March (every 2 weeks) both show no real change — a stall on day 29."""
+    15 and 29 March (every 2 weeks) both show no real change — a stall on day 29.
+
+    The patient is away from 29 March (after the review's measurement) to 3 April, so the
+    reassessment has free days to be booked on (in a full post-relapse week it is taken at
+    the next visit instead: see test_a_full_week_reassesses_at_the_next_visit); their
+    cancelled visits, not rebooked, leave the episode short of its cadence, which the first
+    sweep escalates on its own."""
     episode = active_episode(app)
     evaluation = visit(app, episode, date(2027, 3, 1))
+    away(app, episode, date(2027, 3, 29), date(2027, 4, 3))
     app.clock = FixedClock(_at(29))
     record_measurement(app, episode, "bbs", "40", at=_at(1, 9), appointment_id=evaluation)
     record_measurement(app, episode, "bbs", "41", at=_at(8))
@@ -51,9 +59,14 @@ def _stalled_episode(app: App) -> int:
     return episode
 
 
-def _escalations(app: App) -> list[EscalationRow]:
+def _escalations(app: App, kind: str | None = None) -> list[EscalationRow]:
     with transaction(app.engine) as session:
-        return list(session.exec(select(EscalationRow).order_by(EscalationRow.id)))
+        rows = list(session.exec(select(EscalationRow).order_by(EscalationRow.id)))
+    return [row for row in rows if kind is None or row.kind == kind]
+
+
+def _kinds(report: ReviewReport) -> list[str]:
+    return [e.kind for e in report.escalations]
 
 
 def test_a_stall_gives_one_level_one_escalation_with_a_booked_reassessment(
@@ -61,15 +74,17 @@ def test_a_stall_gives_one_level_one_escalation_with_a_booked_reassessment(
     """The therapist's reassessment is booked within 5 days and messaging is told once."""
     episode = _stalled_episode(app)
     booker = RecordingBooker()
-    assert review_all(app, now=_at(28), book=booker).escalations == []  # one review so far
+    first = review_all(app, now=_at(28), book=booker)  # one planned review so far: no stall
+    assert _kinds(first) == ["under_scheduled"]
     report = review_all(app, now=_at(29), book=booker)
-    [escalation] = _escalations(app)
+    [escalation] = _escalations(app, "stall")
     assert (escalation.level, escalation.kind, escalation.status) == (1, "stall", "scheduled")
     assert booker.calls == [{"episode_id": episode, "visit_type": "reevaluation",
                              "not_before": date(2027, 3, 30), "not_after": date(2027, 4, 3),
                              "therapist_id": "chen"}]
     assert escalation.appointment_id is not None
-    assert raised == [EscalationRaised(escalation.id or 0, 1, "stall")]
+    assert [e for e in raised if e.kind == "stall"] == [
+        EscalationRaised(escalation.id or 0, 1, "stall")]
     assert "1 new escalation" in str(report)
     shown = get_escalation(app, escalation.id or 0)
     berg = next(m for m in shown.evidence["measures"] if m["measure_id"] == "bbs")
@@ -82,7 +97,7 @@ def test_the_escalation_stores_the_reviews_typed_decision(app: App) -> None:
     _stalled_episode(app)
     review_all(app, now=_at(28))
     review_all(app, now=_at(29))
-    [escalation] = _escalations(app)
+    [escalation] = _escalations(app, "stall")
     stored = json.loads(escalation.evidence)
     assert stored["version"] == 2 and stored["opened"]["key"] == escalation.dedupe_key
     decision = get_escalation(app, escalation.id or 0).decision
@@ -99,8 +114,8 @@ def test_rerunning_the_sweep_escalates_nothing_new(app: App,
     booker = RecordingBooker()
     review_all(app, now=_at(29), book=booker)
     again = review_all(app, now=_at(30), book=booker)
-    assert again.escalations == [] and len(_escalations(app)) == 1
-    assert len(booker.calls) == 1 and len(raised) == 1
+    assert again.escalations == [] and len(_escalations(app, "stall")) == 1
+    assert len(booker.calls) == 1 and [e.kind for e in raised] == ["stall", "under_scheduled"]
 
 
 def test_a_stall_persisting_after_the_reassessment_climbs_to_level_two(app: App) -> None:
@@ -108,19 +123,17 @@ def test_a_stall_persisting_after_the_reassessment_climbs_to_level_two(app: App)
     pathway proposal — not before the reassessment has taken place."""
     episode = _stalled_episode(app)
     review_all(app, now=_at(29))
-    [first] = _escalations(app)
+    [first] = _escalations(app, "stall")
     assert review_all(app, now=_at(29, 18)).escalations == []
-    with transaction(app.engine) as session:
-        reassessment = session.get(AppointmentRow, first.appointment_id)
-        assert reassessment is not None
-        reassessment.status = "completed"
-        session.add(reassessment)
+    held = _booked(app, first.appointment_id).start_utc  # 30 March, at a time chen is free
+    assert held.astimezone(NEW_YORK).date() == date(2027, 3, 30)
+    complete(app, first.appointment_id or 0)
     app.clock = FixedClock(_at(43))
-    assert review_all(app, now=_at(30, 10)).escalations == []
-    record_measurement(app, episode, "bbs", "41", at=_at(30, 11),
-                       appointment_id=reassessment.id)
-    review_all(app, now=_at(30, 12))
-    second = _escalations(app)[1]
+    assert review_all(app, now=held - timedelta(hours=1)).escalations == []
+    record_measurement(app, episode, "bbs", "41", at=held + timedelta(minutes=30),
+                       appointment_id=first.appointment_id)
+    review_all(app, now=held + timedelta(hours=2))
+    second = _escalations(app, "stall")[1]
     assert (second.level, second.kind, second.status) == (2, "stall", "open")
     assert second.assigned_to == "alvarez" and second.proposed_pathway == "progression-review"
     actions = get_escalation(app, second.id or 0).evidence["actions"]
@@ -132,7 +145,7 @@ def test_a_dismissed_stall_stays_quiet(app: App) -> None:
     """A clinician's dismissal, with its reason, stops the climb to level 2."""
     episode = _stalled_episode(app)
     review_all(app, now=_at(29))
-    [first] = _escalations(app)
+    [first] = _escalations(app, "stall")
     dismiss_escalation(app, first.id or 0, "plateau expected after this relapse")
     app.clock = FixedClock(_at(43))
     record_measurement(app, episode, "bbs", "41", at=_at(42))
@@ -148,7 +161,7 @@ def test_when_no_slot_is_free_the_escalation_stays_open_and_says_why(app: App) -
 
     _stalled_episode(app)
     review_all(app, now=_at(29), book=full)  # type: ignore[arg-type]
-    [escalation] = _escalations(app)
+    [escalation] = _escalations(app, "stall")
     assert escalation.status == "open" and escalation.appointment_id is None
     assert "no therapist hours" in get_escalation(app, escalation.id or 0).evidence[
         "booking_failed"]
@@ -189,12 +202,9 @@ def test_reviewing_one_episode_leaves_the_others(app: App) -> None:
 
 
 def _enrol(app: App, pathway: str) -> tuple[int, AppointmentRow]:
-    """A real enrolment with chen through the scheduling engine; the first visit."""
-    from carepath.services.scheduling import enroll
-
-    add_patient(app, {"id": "MRN7", "name": "Ann Lee", "email": "ann@example.org"})
-    episode = enroll(app, "MRN7", pathway, date(2027, 3, 2), therapist_id="chen",
-                     partial=True).episode_id  # what chen cannot do (aquatic) is wait-listed
+    """An enrolment with chen from 2 March (what chen cannot do, aquatic, is wait-listed);
+    the first visit."""
+    episode = active_episode(app, "MRN7", pathway, date(2027, 3, 2))
     with transaction(app.engine) as session:
         first = session.exec(select(AppointmentRow).where(AppointmentRow.episode_id == episode)
                              .order_by(AppointmentRow.start_utc)).first()  # type: ignore[arg-type]
@@ -273,7 +283,7 @@ def test_accepting_a_level_two_proposal_enrols_in_the_proposed_pathway(app: App)
     app.clock = FixedClock(_at(43))
     record_measurement(app, episode, "bbs", "41", at=_at(42))
     review_all(app, now=_at(43))
-    second = _escalations(app)[1]
+    second = _escalations(app, "stall")[1]
     new_episode = accept_escalation(app, second.id or 0)
     with transaction(app.engine) as session:
         created = session.get(EpisodeRow, new_episode)
@@ -287,7 +297,7 @@ def test_the_sweep_runs_the_same_on_each_backend(any_app: App) -> None:
     first = review_all(any_app, now=_at(29))
     again = review_all(any_app, now=_at(30))
     assert [(e.episode_id, e.kind, e.status) for e in first.escalations] == [
-        (episode, "stall", "scheduled")]
+        (episode, "stall", "scheduled"), (episode, "under_scheduled", "open")]
     assert again.escalations == [] and first.verdicts["no_change"] == 1
 
 
@@ -304,4 +314,4 @@ def test_two_sweeps_racing_write_one_escalation(any_app: App) -> None:
     with transaction(any_app.engine) as session:
         late = _apply_one(session, any_app, decision, stale.facts, book_with_scheduling,
                           _at(29))
-    assert late == [] and len(_escalations(any_app)) == 1
+    assert late == [] and len(_escalations(any_app, "stall")) == 1

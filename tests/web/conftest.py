@@ -40,7 +40,7 @@ def clinic_template(tmp_path_factory: pytest.TempPathFactory, sqlite_template: P
     episode = active_episode(app)
     visits = [visit(app, episode, date(2027, 3, 1), "evaluation", status="booked",
                     at=time(10, 0)),
-              visit(app, episode, date(2027, 3, 3), "strength-balance", status="booked",
+              visit(app, episode, date(2027, 3, 3), "treatment", status="booked",
                     at=time(10, 0))]
     app.engine.dispose()  # closed: the write-ahead log is folded into the file
     return Clinic(app, passwords, episode, visits)

@@ -49,7 +49,7 @@ def test_my_day_lists_today_and_the_week_in_clinic_time(clinic: Clinic,
     today, week = page.text.split("The rest of this week")
     assert "Monday 1 March 2027" in today
     assert "10:00–11:00" in today and "evaluation" in today and "Jane Doe" in today
-    assert "Wednesday 3 Mar" in week and "strength-balance" in week
+    assert "Wednesday 3 Mar" in week and "Treatment session" in week
 
 
 def test_one_click_completes_a_visit_and_the_audit_names_the_therapist(
@@ -174,13 +174,13 @@ def test_the_week_moves_with_the_clock_and_sessions_end(clinic: Clinic,
     clinic.app.clock.advance(timedelta(days=7))  # type: ignore[attr-defined]
     assert therapist.get("/day").headers["location"] == "/login"  # 12 hours at most
     again = sign_in(client_for(clinic.app), "chen", clinic.passwords["chen"]).get("/day")
-    assert "No visits today." in again.text and "No other visits this week." in again.text
+    assert "Monday 8 March 2027" in again.text and "Wednesday 3 Mar" not in again.text
 
 
 def test_any_day_can_be_opened_and_a_bad_date_is_one_line(clinic: Clinic,
                                                           therapist: TestClient) -> None:
     page = therapist.get("/day?day=2027-03-03").text
-    assert "Wednesday 3 March 2027" in page and "strength-balance" in page.split(
+    assert "Wednesday 3 March 2027" in page and "Treatment session" in page.split(
         "The rest of this week")[0]
     bad = therapist.get("/day?day=3/3/2027")
     assert bad.status_code == 400 and "write it as 2027-03-01" in bad.text
@@ -217,7 +217,7 @@ def test_enrol_shows_the_schedule_first_and_books_only_when_confirmed(
 def test_leave_lists_the_visits_it_would_move_before_confirming(clinic: Clinic,
                                                                 admin: TestClient) -> None:
     preview = admin.get("/admin/leave?therapist=chen&first=2027-03-03&last=2027-03-03")
-    assert "strength-balance" in preview.text and "Jane Doe" in preview.text
+    assert "Treatment session" in preview.text and "Jane Doe" in preview.text
     assert row_status(clinic, clinic.visits[1]) == ("booked", "chen")
     admin.post("/admin/leave", data={"csrf": csrf_of(preview.text), "therapist": "chen",
                                      "first": "2027-03-03", "last": "2027-03-03"})
