@@ -11,6 +11,7 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass, replace
 from datetime import timedelta
+from functools import cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -28,8 +29,13 @@ ATTEMPT_WINDOW = timedelta(minutes=15)
 MAX_FAILURES = 5
 MIN_PASSWORD = 12
 _hasher = PasswordHasher()
-# Verified against when the user name is unknown, so both cases take the same time.
-_DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
+
+
+@cache
+def _dummy_hash() -> str:
+    """Verified against when the user name is unknown, so both cases take the same time;
+    made at the first sign-in, not at import (an argon2 hash is a seventh of a second)."""
+    return _hasher.hash(secrets.token_urlsafe(16))
 
 
 @dataclass(frozen=True)
@@ -108,7 +114,7 @@ def sign_in(app: App, username: str, password: str) -> Session | None:
         row = session.exec(select(WebUserRow).where(WebUserRow.username == name,
                                                     col(WebUserRow.disabled_at).is_(None))
                            ).first()
-        if not _verify(row.password_hash if row else _DUMMY_HASH, password) or row is None:
+        if not _verify(row.password_hash if row else _dummy_hash(), password) or row is None:
             session.add(WebLoginAttemptRow(username=name, at=now))
             app.audit(session, "user.sign_in_failed", "web_user", name)
             return None
