@@ -7,6 +7,8 @@ re-export it.
 
 from __future__ import annotations
 
+from collections import defaultdict
+
 from sqlmodel import Session, col, select
 
 from carepath.adapters.tables import AppointmentRow, EpisodeRow, GoalRow, MeasurementRow
@@ -34,23 +36,41 @@ def ensure_goals(session: Session, app: App, episode_id: int) -> list[GoalRow]:
             rows[template.measure] = GoalRow(episode_id=episode_id, measure_id=template.measure,
                                              target_kind=template.target, created_at=now,
                                              updated_at=now)
+    known = [measure for measure in rows if measure in app.config.measures]
+    taken = _measurements(session, episode_id, known)  # one query for all the goals
     for row in rows.values():
         if row.measure_id in app.config.measures:
-            fill_baseline(session, app, row, pathway.first_visit)
+            _fill(app, row, taken.get(row.measure_id, []), pathway.first_visit)
         session.add(row)
     session.flush()
     return sorted(rows.values(), key=lambda r: r.measure_id)
 
 
+Taken = list[tuple[MeasurementRow, str | None]]  # a measurement and its visit's type, if any
+
+
 def fill_baseline(session: Session, app: App, row: GoalRow, first_visit: str | None) -> None:
     """Set the baseline (and a derived target) from the episode's measurements."""
+    taken = _measurements(session, row.episode_id, [row.measure_id])
+    _fill(app, row, taken.get(row.measure_id, []), first_visit)
+
+
+def _measurements(session: Session, episode_id: int, measure_ids: list[str]
+                  ) -> dict[str, Taken]:
+    """The episode's measurements of these measures, oldest first, by measure."""
     query = (select(MeasurementRow, AppointmentRow.visit_type)
              .join(AppointmentRow, col(MeasurementRow.appointment_id) == AppointmentRow.id,
                    isouter=True)
-             .where(MeasurementRow.episode_id == row.episode_id,
-                    MeasurementRow.measure_id == row.measure_id)
+             .where(MeasurementRow.episode_id == episode_id,
+                    col(MeasurementRow.measure_id).in_(measure_ids))
              .order_by(col(MeasurementRow.taken_at), col(MeasurementRow.id)))
-    found = list(session.exec(query))
+    by_measure: dict[str, Taken] = defaultdict(list)
+    for measurement, visit_type in session.exec(query):
+        by_measure[measurement.measure_id].append((measurement, visit_type))
+    return by_measure
+
+
+def _fill(app: App, row: GoalRow, found: Taken, first_visit: str | None) -> None:
     at_evaluation = [m for m, visit in found if first_visit and visit == first_visit]
     # The evaluation visit's value is the baseline; until one exists, the first value serves.
     candidates = at_evaluation or ([m for m, _ in found] if row.baseline is None else [])
