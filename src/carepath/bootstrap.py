@@ -9,7 +9,9 @@ happened to be imported.
 from __future__ import annotations
 
 import os
+from importlib import import_module
 from pathlib import Path
+from typing import Any
 
 from carepath.adapters.clock import Clock, SystemClock
 from carepath.adapters.db import ensure_schema, make_engine
@@ -17,7 +19,7 @@ from carepath.config.loader import load_config
 from carepath.config.settings import Settings
 from carepath.domain.config.models import Config
 from carepath.errors import InputError
-from carepath.services import App, goal_events, notify, notify_escalations
+from carepath.services import App
 from carepath.services.config_sync import sync_config
 from carepath.services.events import (
     AppointmentCancelled,
@@ -38,13 +40,25 @@ def event_handlers() -> dict[type, tuple[Handler, ...]]:
     """
     return {
         # goals first: the invites and emails of an enrolment may speak of them
-        AppointmentsBooked: (goal_events.goals_at_enrolment, notify.on_booked),
-        AppointmentChanged: (notify.on_changed,),
-        AppointmentCancelled: (notify.on_cancelled,),
-        AppointmentsCancelled: (notify.on_cancelled_many,),
-        ProgressionHoldChanged: (notify.on_hold_changed,),
-        EscalationRaised: (notify_escalations.on_escalation,),
+        AppointmentsBooked: (_on("goal_events", "goals_at_enrolment"),
+                             _on("notify", "on_booked")),
+        AppointmentChanged: (_on("notify", "on_changed"),),
+        AppointmentCancelled: (_on("notify", "on_cancelled"),),
+        AppointmentsCancelled: (_on("notify", "on_cancelled_many"),),
+        ProgressionHoldChanged: (_on("notify", "on_hold_changed"),),
+        EscalationRaised: (_on("notify_escalations", "on_escalation"),),
     }
+
+
+def _on(module: str, name: str) -> Handler:
+    """The handler ``carepath.services.<module>.<name>``, imported when its event is first
+    published: a command that changes no booking (a list, a report) does not load the
+    messaging stack (iCalendar, Jinja, MIME), a seventh of its start-up."""
+    def handle(session: Any, app: App, event: Any) -> None:
+        getattr(import_module(f"carepath.services.{module}"), name)(session, app, event)
+
+    handle.__name__ = handle.__qualname__ = f"{module}.{name}"
+    return handle
 
 
 def open_app(settings: Settings, clock: Clock | None = None, *, config: Config | None = None,

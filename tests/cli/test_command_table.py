@@ -3,6 +3,7 @@ what each command's own help says, and every command must still load."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -11,6 +12,7 @@ import pytest
 
 from carepath.cli import COMMANDS
 from carepath.cli.group import load_command
+from database_templates import copy_sqlite
 
 
 @pytest.mark.parametrize("name", sorted(COMMANDS))
@@ -30,4 +32,24 @@ def test_help_imports_no_database_prefect_or_services() -> None:
              "'carepath.services', 'icalendar', 'jinja2') if m in sys.modules); print(heavy)")
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
                           check=True, cwd=Path(__file__).parent)
+    assert done.stdout.strip() == "[]"
+
+
+def test_a_read_command_loads_no_messaging(tmp_path: Path, config_dir: Path,
+                                           sqlite_template: Path) -> None:
+    """What keeps `carepath appointments list` quick: the event handlers that write invites
+    and emails (iCalendar, Jinja, the notify service) load when a booking publishes an event,
+    not to read the diary."""
+    copy_sqlite(sqlite_template, tmp_path / "home" / "carepath.db")
+    probe = ("import sys; from carepath.cli import app; "
+             "from typer.testing import CliRunner; "
+             "r = CliRunner().invoke(app, ['appointments', 'list']); "
+             "assert r.exit_code == 0, r.output; "
+             "heavy = sorted(m for m in ('icalendar', 'jinja2', 'carepath.services.notify', "
+             "'carepath.domain.messages.invites') if m in sys.modules); print(heavy)")
+    env = {**os.environ, "CAREPATH_HOME": str(tmp_path / "home"),
+           "CAREPATH_CONFIG_DIR": str(config_dir)}
+    env.pop("CAREPATH_DATABASE_URL", None)
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                          check=True, cwd=Path(__file__).parent, env=env)
     assert done.stdout.strip() == "[]"

@@ -16,7 +16,7 @@ from sqlmodel import Session, col, select
 from carepath.adapters.tables import AppointmentRow, PatientRow, ResourceBookingRow
 from carepath.domain.appointments import Appointment
 from carepath.domain.config.models import Therapist, WeeklyHours
-from carepath.domain.messages.invites import CalendarStyle, CalendarVisit, ClinicContact
+from carepath.domain.messages.visits import CalendarStyle, CalendarVisit, ClinicContact
 from carepath.domain.timeutil import to_utc
 from carepath.errors import NotFound
 from carepath.services import App
