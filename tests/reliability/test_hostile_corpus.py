@@ -3,10 +3,12 @@ traceback, never a half-written import (see ``hostile_inputs`` for the table).""
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import shutil
 from datetime import date, time
+from functools import cache
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -90,6 +92,12 @@ def test_a_hostile_csv_imports_correctly_or_not_at_all(
     assert count(backend_app, PatientRow) == before[0] + case.expect
 
 
+@cache
+def _example(path: Path) -> Any:
+    """A file of the example config, parsed once (a case edits a deep copy of it)."""
+    return YAML(typ="rt").load(path.read_text(encoding="utf-8"))
+
+
 def _config_copy(source: Path, target: Path, payload: tuple[Any, ...]) -> None:
     shutil.copytree(source, target)
     kind, label, *rest = payload
@@ -99,7 +107,7 @@ def _config_copy(source: Path, target: Path, payload: tuple[Any, ...]) -> None:
         return
     keys, value = rest
     yaml = YAML(typ="rt")
-    document = yaml.load(path.read_text(encoding="utf-8"))
+    document = copy.deepcopy(_example(source / f"{label}.yaml"))
     node = document
     for key in keys[:-1]:
         node = node[key]
