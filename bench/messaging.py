@@ -32,9 +32,10 @@ from carepath.bootstrap import open_app
 from carepath.config.loader import load_config
 from carepath.config.resources import bundled_config_dir, templates_dir
 from carepath.domain.appointments import Appointment
-from carepath.domain.messages.invites import CalendarStyle, CalendarVisit, feed, invite_for
+from carepath.domain.messages.invites import feed, invite_for
 from carepath.domain.messages.mime import Body, Mailbox, compose, to_bytes
 from carepath.domain.messages.notices import Recipient, single_context
+from carepath.domain.messages.visits import CalendarStyle, CalendarVisit
 from carepath.domain.patients import Patient
 
 SIZES = {"small": 300, "medium": 1000, "large": 3000}

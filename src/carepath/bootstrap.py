@@ -9,6 +9,7 @@ happened to be imported.
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from importlib import import_module
 from pathlib import Path
 from typing import Any
@@ -40,25 +41,32 @@ def event_handlers() -> dict[type, tuple[Handler, ...]]:
     """
     return {
         # goals first: the invites and emails of an enrolment may speak of them
-        AppointmentsBooked: (_on("goal_events", "goals_at_enrolment"),
-                             _on("notify", "on_booked")),
-        AppointmentChanged: (_on("notify", "on_changed"),),
-        AppointmentCancelled: (_on("notify", "on_cancelled"),),
-        AppointmentsCancelled: (_on("notify", "on_cancelled_many"),),
-        ProgressionHoldChanged: (_on("notify", "on_hold_changed"),),
-        EscalationRaised: (_on("notify_escalations", "on_escalation"),),
+        AppointmentsBooked: (_On("goal_events", "goals_at_enrolment"),
+                             _On("notify", "on_booked")),
+        AppointmentChanged: (_On("notify", "on_changed"),),
+        AppointmentCancelled: (_On("notify", "on_cancelled"),),
+        AppointmentsCancelled: (_On("notify", "on_cancelled_many"),),
+        ProgressionHoldChanged: (_On("notify", "on_hold_changed"),),
+        EscalationRaised: (_On("notify_escalations", "on_escalation"),),
     }
 
 
-def _on(module: str, name: str) -> Handler:
+@dataclass(frozen=True)
+class _On:
     """The handler ``carepath.services.<module>.<name>``, imported when its event is first
     published: a command that changes no booking (a list, a report) does not load the
     messaging stack (iCalendar, Jinja, MIME), a seventh of its start-up."""
-    def handle(session: Any, app: App, event: Any) -> None:
-        getattr(import_module(f"carepath.services.{module}"), name)(session, app, event)
 
-    handle.__name__ = handle.__qualname__ = f"{module}.{name}"
-    return handle
+    module: str
+    name: str
+
+    def __call__(self, session: Any, app: App, event: Any) -> None:
+        self.target()(session, app, event)
+
+    def target(self) -> Handler:
+        handler: Handler = getattr(import_module(f"carepath.services.{self.module}"),
+                                   self.name)
+        return handler
 
 
 def open_app(settings: Settings, clock: Clock | None = None, *, config: Config | None = None,

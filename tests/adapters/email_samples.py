@@ -15,7 +15,6 @@ from carepath.config.resources import bundled_config_dir
 from carepath.domain.appointments import Appointment
 from carepath.domain.config.models import Config
 from carepath.domain.goals.charts import ChartSpec
-from carepath.domain.messages.invites import CalendarStyle, CalendarVisit, ClinicContact
 from carepath.domain.messages.notices import (
     EscalationNotice,
     ManageLink,
@@ -26,6 +25,7 @@ from carepath.domain.messages.notices import (
     single_context,
     therapist_context,
 )
+from carepath.domain.messages.visits import CalendarStyle, CalendarVisit, ClinicContact
 from carepath.domain.patients import Patient
 
 NY = ZoneInfo("America/New_York")

@@ -14,7 +14,8 @@ from icalendar import Calendar
 from availability import running
 from carepath.adapters.caldav import CalDavCalendar
 from carepath.domain.appointments import Appointment
-from carepath.domain.messages.invites import CalendarStyle, CalendarVisit, calendar_object
+from carepath.domain.messages.invites import calendar_object
+from carepath.domain.messages.visits import CalendarStyle, CalendarVisit
 from carepath.domain.patients import Patient
 from carepath.errors import DeliveryFailed
 from carepath.services import App

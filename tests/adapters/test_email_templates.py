@@ -12,8 +12,8 @@ from email_samples import contexts_for, sample_contexts, sample_style, sample_vi
 
 from carepath.adapters.templates import EMAILS, EmailTemplates
 from carepath.config.resources import templates_dir
-from carepath.domain.messages.invites import CalendarVisit
 from carepath.domain.messages.notices import Recipient, digest_subject, patient_subject
+from carepath.domain.messages.visits import CalendarVisit
 from carepath.errors import ConfigError
 
 

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 from carepath.domain.appointments import Appointment
 from carepath.domain.config.models import Config
-from carepath.domain.messages.invites import CalendarStyle, CalendarVisit
+from carepath.domain.messages.visits import CalendarStyle, CalendarVisit
 from carepath.domain.patients import Patient
 
 NY = ZoneInfo("America/New_York")

@@ -14,9 +14,9 @@ from invite_samples import NY, STAMP, golden, make_style, make_visit
 from carepath.adapters.templates import EmailTemplates
 from carepath.domain.config.models import Config
 from carepath.domain.messages import letters
-from carepath.domain.messages.invites import CalendarVisit
 from carepath.domain.messages.mime import Mailbox, compose, to_bytes
 from carepath.domain.messages.notices import Recipient
+from carepath.domain.messages.visits import CalendarVisit
 
 PATIENT = Recipient("jane@patients.example", "Jane Q. Doe")
 CAREGIVER = Recipient("family@patients.example", "", "caregiver")

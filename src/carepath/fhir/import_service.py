@@ -13,7 +13,7 @@ pathway and first day) is left alone, so importing the same file twice enrols on
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -138,27 +138,26 @@ def _stored(session: Session, plan: ImportPlan) -> _Stored:
                                                            for a in plan.appointments}
     episode_ids = {e.id for e in plan.episodes} | {m.episode_id for m in plan.measurements}
     episode_ids |= {a.episode_id for a in plan.appointments if a.episode_id is not None}
-    appointments = {row.id: row for row in _rows(
-        session, AppointmentRow, AppointmentRow.id, {a.id for a in plan.appointments})
-        if row.id is not None}
-    by_uid = {row.uid: row for row in _rows(
-        session, AppointmentRow, AppointmentRow.uid, {a.uid for a in plan.appointments})}
     return _Stored(
-        patients={row.id: row for row in _rows(session, PatientRow, PatientRow.id,
-                                               patient_ids)},
-        episodes={row.id: row for row in _rows(session, EpisodeRow, EpisodeRow.id,
-                                               episode_ids) if row.id is not None},
-        appointments=appointments, appointment_by_uid=by_uid,
-        measurements={row.id: row for row in _rows(
-            session, MeasurementRow, MeasurementRow.id, {m.id for m in plan.measurements})
-            if row.id is not None})
+        patients=_by(session, PatientRow, "id", patient_ids),
+        episodes=_by(session, EpisodeRow, "id", episode_ids),
+        appointments=_by(session, AppointmentRow, "id",
+                         {a.id for a in plan.appointments}),
+        appointment_by_uid=_by(session, AppointmentRow, "uid",
+                               {a.uid for a in plan.appointments}),
+        measurements=_by(session, MeasurementRow, "id",
+                         {m.id for m in plan.measurements}))
 
 
-def _rows(session: Session, model: type[RowT], key: Any, values: Iterable[Any]) -> Iterator[RowT]:
-    """The rows of ``model`` whose ``key`` is one of ``values``, CHUNK values a query."""
-    wanted = sorted(values)
+def _by(session: Session, model: type[RowT], key: str, values: Iterable[Any]
+        ) -> dict[Any, RowT]:
+    """The rows of ``model`` whose column ``key`` is one of ``values``, by that key (CHUNK
+    values a query)."""
+    column, wanted, found = col(getattr(model, key)), sorted(values), {}
     for start in range(0, len(wanted), CHUNK):
-        yield from session.exec(select(model).where(col(key).in_(wanted[start:start + CHUNK])))
+        for row in session.exec(select(model).where(column.in_(wanted[start:start + CHUNK]))):
+            found[getattr(row, key)] = row
+    return found
 
 
 # -- checks that need the config or the database -----------------------------------------------

@@ -27,13 +27,8 @@ from carepath.adapters.db import transaction
 from carepath.adapters.output_file import write_output_file
 from carepath.adapters.tables import AppointmentRow, CalDavObjectRow, PatientRow
 from carepath.domain.config.models import Therapist
-from carepath.domain.messages.invites import (
-    Audience,
-    CalendarStyle,
-    CalendarVisit,
-    calendar_object,
-    feed,
-)
+from carepath.domain.messages.invites import Audience, calendar_object, feed
+from carepath.domain.messages.visits import CalendarStyle, CalendarVisit
 from carepath.errors import NotFound
 from carepath.services import App
 from carepath.services.calendar_views import calendar_style, upcoming_visits

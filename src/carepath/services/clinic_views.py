@@ -20,7 +20,7 @@ from sqlmodel import Session, col, select
 from carepath.adapters.db import transaction
 from carepath.adapters.tables import AppointmentRow, EpisodeRow, EscalationRow, PatientRow
 from carepath.domain.goals.charts import measure_chart
-from carepath.domain.messages.invites import CalendarVisit
+from carepath.domain.messages.visits import CalendarVisit
 from carepath.errors import NotFound
 from carepath.services import App
 from carepath.services.calendar_views import views_of

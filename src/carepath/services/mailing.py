@@ -11,9 +11,9 @@ from sqlmodel import Session
 
 from carepath.adapters.templates import EmailTemplates
 from carepath.config.resources import templates_dir
-from carepath.domain.messages.invites import CalendarStyle
 from carepath.domain.messages.letters import idempotency_key
 from carepath.domain.messages.mime import Mailbox
+from carepath.domain.messages.visits import CalendarStyle
 from carepath.errors import InputError
 from carepath.services import App
 

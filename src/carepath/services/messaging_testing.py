@@ -54,13 +54,14 @@ def book(app: App, patient_id: str, visits: Sequence[PlannedVisit], *,
     visits (in time order); returns the appointment ids in that order."""
     if list(visits) != sorted(visits, key=lambda v: v.start):
         raise ValueError("visits must be in time order")
-    pathway_id, pathway = _pathway_of(app, visits)
+    pathway = _pathway_of(app, visits)
     zone = clinic_zone(app)
     days = [v.start.astimezone(zone).date() for v in visits]
     with transaction(app.engine) as session:
         busy = load_busy(session, visits[0].start - timedelta(days=2),
                          visits[-1].start + timedelta(days=2), patients=[patient_id])
-        clinic, placements = clinic_with_leave(session, app), list[Placement]()
+        clinic = clinic_with_leave(session, app)
+        placements: list[Placement] = []
         for seq, (planned, day) in enumerate(zip(visits, days, strict=True), start=1):
             visit = pathway.visit_types[planned.visit_type]
             monday = week_start(day)  # the visit's week is its window, as in a plan
@@ -83,12 +84,12 @@ def book(app: App, patient_id: str, visits: Sequence[PlannedVisit], *,
                                    reason=reason).appointment_ids)
 
 
-def _pathway_of(app: App, visits: Sequence[PlannedVisit]) -> tuple[str, Pathway]:
-    """The one configured pathway whose visit types include every visit's."""
+def _pathway_of(app: App, visits: Sequence[PlannedVisit]) -> Pathway:
+    """The first configured pathway whose visit types include every visit's."""
     wanted = {v.visit_type for v in visits}
-    for pathway_id, pathway in app.config.pathways.items():
+    for pathway in app.config.pathways.values():
         if wanted <= set(pathway.visit_types):
-            return pathway_id, pathway
+            return pathway
     raise InputError(f"visit types {sorted(wanted)}", "not all in one pathway",
                      "book each pathway's visits as their own episode")
 

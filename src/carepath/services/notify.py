@@ -28,10 +28,10 @@ from sqlmodel import Session, col, select
 from carepath.adapters.db import transaction
 from carepath.adapters.tables import AppointmentRow, MessageJobRow, OutboxRow
 from carepath.domain.messages import letters
-from carepath.domain.messages.invites import CalendarStyle, CalendarVisit
 from carepath.domain.messages.letters import Draft
 from carepath.domain.messages.mime import Body, compose
 from carepath.domain.messages.notices import Recipient
+from carepath.domain.messages.visits import CalendarStyle, CalendarVisit
 from carepath.services import App
 from carepath.services.calendar_views import (
     calendar_style,

@@ -21,9 +21,9 @@ from sqlmodel import Session
 from carepath.adapters.tables import EpisodeRow, EscalationRow, PatientRow
 from carepath.domain.goals.escalations import EscalationDecision
 from carepath.domain.messages import notices
-from carepath.domain.messages.invites import CalendarStyle, CalendarVisit
 from carepath.domain.messages.mime import InlineImage, Mailbox, compose, content_id_for
 from carepath.domain.messages.notices import EscalationNotice
+from carepath.domain.messages.visits import CalendarStyle, CalendarVisit
 from carepath.errors import NotFound
 from carepath.services import App
 from carepath.services.calendar_views import calendar_style, load_visits

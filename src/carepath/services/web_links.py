@@ -10,9 +10,9 @@ from typing import Literal
 from sqlmodel import Session
 
 from carepath.adapters.tables import CalendarFeedRow
-from carepath.domain.messages.invites import CalendarVisit
 from carepath.domain.messages.links import feed_token, token_hash, visit_token
 from carepath.domain.messages.notices import ManageLink
+from carepath.domain.messages.visits import CalendarVisit
 from carepath.errors import InputError
 from carepath.services import App
 

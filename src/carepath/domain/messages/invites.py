@@ -49,15 +49,11 @@ from icalendar.enums import STATUS, TRANSP
 from carepath.domain.messages.visits import (
     CalendarStyle,
     CalendarVisit,
-    ClinicContact,
     Invite,
     Method,
 )
 from carepath.domain.messages.vtimezone import vtimezone
 from carepath.domain.timeutil import to_utc
-
-__all__ = ["PRODID", "CalendarStyle", "CalendarVisit", "ClinicContact", "Invite", "Method",
-           "calendar_object", "description", "feed", "invite_for", "summary"]
 
 PRODID = "-//carepath//care pathways//EN"
 Audience = Literal["therapist", "patient"]

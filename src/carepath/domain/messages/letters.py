@@ -27,15 +27,10 @@ from datetime import datetime
 from typing import Any
 
 from carepath.domain.messages import notices
-from carepath.domain.messages.invites import (
-    CalendarStyle,
-    CalendarVisit,
-    Invite,
-    feed,
-    invite_for,
-)
+from carepath.domain.messages.invites import feed, invite_for
 from carepath.domain.messages.mime import Attachment, Body
 from carepath.domain.messages.notices import ManageLink, Recipient
+from carepath.domain.messages.visits import CalendarStyle, CalendarVisit, Invite
 
 Render = Callable[[str, dict[str, Any]], Body]
 MAX_KEY = 200

@@ -44,7 +44,7 @@ from email.message import EmailMessage, MIMEPart
 from email.utils import format_datetime
 
 from carepath.domain.messages.addresses import address_problem
-from carepath.domain.messages.invites import Invite
+from carepath.domain.messages.visits import Invite
 from carepath.domain.timeutil import to_utc
 from carepath.errors import InputError
 

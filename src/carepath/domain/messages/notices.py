@@ -25,7 +25,8 @@ from zoneinfo import ZoneInfo
 
 from carepath.domain.goals.charts import ChartSpec, describe, title_text
 from carepath.domain.goals.escalations import MeasureEvidence
-from carepath.domain.messages.invites import CalendarStyle, CalendarVisit, Method, summary
+from carepath.domain.messages.invites import summary
+from carepath.domain.messages.visits import CalendarStyle, CalendarVisit, Method
 from carepath.domain.timeutil import WEEKDAY_NAMES
 
 Role = Literal["patient", "caregiver"]
