@@ -16,7 +16,7 @@ from typing import Any
 
 from carepath.adapters.clock import Clock, SystemClock
 from carepath.adapters.db import ensure_schema, make_engine
-from carepath.config.loader import load_config
+from carepath.config.cache import load_config_cached
 from carepath.config.settings import Settings
 from carepath.domain.config.models import Config
 from carepath.errors import InputError
@@ -75,7 +75,7 @@ def open_app(settings: Settings, clock: Clock | None = None, *, config: Config |
 
     ``handlers`` replaces the event table (a test that watches or silences an event)."""
     _make_home(settings.home)
-    config = config or load_config(settings.config_dir)
+    config = config or load_config_cached(settings.config_dir, settings.home / "cache")
     engine = make_engine(settings.database_url,
                          connect_timeout=settings.db_connect_timeout,
                          statement_timeout=settings.db_statement_timeout)

@@ -14,6 +14,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from ruamel.yaml import YAML
 
+from carepath.config.cache import load_config_cached
 from carepath.config.loader import load_config
 from carepath.config.resources import bundled_config_dir
 from carepath.domain.config.models import Config
@@ -89,9 +90,13 @@ def test_a_mutated_config_loads_or_is_a_config_error(mutation_list: list[Any]) -
         for mutation in mutation_list:
             _apply(folder, mutation)
         try:
-            assert isinstance(load_config(folder), Config)
+            loaded = load_config(folder)
         except ConfigError as error:
             assert error.problems and all(str(p) for p in error.problems)
+            return
+        assert isinstance(loaded, Config)
+        cache = Path(temp) / "cache"  # what the next command reads back is the same config
+        assert load_config_cached(folder, cache) == load_config_cached(folder, cache) == loaded
 
 
 def test_the_unmutated_example_loads() -> None:

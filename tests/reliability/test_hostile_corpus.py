@@ -20,6 +20,7 @@ from ruamel.yaml import YAML
 from typer.testing import CliRunner
 
 from carepath.adapters.tables import AuditRow, PatientRow
+from carepath.config.cache import load_config_cached
 from carepath.config.loader import load_config
 from carepath.domain.timeutil import NonexistentLocalTime, local_datetime, to_utc
 from carepath.errors import ConfigError, InputError
@@ -145,6 +146,8 @@ def test_a_hostile_config_loads_as_written_or_is_a_config_error(
     loaded = load_config(folder)
     _, _, keys, value = case.payload
     assert str(_read_back(loaded, label, keys)) == str(value)
+    cache = tmp_path / "cache"  # the next command reads back the same value from the cache
+    assert load_config_cached(folder, cache) == load_config_cached(folder, cache) == loaded
 
 
 @pytest.mark.parametrize("field", ["clinic name", "pathway name", "visit type name"])

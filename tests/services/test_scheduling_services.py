@@ -326,10 +326,10 @@ def test_the_streamed_export_is_the_same_json_and_csv_as_the_records(
     import csv as csv_module
     import io
 
-    from carepath.services import scheduling_io
-    from carepath.services.scheduling_io import appointment_records
+    from carepath.services import appointment_export
+    from carepath.services.appointment_export import appointment_records
 
-    monkeypatch.setattr(scheduling_io, "CHUNK", 5)
+    monkeypatch.setattr(appointment_export, "CHUNK", 5)
     booking.enroll(clinic, "MRN1002", "post-relapse", MONDAY)
     with transaction(clinic.engine) as session:
         records = appointment_records(clinic, session)

@@ -11,20 +11,21 @@ import json
 import sys
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 import typer
 
 from carepath.adapters.output_file import FORCE_HELP, open_output_file
 from carepath.cli.common import FORMAT_OPTION, Format, console, emit, open_app
-from carepath.domain.scheduling.types import EpisodeSchedule
 from carepath.domain.timeutil import horizon_problem
 from carepath.errors import InputError
 from carepath.services import App
-from carepath.services import scheduling as booking
 from carepath.services.appointment_views import list_appointments
 from carepath.services.local_time import parse_local
+
+if TYPE_CHECKING:  # the engine is imported by the commands that book, not by listing
+    from carepath.domain.scheduling.types import EpisodeSchedule
 
 appointments_app = typer.Typer(help="List, move, cancel and export appointments.",
                                no_args_is_help=True)
@@ -71,6 +72,7 @@ def enroll(
         "this long (0: off)"),
 ) -> None:
     """Book every visit of a pathway for a patient, in one transaction, and print it."""
+    from carepath.services import scheduling as booking
     app = open_app()
     if batch is not None:
         _enroll_batch(app, batch, partial, fmt, optimize_seconds)
@@ -119,6 +121,7 @@ def print_schedule(app: App, schedule: EpisodeSchedule, title: str) -> None:
 
 def _enroll_batch(app: App, path: Path, partial: bool, fmt: Format,
                   optimize_seconds: float) -> None:
+    from carepath.services import scheduling as booking
     result = booking.enroll_batch(app, path, partial=partial, optimize_seconds=optimize_seconds)
     improved = result.improvement
     if fmt is Format.json:
@@ -180,6 +183,7 @@ def slots(
     fmt: Format = FORMAT_OPTION,
 ) -> None:
     """The next free slots for a visit type, with one therapist or any qualified one."""
+    from carepath.services import scheduling as booking
     app = open_app()
     zone = zone_of(app)
     found = booking.find_slots(app, visit_type, pathway_id=pathway, therapist_id=therapist,
@@ -228,6 +232,7 @@ def reschedule(
     therapist: str = typer.Option(None, "--therapist", help="also change the therapist"),
 ) -> None:
     """Move a visit; every constraint is re-checked (hours, rest days, the week's cadence)."""
+    from carepath.services import scheduling as booking
     app = open_app()
     zone = zone_of(app)
     row = booking.reschedule(app, appointment_id, parse_local(to, zone), therapist)
@@ -239,6 +244,7 @@ def reschedule(
 def cancel(appointment_id: int = typer.Argument(...),
            reason: str = typer.Option("cancelled", "--reason")) -> None:
     """Cancel a visit; the therapist and rooms are free again and the invite is cancelled."""
+    from carepath.services import scheduling as booking
     row = booking.cancel(open_app(), appointment_id, reason)
     console.print(f"appointment {row.id} cancelled", markup=False)
 
@@ -246,6 +252,7 @@ def cancel(appointment_id: int = typer.Argument(...),
 @appointments_app.command("complete")
 def complete(appointment_id: int = typer.Argument(...)) -> None:
     """Mark a visit as done."""
+    from carepath.services import scheduling as booking
     row = booking.complete(open_app(), appointment_id)
     console.print(f"appointment {row.id} completed", markup=False)
 
@@ -253,6 +260,7 @@ def complete(appointment_id: int = typer.Argument(...)) -> None:
 @appointments_app.command("no-show")
 def no_show(appointment_id: int = typer.Argument(...)) -> None:
     """Record that the patient did not come."""
+    from carepath.services import scheduling as booking
     row = booking.no_show(open_app(), appointment_id)
     console.print(f"appointment {row.id} recorded as a no-show", markup=False)
 
@@ -265,6 +273,7 @@ def import_(
                                         help="import the rows that fit, report the rest"),
 ) -> None:
     """Import existing bookings as fixed appointments; conflicts are reported by line."""
+    from carepath.services import scheduling as booking
     result = booking.import_appointments(open_app(), file, skip_conflicts=skip_conflicts)
     console.print(f"imported {len(result.imported)} appointment(s), "
                   f"{len(result.conflicts)} conflict(s)", markup=False)
@@ -278,6 +287,7 @@ def export(fmt: str = typer.Option("json", "--format", help="json or csv"),
            force: bool = typer.Option(False, "--force", help=FORCE_HELP),
            ) -> None:
     """Every appointment with every field, times in ISO 8601 with offsets."""
+    from carepath.services import scheduling as booking
     app = open_app()
     if output is None:
         booking.write_appointments(app, sys.stdout, fmt)
@@ -298,6 +308,7 @@ def leave(
     reason: str = typer.Option("", "--reason"),
 ) -> None:
     """Record leave and move every visit it touches; each change is printed."""
+    from carepath.services import scheduling as booking
     app = open_app()
     zone = zone_of(app)
     changes = booking.therapist_leave(app, therapist_id, parse_day(from_day, "--from"),

@@ -10,16 +10,15 @@ its readable sections to the cross-checks.
 
 from __future__ import annotations
 
-import hashlib
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from carepath.config.files import Fingerprint, fingerprint, pathway_files
 from carepath.config.messages import dotted, problems_from, shown_value
 from carepath.config.yaml_source import (
-    MAX_CONFIG_BYTES,
     Document,
     Unreadable,
     plain,
@@ -43,28 +42,12 @@ def load_config(directory: Path) -> Config:
                                          "config directory not found",
                                          "pass the folder holding clinic.yaml, or set "
                                          "CAREPATH_CONFIG_DIR")])
-    return _load_unchanged(directory, _fingerprint(directory))
-
-
-def _fingerprint(directory: Path) -> tuple[tuple[str, str], ...]:
-    """Every file the loader reads, by name and a digest of its bytes."""
-    files = [directory / "clinic.yaml", directory / "measures.yaml", *_pathway_files(directory)]
-    return tuple((file.name if file.parent == directory else f"pathways/{file.name}",
-                  _digest(file)) for file in files)
-
-
-def _digest(file: Path) -> str:
-    if not file.is_file():
-        return ""
-    stat = file.stat()
-    if stat.st_size > MAX_CONFIG_BYTES:  # refused anyway; never read a huge file whole
-        return f"{stat.st_size}:{stat.st_mtime_ns}"
-    return hashlib.sha256(file.read_bytes()).hexdigest()
+    return _load_unchanged(directory, fingerprint(directory))
 
 
 @lru_cache(maxsize=8)
-def _load_unchanged(directory: Path, fingerprint: tuple[tuple[str, str], ...]) -> Config:
-    del fingerprint  # the cache key: the same bytes give the same Config
+def _load_unchanged(directory: Path, files: Fingerprint) -> Config:
+    del files  # the cache key: the same bytes give the same Config
     return _load(directory)
 
 
@@ -96,7 +79,7 @@ def _load_pathways(
     directory: Path, docs: dict[str, Document], problems: list[ConfigProblem]
 ) -> tuple[dict[str, Pathway], list[str]]:
     pathway_dir = directory / "pathways"
-    files = _pathway_files(directory)
+    files = pathway_files(directory)
     if not files:
         problems.append(ConfigProblem(str(pathway_dir), None, "(directory)", None,
                                       "no pathway files found",
@@ -107,11 +90,6 @@ def _load_pathways(
         if pathway is not None:
             pathways[file.stem] = pathway
     return pathways, [file.stem for file in files]
-
-
-def _pathway_files(directory: Path) -> list[Path]:
-    pathway_dir = directory / "pathways"
-    return sorted(pathway_dir.glob("*.yaml")) if pathway_dir.is_dir() else []
 
 
 def _clinic_parts(docs: dict[str, Document]) -> ClinicParts | None:

@@ -20,9 +20,9 @@ from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.nodes import MappingNode, ScalarNode, SequenceNode
 from ruamel.yaml.reader import ReaderError
 
+from carepath.config.files import MAX_CONFIG_BYTES
 from carepath.errors import ConfigProblem
 
-MAX_CONFIG_BYTES = 1_000_000
 MAX_VALUES = 100_000  # after alias expansion; the example clinic has about 1,000
 MAX_DEPTH = 40
 _COMPLEX_KEY_HINT = "keys are plain words; look for a stray ? or bracket before a colon"

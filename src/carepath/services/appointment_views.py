@@ -7,8 +7,8 @@ from typing import Any
 
 from carepath.adapters.db import transaction
 from carepath.services import App
+from carepath.services.appointment_export import appointment_records
 from carepath.services.holds import held_episodes
-from carepath.services.scheduling_io import appointment_records
 
 HOLD_MARK = "HOLD progression"
 

@@ -1,6 +1,6 @@
 """Scheduling use cases: enrol (one or a batch), book one visit, and — re-exported from
-``scheduling_changes`` and ``scheduling_io`` — reschedule, cancel, complete, no-show,
-cancel the future, therapist leave, import and export.
+``scheduling_changes``, ``scheduling_io`` and ``appointment_export`` — reschedule, cancel,
+complete, no-show, cancel the future, therapist leave, import and export.
 
 Each use case is one transaction: read busy times, decide in the domain, write the rows,
 audit, and publish the domain event (messaging writes its outbox rows in the same
@@ -292,6 +292,10 @@ def _baseline_time(siblings: list[AppointmentRow], zone: ZoneInfo, reason: str) 
     return first.start_utc.astimezone(zone).time()
 
 
+from carepath.services.appointment_export import (  # noqa: E402
+    export_appointments,
+    write_appointments,
+)
 from carepath.services.scheduling_changes import (  # noqa: E402  (public names live here too)
     Change,
     cancel,
@@ -304,9 +308,7 @@ from carepath.services.scheduling_changes import (  # noqa: E402  (public names 
 from carepath.services.scheduling_io import (  # noqa: E402
     BatchResult,
     enroll_batch,
-    export_appointments,
     import_appointments,
-    write_appointments,
 )
 
 __all__ = [
