@@ -88,3 +88,18 @@ def test_a_cache_that_cannot_be_written_only_costs_time(folder: Path, tmp_path: 
 def test_a_missing_folder_is_the_loaders_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="config directory not found"):
         load_config_cached(tmp_path / "nowhere", tmp_path / "cache")
+
+
+def test_a_config_kept_under_another_key_is_never_read(folder: Path, tmp_path: Path) -> None:
+    """Another carepath (or other files) kept a different config in the same home: this one
+    reads its own files, and the other's is cleared when this one's is kept."""
+    cache = tmp_path / "cache"
+    real = load_config_cached(folder, cache)
+    (kept,) = _cached(cache)
+    other = real.model_copy(update={"clinic": real.clinic.model_copy(
+        update={"name": "Another clinic"})})
+    foreign = cache / "config-0123456789abcdef0123456789abcdef.json"
+    foreign.write_text(other.model_dump_json(), encoding="utf-8")
+    kept.unlink()
+    assert load_config_cached(folder, cache).clinic.name == real.clinic.name != "Another clinic"
+    assert _cached(cache) == [kept]

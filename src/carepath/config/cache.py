@@ -22,6 +22,7 @@ import json
 import os
 from contextlib import suppress
 from functools import cache
+from importlib.util import find_spec
 from pathlib import Path
 
 from pydantic import ValidationError
@@ -32,6 +33,7 @@ from carepath.domain.config.models import Config
 
 _PACKAGE = Path(__file__).resolve().parents[1]
 _CODE = ("config", "domain")  # what reads, validates and checks a config
+_LIBRARIES = ("pydantic", "pydantic_core", "holidays")  # what the checks lean on
 
 
 def load_config_cached(directory: Path, cache_dir: Path) -> Config:
@@ -52,10 +54,17 @@ def cache_key(files: Fingerprint) -> str:
 @cache
 def _code_signature() -> list[tuple[str, int, int]]:
     """Each source file of the config readers and the domain (whose models and checks
-    decide what a config means), by name, size and modification time."""
+    decide what a config means) and of each library they lean on (an upgraded holiday
+    calendar may know other subdivisions), by path, size and modification time; the
+    libraries are found, not imported."""
     files = sorted(file for part in _CODE for file in (_PACKAGE / part).rglob("*.py"))
-    return [(str(file.relative_to(_PACKAGE)), (stat := file.stat()).st_size, stat.st_mtime_ns)
-            for file in files]
+    files += [Path(origin) for name in _LIBRARIES if (origin := _origin(name))]
+    return [(str(file), (stat := file.stat()).st_size, stat.st_mtime_ns) for file in files]
+
+
+def _origin(module: str) -> str | None:
+    spec = find_spec(module)
+    return spec.origin if spec is not None else None
 
 
 def _full_load(directory: Path) -> Config:
