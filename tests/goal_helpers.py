@@ -1,5 +1,6 @@
 """Shared set-up for goal tests, all through the engine: a patient enrolled, a visit done,
-a week away, and a booker that records what it was asked."""
+a week away, an escalation raised from a review's typed decision, and a booker that records
+what it was asked."""
 
 from __future__ import annotations
 
@@ -12,10 +13,25 @@ from sqlmodel import Session
 
 from carepath.adapters.clock import FixedClock
 from carepath.adapters.db import transaction
-from carepath.adapters.tables import AppointmentRow
+from carepath.adapters.tables import AppointmentRow, EpisodeRow
+from carepath.domain.goals.escalations import (
+    BookReassessment,
+    Effect,
+    EscalationKind,
+    HoldProgression,
+    MeasureEvidence,
+    NotifyPhysician,
+    NotifyTherapist,
+    OpenCaseReview,
+    OpenEscalation,
+    PromptRelapseScreen,
+    ProposePathway,
+)
+from carepath.domain.goals.review import EpisodeFacts, ReviewDecision
 from carepath.domain.timeutil import local_datetime
 from carepath.services import App
 from carepath.services.booking_store import episode_appointments
+from carepath.services.escalation_apply import apply_decision
 from carepath.services.patients import add_patient
 from carepath.services.reassessment import book_with_scheduling
 from carepath.services.scheduling import enroll
@@ -81,6 +97,53 @@ def away(app: App, episode_id: int, first: date, last: date) -> list[int]:
     for appointment_id in ids:
         cancel(app, appointment_id, "patient away")
     return ids
+
+
+BERG = MeasureEvidence("bbs", "Berg Balance Scale", "points", "40", "43", 37.0, 43.0,
+                       (("2027-03-01T14:00:00+00:00", "40"), ("2027-03-15T14:00:00+00:00", "41")),
+                       "no_change")
+
+
+def review_decision(episode_id: int, kind: EscalationKind = "stall", level: int = 1, *,
+                    summary: str = "", facts: tuple[str, ...] = (), hold: bool = False,
+                    proposed: str | None = "progression-review",
+                    reassess_at: int | None = None) -> ReviewDecision:
+    """A review's decision in the shape the domain gives one (the effects of
+    ``domain.goals.escalations``): the escalation on the Berg readings, the episode's
+    therapist told; a relapse screen for a worsening, a hold for a two-hour failure (or
+    ``hold``), a reassessment at level 1 (booked within 5 days, or taken at the booked visit
+    ``reassess_at``, as the review decides in a full week), the case review, the physician
+    and the proposed pathway at level 2."""
+    key = f"e{episode_id}:{kind}:test:L{level}"
+    effects: list[Effect] = [
+        OpenEscalation(key, level, kind, summary or f"{kind} summary", (BERG,), facts),
+        NotifyTherapist(f"{key}:t", key, "chen", "why")]
+    if kind == "worsening":
+        effects.append(PromptRelapseScreen(f"{key}:r", key))
+    if kind == "two_hour" or hold:
+        effects.append(HoldProgression(f"{key}:h", key))
+    if level == 1 and kind in ("stall", "worsening"):
+        effects.append(BookReassessment(f"{key}:b", (key,), "reevaluation", "chen", 5,
+                                        existing_appointment_id=reassess_at))
+    if level == 2:
+        effects += [OpenCaseReview(f"{key}:c", key, "alvarez"), NotifyPhysician(f"{key}:p", key)]
+        if proposed:
+            effects.append(ProposePathway(f"{key}:x", key, proposed))
+    return ReviewDecision(episode_id, (), tuple(effects))
+
+
+def escalate(app: App, decision: ReviewDecision) -> int:
+    """The decision carried out as the review sweep carries it out (``apply_decision``): the
+    escalation stored with its typed decision, the reassessment booked, the hold placed, the
+    messages queued. Returns the escalation's id."""
+    with transaction(app.engine) as session:
+        episode = session.get(EpisodeRow, decision.episode_id)
+        assert episode is not None
+        facts = EpisodeFacts(decision.episode_id, app.config.pathway(episode.pathway_id),
+                             episode.therapist_id, ())
+        [opened] = apply_decision(session, app, decision, facts, book_with_scheduling,
+                                  now=app.clock.now())
+    return opened.id
 
 
 class RecordingBooker:

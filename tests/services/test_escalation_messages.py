@@ -10,49 +10,19 @@ from email import policy
 from typing import get_args
 
 import pytest
+from sqlmodel import col, select
 
 from carepath.adapters.clock import FixedClock
 from carepath.adapters.db import transaction
-from carepath.domain.goals.escalations import (
-    BookReassessment,
-    EscalationKind,
-    HoldProgression,
-    MeasureEvidence,
-    NotifyPhysician,
-    NotifyTherapist,
-    OpenCaseReview,
-    OpenEscalation,
-    PromptRelapseScreen,
-    ProposePathway,
-)
-from carepath.domain.goals.review import EpisodeFacts, ReviewDecision
+from carepath.adapters.tables import AppointmentRow
+from carepath.domain.goals.escalations import EscalationKind
 from carepath.services import App
-from carepath.services.escalation_apply import apply_decision
+from carepath.services.escalations import get_escalation
 from carepath.services.outbox import list_outbox, show
-from carepath.services.reassessment import book_with_scheduling
-from goal_helpers import NEW_YORK, active_episode, visit
+from goal_helpers import NEW_YORK, active_episode, escalate, review_decision, visit
 
 NOW = datetime(2027, 3, 29, 12, tzinfo=NEW_YORK)
-BERG = MeasureEvidence("bbs", "Berg Balance Scale", "points", "40", "43", 37.0, 43.0,
-                       (("2027-03-01T14:00:00+00:00", "40"), ("2027-03-15T14:00:00+00:00", "41")),
-                       "no_change")
 LEFTOVER = re.compile(r"<[^<>\n]{1,60}>")  # "<this escalation>", "<id>", …
-
-
-def _decision(episode: int, kind: EscalationKind, level: int) -> ReviewDecision:
-    key = f"e{episode}:{kind}:test:L{level}"
-    effects: list[object] = [OpenEscalation(key, level, kind, f"{kind} summary", (BERG,)),
-                             NotifyTherapist(f"{key}:t", key, "chen", "why")]
-    if kind == "worsening":
-        effects.append(PromptRelapseScreen(f"{key}:r", key))
-    if kind == "two_hour":
-        effects.append(HoldProgression(f"{key}:h", key))
-    if level == 1 and kind in ("stall", "worsening"):
-        effects.append(BookReassessment(f"{key}:b", (key,), "reevaluation", "chen", 5))
-    if level == 2:
-        effects += [OpenCaseReview(f"{key}:c", key, "alvarez"), NotifyPhysician(f"{key}:p", key),
-                    ProposePathway(f"{key}:x", key, "progression-review")]
-    return ReviewDecision(episode, (), tuple(effects))  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize("level", [1, 2])
@@ -62,10 +32,10 @@ def test_every_kind_renders_without_placeholders_and_once_per_recipient(
     episode = active_episode(app)
     visit(app, episode, date(2027, 3, 1))
     app.clock = FixedClock(NOW)
-    facts = EpisodeFacts(episode, app.config.pathway("post-relapse"), "chen", ())
-    with transaction(app.engine) as session:
-        [opened] = apply_decision(session, app, _decision(episode, kind, level), facts,
-                                  book_with_scheduling, now=NOW)
+    # A level-1 stall is reassessed at the next visit (the week is full, as the review finds
+    # it); a worsening asks for a new visit within 5 days, which the full week cannot hold.
+    at_visit = _next_visit(app, episode) if (kind, level) == ("stall", 1) else None
+    opened = escalate(app, review_decision(episode, kind, level, reassess_at=at_visit))
     entries = [e for e in list_outbox(app) if e.kind.startswith("escalation")]
     recipients = [e.recipient for e in entries]
     assert len(recipients) == len(set(recipients)) >= 1
@@ -79,12 +49,37 @@ def test_every_kind_renders_without_placeholders_and_once_per_recipient(
             assert "Progression review" in text and "progression-review" not in text
             assert "41 on 2027-03-15" in text  # values with their dates
         if level == 2 and entry.kind == "escalation.therapist":
-            assert f"carepath escalations accept {opened.id}" in text
+            assert f"carepath escalations accept {opened}" in text
             assert "Proposed, not booked" in text
+        if entry.kind == "escalation.therapist":  # minimum necessary: initials, no name
+            assert "J.D." in text and "Jane" not in text and "Jane" not in entry.subject
+        if (kind, level, entry.kind) == ("stall", 1, "escalation.therapist"):
+            assert _booked_day(app, opened) in text.partition("Reassessment:")[2]
+        if (kind, level, entry.kind) == ("worsening", 1, "escalation.therapist"):
+            assert "could NOT book a reassessment" in text
         if kind == "worsening" and entry.kind == "escalation.therapist":
             done, _, todo = text.partition("What you should do:")
             assert "screen for a relapse" in todo and "relapse" not in done.split(
                 "What carepath did:")[-1]
+
+
+def _next_visit(app: App, episode_id: int) -> int:
+    with transaction(app.engine) as session:
+        row = session.exec(select(AppointmentRow).where(
+            AppointmentRow.episode_id == episode_id, AppointmentRow.status == "booked",
+            col(AppointmentRow.start_utc) > NOW).order_by(col(AppointmentRow.start_utc))).first()
+        assert row is not None and row.id is not None
+        return row.id
+
+
+def _booked_day(app: App, escalation_id: int) -> str:
+    """The day of the reassessment the escalation booked, as the emails write a day."""
+    appointment_id = get_escalation(app, escalation_id).appointment_id
+    with transaction(app.engine) as session:
+        row = session.get(AppointmentRow, appointment_id)
+        assert row is not None
+    when = row.start_utc.astimezone(NEW_YORK)
+    return f"{when:%A} {when.day} {when:%B %Y}"
 
 
 def test_the_demo_like_stall_gives_one_email_per_recipient_per_level(app: App) -> None:

@@ -1,4 +1,7 @@
-"""An escalation tells the therapist why (and when to reassess) and, at level 2, the physician."""
+"""Escalations stored before version 2 of the stored decision (a dictionary of flags and
+sentences, see ``domain.goals.escalation_codec``) still tell the therapist why and when to
+reassess and, at level 2, the physician. Escalations the review raises today are told in
+tests/services/test_escalation_messages.py."""
 
 from __future__ import annotations
 
@@ -18,7 +21,8 @@ from carepath.services.outbox import list_outbox, show
 NY = ZoneInfo("America/New_York")
 
 
-def raise_escalation(app: App, *, level: int, physician: bool) -> int:
+def raise_legacy_escalation(app: App, *, level: int, physician: bool) -> int:
+    """A row as an earlier carepath stored it, its evidence written as that version did."""
     add_patient_row(app, "MRN1", "Ava Thompson", "ava@patients.example")
     with transaction(app.engine) as session:
         patient = session.get(PatientRow, "MRN1")
@@ -49,9 +53,9 @@ def escalation_mail(app: App) -> list[tuple[str, str]]:
             if e.kind.startswith("escalation")]
 
 
-def test_level_one_tells_the_episodes_therapist_why_and_when(app: App) -> None:
+def test_a_stored_level_one_tells_the_episodes_therapist_why_and_when(app: App) -> None:
     """One email to the therapist, with the reason and the reassessment's time."""
-    raise_escalation(app, level=1, physician=False)
+    raise_legacy_escalation(app, level=1, physician=False)
     assert escalation_mail(app) == [("escalation.therapist", "m.alvarez@riverside-rehab.example")]
     entry = next(e for e in list_outbox(app) if e.kind == "escalation.therapist")
     message = email.message_from_string(show(app, entry.id).body, policy=policy.default)
@@ -60,9 +64,9 @@ def test_level_one_tells_the_episodes_therapist_why_and_when(app: App) -> None:
     assert "Ava" not in text and "A.T." in text
 
 
-def test_level_two_tells_the_case_reviewer_and_the_physician(app: App) -> None:
+def test_a_stored_level_two_tells_the_case_reviewer_and_the_physician(app: App) -> None:
     """The senior therapist and the referring physician, who sees the name; the subject not."""
-    raise_escalation(app, level=2, physician=True)
+    raise_legacy_escalation(app, level=2, physician=True)
     assert escalation_mail(app) == [
         ("escalation.therapist", "m.alvarez@riverside-rehab.example"),
         ("escalation.therapist", "g.okafor@riverside-rehab.example"),

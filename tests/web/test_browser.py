@@ -4,7 +4,6 @@ Each action is checked in the database afterwards."""
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 from collections.abc import Iterator
@@ -20,10 +19,10 @@ from web_support import WEB_URL, Clinic
 from carepath.adapters.db import transaction
 from carepath.adapters.tables import AppointmentRow, EscalationRow, MeasurementRow
 from carepath.services.calendar_views import load_visits
-from carepath.services.holds import place_hold
 from carepath.services.patients import add_patient
 from carepath.services.scheduling import enroll
 from carepath.services.web_links import manage_url
+from goal_helpers import escalate, review_decision
 
 AXE = Path(__file__).parent / "vendor" / "axe.min.js"
 SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "img" / "therapist-day.png"
@@ -60,20 +59,11 @@ def status_of(clinic: Clinic, visit: int) -> str:
 
 
 def escalation(clinic: Clinic) -> int:
-    now = clinic.app.clock.now()
-    with transaction(clinic.app.engine) as session:
-        row = EscalationRow(episode_id=clinic.episode, level=2, kind="stall",
-                            dedupe_key="browser", summary="no progress in 8 weeks",
-                            evidence=json.dumps({"facts": ["T25FW unchanged"],
-                                                 "hold_progression": True}),
-                            proposed_pathway="stable-boosters", created_at=now, updated_at=now)
-        session.add(row)
-        session.flush()
-        assert row.id is not None
-        # the two-hour rule failed too: the day shows "Hold progression" (and the screenshot)
-        place_hold(session, clinic.app, clinic.episode, row.id, "two-hour rule failed twice",
-                   now)
-        return row.id
+    """A level-2 stall raised from the review's typed decision, proposing stable boosters and
+    holding progression (the day shows "Hold progression", and the screenshot)."""
+    return escalate(clinic.app, review_decision(
+        clinic.episode, "stall", 2, summary="no progress in 8 weeks",
+        facts=("T25FW unchanged",), hold=True, proposed="stable-boosters"))
 
 
 def patient_link(clinic: Clinic, base: str, visit: int) -> str:

@@ -3,7 +3,6 @@ each action checked in the database afterwards and in the audit log under the us
 
 from __future__ import annotations
 
-import json
 from datetime import date, timedelta
 from zoneinfo import ZoneInfo
 
@@ -23,6 +22,7 @@ from carepath.adapters.tables import (
 )
 from carepath.services.holds import place_hold
 from carepath.services.patients import add_patient
+from goal_helpers import escalate, review_decision
 
 NEW_YORK = ZoneInfo("America/New_York")
 
@@ -100,17 +100,9 @@ def test_two_hour_report(clinic: Clinic, therapist: TestClient) -> None:
 
 
 def _escalation(clinic: Clinic, *, proposed: str | None = None) -> int:
-    now = clinic.app.clock.now()
-    with transaction(clinic.app.engine) as session:
-        row = EscalationRow(episode_id=clinic.episode, level=2, kind="stall",
-                            dedupe_key=f"test-{proposed}", summary="no progress in 8 weeks",
-                            evidence=json.dumps({"facts": ["T25FW unchanged"],
-                                                 "hold_progression": True}),
-                            proposed_pathway=proposed, created_at=now, updated_at=now)
-        session.add(row)
-        session.flush()
-        assert row.id is not None
-        return row.id
+    return escalate(clinic.app, review_decision(
+        clinic.episode, "stall", 2, summary="no progress in 8 weeks",
+        facts=("T25FW unchanged",), hold=True, proposed=proposed))
 
 
 def test_the_hold_flag_shows_on_the_day(clinic: Clinic, therapist: TestClient) -> None:
