@@ -75,13 +75,15 @@ def open_app(settings: Settings, clock: Clock | None = None, *, config: Config |
 
     ``handlers`` replaces the event table (a test that watches or silences an event)."""
     _make_home(settings.home)
-    config = config or load_config_cached(settings.config_dir, settings.home / "cache")
+    clock = clock or SystemClock()
+    config = config or load_config_cached(settings.config_dir, settings.home / "cache",
+                                          year=clock.now().year)
     engine = make_engine(settings.database_url,
                          connect_timeout=settings.db_connect_timeout,
                          statement_timeout=settings.db_statement_timeout)
     ensure_schema(engine)
     _restrict_sqlite_file(settings.database_url)
-    app = App(settings=settings, config=config, engine=engine, clock=clock or SystemClock(),
+    app = App(settings=settings, config=config, engine=engine, clock=clock,
               handlers=event_handlers() if handlers is None else handlers)
     sync_config(app)
     return app

@@ -147,7 +147,8 @@ def test_a_hostile_config_loads_as_written_or_is_a_config_error(
     _, _, keys, value = case.payload
     assert str(_read_back(loaded, label, keys)) == str(value)
     cache = tmp_path / "cache"  # the next command reads back the same value from the cache
-    assert load_config_cached(folder, cache) == load_config_cached(folder, cache) == loaded
+    first, again = (load_config_cached(folder, cache, year=2027) for _ in range(2))
+    assert first == again == loaded
 
 
 @pytest.mark.parametrize("field", ["clinic name", "pathway name", "visit type name"])

@@ -8,8 +8,13 @@ written to the home's ``cache/`` folder as JSON under a key made of every config
 digest and of the code that reads and checks them; a later command with the same key
 validates that JSON with the same pydantic models (about a millisecond) instead.
 
+Beside it, under the same key, the clinic's public holidays from last year to three years
+ahead, as the holiday library computed them: a command that books or finds slots hands
+them to the scheduling domain instead of importing the library's every country (another
+tenth of a second); a year outside them is computed as before.
+
 A key that differs (a file edited, another carepath), a missing, damaged or unreadable cache
-file: the full load, whose result replaces the file. Errors are never cached, and
+file: the full load, whose result replaces the files. Errors are never cached, and
 ``carepath config validate`` always reads the files. The cache holds nothing the config
 files do not (no patient data, no secret: those never live in config files) and is written
 owner-only like the rest of the home.
@@ -21,6 +26,7 @@ import hashlib
 import json
 import os
 from contextlib import suppress
+from datetime import date
 from functools import cache
 from importlib.util import find_spec
 from pathlib import Path
@@ -30,19 +36,31 @@ from pydantic import ValidationError
 from carepath import __version__
 from carepath.config.files import Fingerprint, fingerprint
 from carepath.domain.config.models import Config
+from carepath.domain.public_holidays import public_holidays, remember
 
 _PACKAGE = Path(__file__).resolve().parents[1]
 _CODE = ("config", "domain")  # what reads, validates and checks a config
 _LIBRARIES = ("pydantic", "pydantic_core", "holidays")  # what the checks lean on
 
 
-def load_config_cached(directory: Path, cache_dir: Path) -> Config:
-    """``load_config(directory)``, from ``cache_dir`` when nothing it depends on changed."""
+HOLIDAY_YEARS = (-1, 3)  # the years kept beside the config, around the year it is read in
+
+
+def load_config_cached(directory: Path, cache_dir: Path, *, year: int) -> Config:
+    """``load_config(directory)``, from ``cache_dir`` when nothing it depends on changed;
+    the clinic's public holidays around ``year`` are known to the scheduling domain after."""
     if not directory.is_dir():
         return _full_load(directory)  # its error names the folder
-    key = cache_key(fingerprint(directory))
-    file = cache_dir / f"config-{key[:32]}.json"
-    return _read(file) or _write(file, _full_load(directory))
+    key = cache_key(fingerprint(directory))[:32]
+    config_file, holiday_file = cache_dir / f"config-{key}.json", cache_dir / f"holidays-{key}.json"
+    config = _read(config_file)
+    if config is not None:
+        _remember_holidays(config, holiday_file)
+        return config
+    config = _full_load(directory)
+    _keep(cache_dir, {config_file: config.model_dump_json(),
+                      holiday_file: json.dumps(_holiday_years(config, year))})
+    return config
 
 
 def cache_key(files: Fingerprint) -> str:
@@ -80,19 +98,50 @@ def _read(file: Path) -> Config | None:
         return None  # absent, or not what this code writes: load the files instead
 
 
-def _write(file: Path, config: Config) -> Config:
-    """Replace the folder's cached configs with this one (atomically: a command reading at
-    the same moment sees the old file or the new, never half of one)."""
-    partial = file.with_name(f".{file.name}.{os.getpid()}")
+def _holiday_years(config: Config, year: int) -> dict[str, dict[str, str]]:
+    spec = config.clinic.holidays
+    if spec is None:
+        return {}
+    first, last = HOLIDAY_YEARS
+    return {str(y): {day.isoformat(): name for day, name in
+                     public_holidays(spec.country, spec.subdivision, y).items()}
+            for y in range(year + first, year + last + 1)}
+
+
+def _remember_holidays(config: Config, file: Path) -> None:
+    """Hand the kept tables to the domain; a file that cannot be read is left unused whole."""
+    spec = config.clinic.holidays
+    if spec is None:
+        return
     try:
-        file.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        partial.write_bytes(config.model_dump_json().encode("utf-8"))
-        os.chmod(partial, 0o600)
-        os.replace(partial, file)
-        for stale in file.parent.glob("config-*.json"):
-            if stale != file:
+        years = {int(y): {date.fromisoformat(day): str(name) for day, name in table.items()}
+                 for y, table in json.loads(file.read_bytes()).items()}
+    except (OSError, ValueError, TypeError, AttributeError):
+        return
+    for y, table in years.items():
+        remember(spec.country, spec.subdivision, y, table)
+
+
+def _keep(folder: Path, texts: dict[Path, str]) -> None:
+    """Replace the folder's kept files with these (each atomically: a command reading at the
+    same moment sees the old file or the new, never half of one)."""
+    try:
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        for file, text in texts.items():
+            _replace(file, text)
+        for stale in [*folder.glob("config-*.json"), *folder.glob("holidays-*.json")]:
+            if stale not in texts:
                 stale.unlink(missing_ok=True)
     except OSError:  # a read-only home only costs the next command time
+        pass
+
+
+def _replace(file: Path, text: str) -> None:
+    partial = file.with_name(f".{file.name}.{os.getpid()}")
+    try:
+        partial.write_bytes(text.encode("utf-8"))
+        os.chmod(partial, 0o600)
+        os.replace(partial, file)
+    finally:
         with suppress(OSError):
             partial.unlink(missing_ok=True)
-    return config

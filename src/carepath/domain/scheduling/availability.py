@@ -29,9 +29,8 @@ from datetime import UTC, date, datetime, time, timedelta
 from functools import cache
 from zoneinfo import ZoneInfo
 
-import holidays as holidays_lib
-
 from carepath.domain.config.models import Clinic, Period, Resource, Therapist, WeeklyHours
+from carepath.domain.public_holidays import public_holidays
 from carepath.domain.timeutil import local_datetime
 
 Span = tuple[int, int]
@@ -272,7 +271,6 @@ class ClinicCalendar:
         self.therapists = {t.id: t for t in clinic.therapists}
         self.resources = {r.id: r for r in clinic.resources}
         self._closures = {c.date: c.reason or "clinic closure" for c in clinic.closures}
-        self._holiday_years: dict[int, dict[date, str]] = {}
         self._open: dict[date, list[Span]] = {}
         self._working: dict[tuple[str, date], list[Span]] = {}
         self._day_bounds: dict[date, Span] = {}
@@ -392,15 +390,8 @@ class ClinicCalendar:
         return self._offsets[minute]
 
     def _holidays(self, year: int) -> dict[date, str]:
-        if year not in self._holiday_years:
-            spec = self.clinic.holidays
-            found: dict[date, str] = {}
-            if spec is not None:
-                table = holidays_lib.country_holidays(spec.country, subdiv=spec.subdivision,
-                                                      years=year)
-                found = {d: str(name) for d, name in table.items()}
-            self._holiday_years[year] = found
-        return self._holiday_years[year]
+        spec = self.clinic.holidays
+        return public_holidays(spec.country, spec.subdivision, year) if spec else {}
 
     def _spans(self, hours: WeeklyHours, day: date) -> list[Span]:
         # Most therapists share a few shift patterns: convert each pattern once per day.
