@@ -41,8 +41,6 @@ from carepath.domain.public_holidays import public_holidays, remember
 _PACKAGE = Path(__file__).resolve().parents[1]
 _CODE = ("config", "domain")  # what reads, validates and checks a config
 _LIBRARIES = ("pydantic", "pydantic_core", "holidays")  # what the checks lean on
-
-
 HOLIDAY_YEARS = (-1, 3)  # the years kept beside the config, around the year it is read in
 
 
